@@ -1,0 +1,109 @@
+"""The `settle` command: a thin shell that parses options and calls the library.
+
+Only click is imported at start-up; pygit2, tree-sitter and pydantic load when
+a command runs, so `settle --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+
+import click
+
+EXIT_MERGE, EXIT_REJECT, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _guarded(command: Callable) -> Callable:
+    """Input errors → one line and exit 2; anything else is a bug → exit 3 (a gate fails closed)."""
+
+    @wraps(command)
+    def run(*args, **kwargs):
+        from settle.errors import SettleError
+
+        try:
+            return command(*args, **kwargs)
+        except SettleError as error:
+            click.echo(f"settle: {error}", err=True)
+            sys.exit(EXIT_INPUT)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("settle: interrupted", err=True)
+            sys.exit(130)
+        except Exception as error:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("SETTLE_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"settle: internal error ({type(error).__name__}: {error}); treat as reject", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return run
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:
+            from settle.errors import SettleError
+
+            raise SettleError(f"cannot write --output {output}: {error.strerror}") from error
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+class _Group(click.Group):
+    def main(self, *args, **kwargs):
+        # click reports usage errors with exit 2 already, which is our input-error code.
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="settle", prog_name="settle")
+def cli() -> None:
+    """Decide, symbol by symbol, whether branches can land on a target branch.
+
+    Exit status: 0 merge, 1 reject, 2 input error, 3 internal failure (treat as reject).
+    """
+
+
+REPO_OPTION = click.option("--repo", "repo_path", default=".", show_default=True, help="Path inside the repository (work tree, .git or bare).")
+
+
+@cli.command()
+@REPO_OPTION
+@click.option("--rev", default="HEAD", show_default=True, help="Commit, branch or tag to read.")
+@click.argument("paths", nargs=-1)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@_guarded
+def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str, output: str | None) -> None:
+    """Print the symbol tables of a revision (every supported file, or the PATHs given)."""
+    from settle.render.symbols import render_symbols
+    from settle.symbols import symbol_tables
+
+    tables = symbol_tables(repo_path, rev, paths, progress=_progress_factory())
+    _write(render_symbols(tables, output_format), output)
+
+
+def _progress_factory():
+    """A progress bar on a terminal's stderr; nothing in pipes."""
+    if not sys.stderr.isatty():
+        return None
+
+    def progress(items, label):
+        return click.progressbar(items, label=label, file=sys.stderr, show_eta=True, show_pos=True)
+
+    return progress
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="settle", standalone_mode=True)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_INPUT)
+    return 0

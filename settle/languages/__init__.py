@@ -1,0 +1,41 @@
+"""The registry of language profiles, keyed by file extension."""
+
+from __future__ import annotations
+
+from settle.languages.profile import BindingRules, LanguageProfile
+
+PROFILES: tuple[LanguageProfile, ...] = (
+    LanguageProfile(
+        name="python",
+        extensions=(".py", ".pyi"),
+        grammar_module="tree_sitter_python",
+        binding=BindingRules(checks_arity=True, keywords=True),
+        first_parameter_is_receiver=True,
+        receiverless_decorators=frozenset({"staticmethod"}),
+        constructor_names=("__init__",),
+        uppercase_constants=True,
+        module_resolver="python",
+        keywords=frozenset(
+            "False None True and as assert async await break class continue def del elif else except"
+            " finally for from global if import in is lambda nonlocal not or pass raise return try"
+            " while with yield".split()
+        ),
+    ),
+)
+
+_BY_EXTENSION = {extension: profile for profile in PROFILES for extension in profile.extensions}
+_BY_NAME = {profile.name: profile for profile in PROFILES}
+
+
+def profile_for_path(path: str) -> LanguageProfile | None:
+    dot = path.rfind(".")
+    if dot < 0 or "/" in path[dot:]:
+        return None
+    return _BY_EXTENSION.get(path[dot:].lower())
+
+
+def profile_named(name: str) -> LanguageProfile:
+    return _BY_NAME[name]
+
+
+__all__ = ["PROFILES", "BindingRules", "LanguageProfile", "profile_for_path", "profile_named"]

@@ -1,0 +1,67 @@
+"""A language as data: which grammar, which query files, and the few rules that differ.
+
+The extractor, differ and binder read profiles; they never ask which language
+they are looking at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from settle.parse.model import SymbolKind
+
+
+@dataclass(frozen=True)
+class BindingRules:
+    """How a call's argument shape binds to a signature."""
+
+    # False where any arity is legal at run time (JavaScript): a changed
+    # signature can then only ever be `changed_in_use`.
+    checks_arity: bool = True
+    # Whether calls may pass arguments by parameter name (Python keywords).
+    keywords: bool = False
+    # Calls through an instance (`obj.m(...)`) do not pass the receiver.
+    instance_calls_skip_receiver: bool = True
+
+
+@dataclass(frozen=True)
+class LanguageProfile:
+    name: str
+    extensions: tuple[str, ...]
+    grammar_module: str
+    grammar_function: str = "language"
+    # Query files under grammars/<query_dir>/, compiled into one query: every
+    # query traversal costs about a quarter of a parse, so a file gets one.
+    query_dir: str | None = None
+    query_files: tuple[str, ...] = ("definitions.scm", "parameters.scm", "calls.scm", "imports.scm", "references.scm")
+    binding: BindingRules = BindingRules()
+    # A definition of the key kind directly inside one of container_kinds
+    # takes the value kind (a function in a class is a method).
+    member_kinds: dict[SymbolKind, SymbolKind] = field(
+        default_factory=lambda: {SymbolKind.FUNCTION: SymbolKind.METHOD}
+    )
+    container_kinds: frozenset[SymbolKind] = frozenset(
+        {SymbolKind.CLASS, SymbolKind.STRUCT, SymbolKind.INTERFACE, SymbolKind.TRAIT, SymbolKind.ENUM}
+    )
+    # Python-style receivers: the first parameter of a method is self/cls
+    # unless a decorator says the method takes none.
+    first_parameter_is_receiver: bool = False
+    receiverless_decorators: frozenset[str] = frozenset()
+    # Members that `ClassName(...)` calls.
+    constructor_names: tuple[str, ...] = ()
+    # Same-named callables in one scope are overloads: their ids carry the
+    # parameter types (`B.run(int,String)`) instead of an occurrence suffix.
+    overloads: bool = False
+    # Module-level variables whose name is all capitals are constants.
+    uppercase_constants: bool = False
+    # How an import's module string maps to repository paths; see resolve.py.
+    module_resolver: str = "dotted"
+    # Name uses are identifier chains in a symbol's own text (comments and
+    # string literals skipped), joined by these separators, minus keywords.
+    reference_separators: tuple[str, ...] = (".",)
+    keywords: frozenset[str] = frozenset()
+
+    @cached_property
+    def queries_path(self) -> str:
+        return self.query_dir or self.name

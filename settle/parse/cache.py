@@ -1,0 +1,31 @@
+"""Symbol tables by blob id: each blob is parsed once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from settle.languages import profile_for_path
+from settle.parse.extract import DEFAULT_MAX_BYTES, extract
+from settle.parse.model import SymbolTable, TableStatus
+
+
+class SymbolTables:
+    """Parses on demand; the key includes the path because symbol ids do."""
+
+    def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES):
+        self._read_blob = read_blob
+        self._max_bytes = max_bytes
+        self._tables: dict[tuple[str, str], SymbolTable] = {}
+        self.parsed = 0  # how many blobs were actually parsed (for stats)
+
+    def get(self, path: str, blob_id: str | None) -> SymbolTable | None:
+        if blob_id is None:
+            return None
+        key = (blob_id, path)
+        table = self._tables.get(key)
+        if table is None:
+            table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes)
+            if table.status is TableStatus.PARSED:
+                self.parsed += 1
+            self._tables[key] = table
+        return table

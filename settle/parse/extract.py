@@ -1,0 +1,596 @@
+"""Bytes of one file → SymbolTable, driven by the language profile's query captures.
+
+Capture names are the whole interface between query files and this module:
+
+  @definition.<kind>  @name  @parameters  @return_type  @body  @async  @qualifier
+  @scope (a qualifying node that is not itself a symbol, e.g. `impl T`)
+  @decoration @decorator @decorated
+  @list with @parameter | @parameter.variadic | @parameter.keywords | @parameter.receiver,
+        @parameter.name @parameter.type @parameter.default,
+        @separator.positional_only @separator.keyword_only
+  @call @call.callee @call.arguments
+  @arguments with @argument | @argument.keyword | @argument.spread | @argument.ignored
+  @reference.name @reference.attribute @reference.ignore
+  @import @import.module @import.name @import.alias
+  @comment @block
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from settle.languages import LanguageProfile
+from settle.parse.grammar import grammar_for
+from settle.parse.model import (
+    Definition,
+    ImportBinding,
+    Parameter,
+    ParameterKind,
+    Reference,
+    ReferenceKind,
+    Signature,
+    Span,
+    SymbolKind,
+    SymbolTable,
+    TableStatus,
+)
+
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
+_BINARY_PROBE = 8000  # git's own heuristic: a NUL in the first 8000 bytes means binary
+
+_WHITESPACE = re.compile(rb"\s+")
+# After collapsing whitespace, a space survives only between two word characters
+# (`return x`), so `f(a, b)` and `f(a,b)` normalize alike.
+_NON_ESSENTIAL_SPACE = re.compile(rb" (?=\W)|(?<=\W) ")
+_TEXT_WHITESPACE = re.compile(r"\s+")
+_IDENTIFIER = rb"[A-Za-z_$][\w$]*"
+_HEAD = re.compile(r"[A-Za-z_$][\w$]*")
+_NEWLINE = re.compile(rb"\n")
+_LAST_NAME = re.compile(r"[A-Za-z_$][\w$]*(?=\W*$)")
+
+_PARAMETER_KINDS = {
+    "parameter": ParameterKind.POSITIONAL_OR_KEYWORD,
+    "parameter.variadic": ParameterKind.VAR_POSITIONAL,
+    "parameter.keywords": ParameterKind.VAR_KEYWORD,
+    "parameter.receiver": ParameterKind.RECEIVER,
+}
+_SHADOWED_DUPLICATES = frozenset({SymbolKind.VARIABLE, SymbolKind.CONSTANT, SymbolKind.FIELD})
+
+
+def classify_bytes(source: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TableStatus:
+    if len(source) > max_bytes:
+        return TableStatus.OVERSIZED
+    if b"\0" in source[:_BINARY_PROBE]:
+        return TableStatus.BINARY
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError:
+        return TableStatus.UNDECODABLE
+    return TableStatus.PARSED
+
+
+def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes: int = DEFAULT_MAX_BYTES) -> SymbolTable:
+    """The symbol table of one file; never raises on odd bytes, it says what they were."""
+    status = classify_bytes(source, max_bytes)
+    if profile is None:
+        status = TableStatus.UNSUPPORTED if status is TableStatus.PARSED else status
+        return SymbolTable(path=path, language=None, status=status, size=len(source))
+    if status is not TableStatus.PARSED:
+        return SymbolTable(path=path, language=profile.name, status=status, size=len(source))
+    return _Extraction(source, path, profile).table()
+
+
+@dataclass(slots=True)
+class _PendingDefinition:
+    node_start: int
+    node_end: int
+    start: int  # span start, decorators included
+    kind: SymbolKind | None  # None for a qualifying @scope
+    name: str
+    start_line: int
+    end_line: int
+    body_start: int | None
+    parameters_id: int | None = None
+    returns: str | None = None
+    is_async: bool = False
+    qualifier: str | None = None
+    decorators: tuple[str, ...] = ()
+    header_start_line: int = 0
+    header_end_line: int = 0
+    parent: int | None = None  # index into the pending list
+    children: list[int] = field(default_factory=list)
+    qualname: str = ""
+
+
+@dataclass(slots=True)
+class _PendingParameter:
+    start: int
+    role: str
+    name: str = ""
+    annotation: str | None = None
+    has_default: bool = False
+
+
+@dataclass(slots=True)
+class _ArgumentList:
+    keywords: list = field(default_factory=list)
+    not_positional: int = 0  # keyword, spread and ignored arguments
+    spread: bool = False
+
+
+class _Extraction:
+    def __init__(self, source: bytes, path: str, profile: LanguageProfile):
+        import tree_sitter
+
+        self.source = source
+        self.path = path
+        self.profile = profile
+        self.grammar = grammar_for(profile)
+        self.tree = self.grammar.parser().parse(source)
+        self.cursor = tree_sitter.QueryCursor
+        self.import_spans: list[tuple[int, int]] = []
+
+    def text(self, node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def table(self) -> SymbolTable:
+        pending: list[_PendingDefinition] = []
+        decorations: dict[int, tuple[object, list[str]]] = {}
+        parameters: dict[int, list[_PendingParameter]] = {}
+        argument_lists: dict[int, _ArgumentList] = {}
+        calls: list = []
+        imports: list[ImportBinding] = []
+        strings: list[tuple[int, int]] = []
+        comments: list[tuple[int, int]] = []
+        markers: list[tuple[int, bytes]] = []
+        roles = self.grammar.roles
+        for pattern, captures in self.cursor(self.grammar.query).matches(self.tree.root_node):
+            role = roles[pattern]
+            if role == "call":
+                calls.append(
+                    (
+                        captures["call"][0],
+                        captures["call.callee"][0],
+                        captures["call.arguments"][0],
+                        "call.single_argument" in captures,
+                    )
+                )
+            elif role == "arguments":
+                self._add_argument(captures, argument_lists)
+            elif role == "list":
+                self._add_parameter(captures, parameters)
+            elif role == "comment":
+                node = captures["comment"][0]
+                comments.append((node.start_byte, node.end_byte))
+            elif role == "string":
+                node = captures["string"][0]
+                strings.append((node.start_byte, node.end_byte))
+            elif role == "block":
+                node = captures["block"][0]
+                markers.append((node.start_byte, b"{"))
+                markers.append((node.end_byte, b"}"))
+            elif role == "definition":
+                kind = self.grammar.definition_kinds[pattern]
+                self._add_definition(SymbolKind(kind), captures["definition." + kind][0], captures, pending)
+            elif role == "scope":
+                self._add_definition(None, captures["scope"][0], captures, pending)
+            elif role == "import":
+                self._add_import(captures, imports)
+            elif role == "decoration":
+                self._add_decoration(captures, decorations)
+        comments.sort()
+        markers.sort()
+        for definition in pending:
+            decoration = decorations.get(definition.node_start)
+            if decoration is not None:
+                node, decorators = decoration
+                definition.start = node.start_byte
+                definition.start_line = node.start_point[0] + 1
+                definition.decorators = tuple(decorators)
+        ordered = self._ordered(pending, parameters)
+        definitions = tuple(
+            self._definition(definition, ordered, parameters, comments, markers)
+            for definition in ordered
+            if definition.kind is not None and definition.qualname
+        )
+        enclosing = _Enclosing([(d.span.start_byte, d.span.end_byte, d.qualname) for d in definitions])
+        references = self._calls(calls, argument_lists, enclosing)
+        skipped = sorted(comments + strings + self.import_spans)
+        references += self._uses(ordered, parameters, skipped)
+        references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
+        return SymbolTable(
+            path=self.path,
+            language=self.profile.name,
+            status=TableStatus.PARSED,
+            definitions=definitions,
+            references=tuple(references),
+            imports=tuple(sorted(set(imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
+            syntax_errors=self._syntax_errors(),
+            size=len(self.source),
+        )
+
+    # -- structural matches ------------------------------------------------------------
+
+    def _add_decoration(self, captures, decorations):
+        decorated = captures["decorated"][0]
+        _, found = decorations.setdefault(decorated.start_byte, (captures["decoration"][0], []))
+        for decorator in captures.get("decorator", ()):
+            text = _TEXT_WHITESPACE.sub("", self.text(decorator)).lstrip("@")
+            if text not in found:
+                found.append(text)
+
+    def _add_import(self, captures, imports):
+        statement = captures["import"][0]
+        self.import_spans.append((statement.start_byte, statement.end_byte))
+        module = self.text(captures["import.module"][0]) if "import.module" in captures else ""
+        name = self.text(captures["import.name"][0]) if "import.name" in captures else None
+        alias = self.text(captures["import.alias"][0]) if "import.alias" in captures else None
+        imports.append(
+            ImportBinding(local=alias or name or module, module=module, name=name, line=statement.start_point[0] + 1)
+        )
+
+    def _add_definition(self, kind, node, captures, pending):
+        name_nodes = captures.get("name")
+        if not name_nodes:
+            return
+        body = captures.get("body")
+        parameters_node = captures.get("parameters")
+        returns = captures.get("return_type")
+        qualifier = captures.get("qualifier")
+        pending.append(
+            _PendingDefinition(
+                node_start=node.start_byte,
+                node_end=node.end_byte,
+                start=node.start_byte,
+                kind=kind,
+                name=self.text(name_nodes[0]),
+                start_line=node.start_point[0] + 1,
+                end_line=node.end_point[0] + 1,
+                body_start=body[0].start_byte if body else None,
+                parameters_id=parameters_node[0].id if parameters_node else None,
+                returns=_TEXT_WHITESPACE.sub(" ", self.text(returns[0])) if returns else None,
+                is_async="async" in captures,
+                qualifier=self.text(qualifier[0]) if qualifier else None,
+                header_end_line=(body[0].start_point[0] + 1) if body else node.end_point[0] + 1,
+            )
+        )
+
+    def _add_parameter(self, captures, parameters):
+        owner = captures["list"][0].id
+        for role in ("separator.positional_only", "separator.keyword_only"):
+            if role in captures:
+                parameters.setdefault(owner, []).append(_PendingParameter(captures[role][0].start_byte, role))
+                return
+        for role in _PARAMETER_KINDS:
+            if role in captures:
+                node = captures[role][0]
+                name = captures.get("parameter.name")
+                annotation = captures.get("parameter.type")
+                parameters.setdefault(owner, []).append(
+                    _PendingParameter(
+                        start=node.start_byte,
+                        role=role,
+                        name=self.text(name[0]) if name else "",
+                        annotation=_TEXT_WHITESPACE.sub("", self.text(annotation[0])) if annotation else None,
+                        has_default="parameter.default" in captures,
+                    )
+                )
+                return
+
+    def _add_argument(self, captures, argument_lists):
+        shape = argument_lists.setdefault(captures["arguments"][0].id, _ArgumentList())
+        if "argument.keyword" in captures:
+            shape.keywords.append(self.text(captures["argument.keyword"][0]))
+            shape.not_positional += 1
+        if "argument.spread" in captures:
+            shape.spread = True
+            shape.not_positional += 1
+        if "argument.ignored" in captures:
+            shape.not_positional += 1
+
+
+    def _ordered(self, pending, parameters) -> list[_PendingDefinition]:
+        """Definitions and scopes in source order, nested and qualified."""
+        # Several patterns may capture one node; keep one.
+        unique = {}
+        for definition in pending:
+            unique.setdefault((definition.node_start, definition.node_end, definition.kind), definition)
+        ordered = sorted(unique.values(), key=lambda d: (d.start, -d.node_end))
+        self._nest(ordered)
+        self._qualify(ordered, parameters)
+        return ordered
+
+    @staticmethod
+    def _nest(ordered: list[_PendingDefinition]) -> None:
+        stack: list[int] = []
+        for index, definition in enumerate(ordered):
+            while stack and ordered[stack[-1]].node_end <= definition.start:
+                stack.pop()
+            if stack:
+                definition.parent = stack[-1]
+                ordered[stack[-1]].children.append(index)
+            stack.append(index)
+
+    def _qualify(self, ordered, parameters) -> None:
+        profile = self.profile
+        siblings: dict[tuple, int] = {}
+        for definition in ordered:
+            definition.kind = self._effective_kind(definition, ordered)
+            key = (definition.parent, definition.qualifier, definition.name)
+            siblings[key] = siblings.get(key, 0) + 1
+        seen: dict[str, int] = {}
+        for definition in ordered:
+            parent = ordered[definition.parent] if definition.parent is not None else None
+            if parent is not None and not parent.qualname:
+                continue  # inside a dropped duplicate
+            prefix = definition.qualifier or (parent.qualname if parent is not None else "")
+            qualname = f"{prefix}.{definition.name}" if prefix else definition.name
+            if definition.kind is None:  # `impl T` qualifies; it is not a second T
+                definition.qualname = qualname
+                continue
+            overloaded = siblings[(definition.parent, definition.qualifier, definition.name)] > 1
+            if overloaded and profile.overloads and definition.parameters_id is not None:
+                types = [
+                    p.annotation or "?"
+                    for p in self._parameter_list(definition, parameters)
+                    if p.kind is not ParameterKind.RECEIVER
+                ]
+                qualname += "(" + ",".join(types) + ")"
+            count = seen.get(qualname, 0) + 1
+            seen[qualname] = count
+            if count > 1:
+                if definition.kind in _SHADOWED_DUPLICATES:
+                    continue  # a re-assignment, not a new symbol
+                qualname = f"{qualname}@{count}"
+            definition.qualname = qualname
+
+    def _effective_kind(self, definition, ordered) -> SymbolKind | None:
+        kind = definition.kind
+        if kind is None:
+            return None
+        parent = ordered[definition.parent] if definition.parent is not None else None
+        in_container = definition.qualifier is not None or (
+            parent is not None and (parent.kind is None or parent.kind in self.profile.container_kinds)
+        )
+        if in_container:
+            kind = self.profile.member_kinds.get(kind, kind)
+        if (
+            kind is SymbolKind.VARIABLE
+            and self.profile.uppercase_constants
+            and definition.name.isupper()
+        ):
+            kind = SymbolKind.CONSTANT
+        return kind
+
+    def _parameter_list(self, definition, parameters) -> tuple[Parameter, ...]:
+        pending = sorted(parameters.get(definition.parameters_id, ()), key=lambda p: p.start)
+        result: list[Parameter] = []
+        keyword_only = False
+        for item in pending:
+            if item.role == "separator.positional_only":
+                result = [
+                    Parameter(p.name, ParameterKind.POSITIONAL_ONLY, p.has_default, p.annotation)
+                    if p.kind is ParameterKind.POSITIONAL_OR_KEYWORD
+                    else p
+                    for p in result
+                ]
+                continue
+            if item.role == "separator.keyword_only":
+                keyword_only = True
+                continue
+            kind = _PARAMETER_KINDS[item.role]
+            if kind is ParameterKind.VAR_POSITIONAL:
+                keyword_only = True
+            elif kind is ParameterKind.POSITIONAL_OR_KEYWORD and keyword_only:
+                kind = ParameterKind.KEYWORD_ONLY
+            result.append(Parameter(item.name, kind, item.has_default, item.annotation))
+        if (
+            self.profile.first_parameter_is_receiver
+            and definition.kind is SymbolKind.METHOD
+            and result
+            and result[0].kind in (ParameterKind.POSITIONAL_OR_KEYWORD, ParameterKind.POSITIONAL_ONLY)
+            and not any(_decorator_name(d) in self.profile.receiverless_decorators for d in definition.decorators)
+        ):
+            first = result[0]
+            result[0] = Parameter(first.name, ParameterKind.RECEIVER, first.has_default, first.annotation)
+        return tuple(result)
+
+    def _definition(self, definition, ordered, parameters, comments, markers) -> Definition:
+        children = [(ordered[c].start, ordered[c].node_end) for c in definition.children]
+        header_end = definition.body_start if definition.body_start is not None else definition.node_end
+        header_text = self._normalized(definition.start, header_end, [], comments, [])
+        body_start = definition.body_start if definition.body_start is not None else definition.start
+        body_text = self._normalized(body_start, definition.node_end, children, comments, markers)
+        signature = None
+        if definition.parameters_id is not None:
+            signature = Signature(
+                parameters=self._parameter_list(definition, parameters),
+                returns=definition.returns,
+                decorators=definition.decorators,
+                is_async=definition.is_async,
+            )
+        parent = ordered[definition.parent] if definition.parent is not None else None
+        return Definition(
+            id=f"{self.path}::{definition.qualname}",
+            qualname=definition.qualname,
+            name=definition.name,
+            kind=definition.kind,
+            span=Span(definition.start, definition.node_end, definition.start_line, definition.end_line),
+            header=Span(definition.start, header_end, definition.start_line, definition.header_end_line),
+            signature=signature,
+            header_hash=_digest(header_text),
+            body_hash=_digest(body_text),
+            parent=parent.qualname if parent is not None and parent.kind is not None else None,
+        )
+
+    def _normalized(self, start, end, holes, comments, markers) -> bytes:
+        """[start, end) minus nested definitions and comments, with block markers, whitespace-normalized."""
+        cuts = list(holes)
+        for index in range(bisect_left(comments, (start, -1)), len(comments)):
+            if comments[index][0] >= end:
+                break
+            cuts.append(comments[index])
+        cuts.sort()
+        out = []
+        cursor = start
+        for cut_start, cut_end in cuts + [(end, end)]:
+            if cut_start > cursor:
+                self._append_with_markers(out, cursor, cut_start, markers)
+            cursor = max(cursor, cut_end)
+        collapsed = _WHITESPACE.sub(b" ", b" ".join(out))
+        return _NON_ESSENTIAL_SPACE.sub(b"", collapsed).strip()
+
+    def _append_with_markers(self, out: list[bytes], start: int, end: int, markers) -> None:
+        position = start
+        for index in range(bisect_left(markers, (start, b"")), len(markers)):
+            marker_position, marker = markers[index]
+            if marker_position > end:
+                break
+            out.append(self.source[position:marker_position])
+            out.append(marker)
+            position = marker_position
+        out.append(self.source[position:end])
+
+    # -- references ----------------------------------------------------------------
+
+    def _calls(self, calls, argument_lists, enclosing) -> list[Reference]:
+        references = []
+        for call, callee, arguments, single in calls:
+            text = _TEXT_WHITESPACE.sub("", self.text(callee))
+            shape = argument_lists.get(arguments.id) or _ArgumentList()
+            # named_child_count includes comments: a query captures those as
+            # @argument.ignored where a grammar lets them sit between arguments.
+            positional = 1 if single else arguments.named_child_count - shape.not_positional
+            references.append(
+                Reference(
+                    kind=ReferenceKind.CALL,
+                    text=text,
+                    name=_last_name(text),
+                    line=call.start_point[0] + 1,
+                    scope=enclosing.at(call.start_byte),
+                    positional=positional,
+                    keywords=tuple(shape.keywords),
+                    spread=shape.spread,
+                )
+            )
+        return references
+
+    def _uses(self, ordered, parameters, skipped) -> list[Reference]:
+        """Name and attribute-chain uses, one per (text, scope), from each scope's own text.
+
+        A symbol's own text excludes nested definitions, comments, string literals
+        and imports; its own name and its parameters are locals, not uses.
+        """
+        chain = _chain_pattern(self.profile.reference_separators)
+        keywords = self.profile.keywords
+        lines = _LineIndex(self.source)
+        scopes = [(None, 0, len(self.source), [d for d in ordered if d.parent is None], frozenset())]
+        for definition in ordered:
+            if definition.kind is None or not definition.qualname:
+                continue
+            children = [ordered[child] for child in definition.children]
+            local = {definition.name}
+            local.update(p.name for p in parameters.get(definition.parameters_id, ()) if p.name)
+            scopes.append((definition.qualname, definition.start, definition.node_end, children, local))
+        references = []
+        source = self.source
+        for qualname, start, end, children, local in scopes:
+            holes = skipped[bisect_left(skipped, (start, -1)) : bisect_left(skipped, (end, -1))]
+            holes = sorted(holes + [(c.start, c.node_end) for c in children]) + [(end, end)]
+            found: dict[bytes, int] = {}
+            cursor = start
+            for hole_start, hole_end in holes:
+                if hole_start > cursor:
+                    for raw in chain.findall(source, cursor, hole_start):
+                        if raw not in found:
+                            # findall is much cheaper than finditer; the position of
+                            # the first use is looked up for unique chains only.
+                            found[raw] = source.find(raw, cursor, hole_start)
+                cursor = max(cursor, hole_end)
+            for raw, position in found.items():
+                text = raw.decode("utf-8", "replace")
+                if not text.isidentifier():
+                    text = _TEXT_WHITESPACE.sub("", text)
+                head = _HEAD.match(text).group()
+                if head in keywords or head in local:
+                    continue
+                references.append(
+                    Reference(
+                        kind=ReferenceKind.NAME if head == text else ReferenceKind.ATTRIBUTE,
+                        text=text,
+                        name=_last_name(text),
+                        line=lines.line(position),
+                        scope=qualname,
+                    )
+                )
+        return references
+
+    def _syntax_errors(self) -> tuple[int, ...]:
+        root = self.tree.root_node
+        if not root.has_error:
+            return ()
+        lines = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.is_error or node.is_missing:
+                lines.add(node.start_point[0] + 1)
+            stack.extend(child for child in node.children if child.has_error or child.is_missing)
+        return tuple(sorted(lines))
+
+
+class _Enclosing:
+    """Answers "which definition encloses this byte" for positions asked in any order."""
+
+    def __init__(self, scopes):
+        self.scopes = sorted(scopes, key=lambda s: (s[0], -s[1]))
+        self.starts = [s[0] for s in self.scopes]
+        self.parents: list[int | None] = []
+        stack: list[int] = []
+        for index, (start, _, _) in enumerate(self.scopes):
+            while stack and self.scopes[stack[-1]][1] <= start:
+                stack.pop()
+            self.parents.append(stack[-1] if stack else None)
+            stack.append(index)
+
+    def at(self, position: int) -> str | None:
+        index: int | None = bisect_left(self.starts, position + 1) - 1
+        # Spans nest, so a scope that starts before the position but ends before
+        # it can only be inside the one we want: climb to its parent.
+        while index is not None and index >= 0:
+            start, end, qualname = self.scopes[index]
+            if start <= position < end:
+                return qualname
+            index = self.parents[index]
+        return None
+
+
+class _LineIndex:
+    def __init__(self, source: bytes):
+        self.newlines = [match.start() for match in _NEWLINE.finditer(source)]
+
+    def line(self, position: int) -> int:
+        return bisect_left(self.newlines, position) + 1
+
+
+@lru_cache(maxsize=None)
+def _chain_pattern(separators: tuple[str, ...]) -> re.Pattern[bytes]:
+    joiner = b"|".join(re.escape(separator.encode()) for separator in separators)
+    return re.compile(rb"(?<![\w$])" + _IDENTIFIER + rb"(?:\s*(?:" + joiner + rb")\s*" + _IDENTIFIER + rb")*")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _last_name(text: str) -> str:
+    match = _LAST_NAME.search(text)
+    return match.group(0) if match else text
+
+
+def _decorator_name(decorator: str) -> str:
+    return decorator.split("(", 1)[0].rsplit(".", 1)[-1]

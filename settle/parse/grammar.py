@@ -1,0 +1,80 @@
+"""Loading a profile's tree-sitter grammar and compiling its query files, once per process."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from importlib import metadata, resources
+
+import tree_sitter
+
+from settle.languages import LanguageProfile
+
+# A pattern's role is the first of these capture names it contains; the
+# extractor dispatches on it without looking at the match's other keys.
+ROLES = (
+    "definition",
+    "scope",
+    "decoration",
+    "call",
+    "arguments",
+    "list",
+    "import",
+    "comment",
+    "string",
+    "block",
+)
+
+
+@dataclass(frozen=True)
+class Grammar:
+    language: tree_sitter.Language
+    query: tree_sitter.Query
+    roles: tuple[str, ...]  # role of each pattern, by pattern index
+    definition_kinds: tuple[str | None, ...]  # the <kind> of @definition.<kind>, by pattern index
+    version: str  # enters cache keys: a new grammar may parse the same bytes differently
+
+    def parser(self) -> tree_sitter.Parser:
+        return tree_sitter.Parser(self.language)
+
+
+_LOADED: dict[str, Grammar] = {}
+_CAPTURE = re.compile(rb"@([\w.]+)")
+# Comments and string literals of the query language, which may contain "@".
+_COMMENT = re.compile(rb';[^\n]*|"(?:[^"\\]|\\.)*"')
+
+
+def query_source(profile: LanguageProfile) -> str:
+    folder = resources.files("settle") / "grammars" / profile.queries_path
+    return "\n".join((folder / name).read_text(encoding="utf-8") for name in profile.query_files)
+
+
+def grammar_for(profile: LanguageProfile) -> Grammar:
+    grammar = _LOADED.get(profile.name)
+    if grammar is None:
+        grammar = _LOADED[profile.name] = _load(profile)
+    return grammar
+
+
+def _load(profile: LanguageProfile) -> Grammar:
+    module = importlib.import_module(profile.grammar_module)
+    language = tree_sitter.Language(getattr(module, profile.grammar_function)())
+    try:
+        query = tree_sitter.Query(language, query_source(profile))
+    except tree_sitter.QueryError as error:  # a broken query file is our bug, not the user's input
+        raise RuntimeError(f"query files of {profile.name} do not compile: {error}") from error
+    source = query_source(profile).encode("utf-8")
+    roles, kinds = [], []
+    for pattern in range(query.pattern_count):
+        text = source[query.start_byte_for_pattern(pattern) : query.end_byte_for_pattern(pattern)]
+        names = [name.decode() for name in _CAPTURE.findall(_COMMENT.sub(b"", text))]
+        kind = next((name.split(".", 1)[1] for name in names if name.startswith("definition.")), None)
+        role = "definition" if kind else next((role for role in ROLES if role in names), None)
+        if role is None:
+            raise RuntimeError(f"a query pattern of {profile.name} has no role capture: {names}")
+        roles.append(role)
+        kinds.append(kind)
+    distribution = profile.grammar_module.replace("_", "-")
+    version = f"{distribution}={metadata.version(distribution)};abi={language.abi_version}"
+    return Grammar(language, query, tuple(roles), tuple(kinds), version)

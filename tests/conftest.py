@@ -1,0 +1,85 @@
+"""Test harness: real repositories built from scenarios, the real installed command, and a
+check after every command that the repository was not written to."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from settle import scenario as scenarios
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def settle_executable() -> str:
+    beside = Path(sys.executable).with_name("settle")
+    found = str(beside) if beside.exists() else shutil.which("settle")
+    if not found:
+        raise RuntimeError("the settle command is not installed in this environment (pip install -e '.[dev]')")
+    return found
+
+
+def repository_state(path: Path) -> dict[str, str]:
+    """Everything settle promises not to touch: refs, HEAD, index, work tree, objects."""
+    git_dir = path if (path / "HEAD").exists() and not (path / ".git").exists() else path / ".git"
+    state = {}
+    for item in sorted(path.rglob("*")):
+        if item.is_file() and not item.is_symlink():
+            relative = item.relative_to(path).as_posix()
+            state[relative] = hashlib.blake2b(item.read_bytes(), digest_size=8).hexdigest()
+        elif item.is_symlink():
+            state[item.relative_to(path).as_posix()] = "-> " + os.readlink(item)
+    state["<git-dir>"] = str(git_dir)
+    return state
+
+
+class Settle:
+    """Runs the installed `settle` and asserts the repository is byte-for-byte unchanged."""
+
+    def __init__(self, repo: Path | None = None):
+        self.repo = repo
+
+    def __call__(self, *args: str, repo: Path | None = None, input: str | None = None, env: dict | None = None, check_unchanged: bool = True) -> subprocess.CompletedProcess:
+        repo = repo or self.repo
+        before = repository_state(repo) if repo is not None and check_unchanged else None
+        environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        result = subprocess.run(
+            [settle_executable(), *args],
+            cwd=str(repo) if repo is not None else None,
+            capture_output=True,
+            text=True,
+            input=input,
+            env=environment,
+            timeout=300,
+        )
+        if before is not None:
+            after = repository_state(repo)
+            assert after == before, f"settle {' '.join(args)} changed the repository"
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+
+@pytest.fixture
+def build(tmp_path):
+    """build(scenario_or_path, bare=False) → path of a fresh repository built from it."""
+    counter = iter(range(1000))
+
+    def _build(source, bare: bool = False) -> Path:
+        scenario = source if isinstance(source, scenarios.Scenario) else (
+            scenarios.Scenario.model_validate(source) if isinstance(source, dict) else scenarios.load(source)
+        )
+        return scenarios.build(scenario, tmp_path / f"repo{next(counter)}", bare=bare)
+
+    return _build
+
+
+@pytest.fixture
+def settle() -> Settle:
+    return Settle()

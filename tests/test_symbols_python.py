@@ -1,0 +1,120 @@
+"""`settle symbols` on Python: what the parser layer reports, through the installed command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import FIXTURES
+
+
+@pytest.fixture
+def tour(build):
+    return build(FIXTURES / "python" / "symbols_tour.toml")
+
+
+def definitions(settle, repo, *paths):
+    result = settle("symbols", "--format", "json", *paths, repo=repo)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    return {d["id"]: d for f in document["files"] for d in f["definitions"]}, document
+
+
+def test_every_definition_is_reported_with_its_qualified_id_and_kind(settle, tour):
+    found, _ = definitions(settle, tour)
+    kinds = {symbol: d["kind"] for symbol, d in found.items()}
+    assert kinds == {
+        "src/shop/cart.py::MAX_ITEMS": "constant",
+        "src/shop/cart.py::currency": "variable",
+        "src/shop/cart.py::total": "function",
+        "src/shop/cart.py::Cart": "class",
+        "src/shop/cart.py::Cart.limit": "field",
+        "src/shop/cart.py::Cart.__init__": "method",
+        "src/shop/cart.py::Cart.empty": "method",
+        "src/shop/cart.py::Cart.size": "method",
+        "src/shop/cart.py::Cart.checkout": "method",
+        "src/shop/cart.py::Cart.Line": "class",
+        "src/shop/cart.py::Cart.Line.describe": "method",
+        "src/shop/cart.py::Cart.Line.describe.indent": "function",
+    }
+
+
+def test_lambdas_and_comprehensions_are_not_symbols(settle, tour):
+    found, _ = definitions(settle, tour)
+    assert not any("square" in symbol or "lambda" in symbol or "item" in symbol for symbol in found)
+
+
+def test_every_parameter_kind_is_recognised(settle, tour):
+    found, _ = definitions(settle, tour)
+    parameters = found["src/shop/cart.py::total"]["signature"]["parameters"]
+    assert [(p["name"], p["kind"], p["default"]) for p in parameters] == [
+        ("items", "positional_only", False),
+        ("discount", "positional_or_keyword", True),
+        ("extra", "var_positional", False),
+        ("rounding", "keyword_only", True),
+        ("options", "var_keyword", False),
+    ]
+    assert parameters[1]["annotation"] == "Decimal"
+    assert found["src/shop/cart.py::total"]["signature"]["returns"] == "Decimal"
+    assert found["src/shop/cart.py::total"]["signature"]["text"] == (
+        "(items, /, discount: Decimal=…, *extra, rounding=…, **options) -> Decimal"
+    )
+
+
+def test_methods_take_self_as_receiver_unless_static(settle, tour):
+    found, _ = definitions(settle, tour)
+    init = found["src/shop/cart.py::Cart.__init__"]["signature"]["parameters"]
+    assert [(p["name"], p["kind"]) for p in init] == [("self", "receiver"), ("owner", "positional_or_keyword")]
+    assert found["src/shop/cart.py::Cart.empty"]["signature"]["parameters"] == []
+    checkout = found["src/shop/cart.py::Cart.checkout"]["signature"]
+    assert checkout["async"] is True
+    assert [(p["name"], p["kind"]) for p in checkout["parameters"]] == [("self", "receiver"), ("dry_run", "keyword_only")]
+
+
+def test_decorators_belong_to_the_definition_and_its_span(settle, tour):
+    found, _ = definitions(settle, tour)
+    size = found["src/shop/cart.py::Cart.size"]
+    assert size["signature"]["decorators"] == ["property"]
+    assert found["src/shop/cart.py::Cart.empty"]["signature"]["decorators"] == ["staticmethod"]
+    # the span starts at the decorator line
+    assert size["lines"][0] == 28
+
+
+def test_references_keep_call_shape_scope_and_import_bindings(settle, tour):
+    _, document = definitions(settle, tour)
+    table = document["files"][0]
+    calls = [r for r in table["references"] if r["kind"] == "call"]
+    log = next(r for r in calls if r["text"] == "audit.log")
+    assert (log["positional"], log["keywords"], log["scope"]) == (1, ["owner"], "Cart.checkout")
+    total_call = next(r for r in calls if r["text"] == "total")
+    assert (total_call["positional"], total_call["keywords"]) == (1, ["rounding"])
+    imports = {(i["local"], i["module"], i["name"]) for i in table["imports"]}
+    assert ("price", ".pricing", "price_of") in imports
+    assert ("audit", "shop.audit", None) in imports
+    assert ("TAX_RATE", ".pricing", "TAX_RATE") in imports
+    # a call through the alias `price` is traceable to .pricing.price_of
+    assert any(r["text"] == "price" and r["scope"] == "total" for r in calls)
+
+
+def test_text_output_lists_symbols_with_lines(settle, tour):
+    result = settle("symbols", repo=tour)
+    assert result.returncode == 0
+    assert "src/shop/cart.py (python)" in result.stdout
+    assert "method    Cart.Line.describe(self)  L37-40" in result.stdout
+    # README.md is not a supported language and is not listed unless asked for
+    assert "README.md" not in result.stdout
+    explicit = settle("symbols", "README.md", repo=tour)
+    assert "README.md (unsupported, unsupported: file granularity)" in explicit.stdout
+
+
+def test_unknown_path_is_an_input_error(settle, tour):
+    result = settle("symbols", "nope.py", repo=tour)
+    assert result.returncode == 2
+    assert "no file at 'nope.py'" in result.stderr
+
+
+def test_symbols_output_is_deterministic(settle, tour):
+    first = settle("symbols", "--format", "json", repo=tour).stdout
+    second = settle("symbols", "--format", "json", repo=tour).stdout
+    assert first == second
