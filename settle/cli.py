@@ -90,6 +90,62 @@ def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str
     _write(render_symbols(tables, output_format), output)
 
 
+MAX_SIZE_OPTION = click.option(
+    "--max-file-size", type=click.IntRange(min=1), default=2 * 1024 * 1024, show_default=True,
+    help="Files larger than this many bytes are handled at file granularity.",
+)
+
+
+@cli.command()
+@REPO_OPTION
+@click.option("--base", help="Target branch (default: origin/HEAD, else main, else master).")
+@click.argument("candidates", nargs=-1)
+@click.option("--claims", type=click.Path(dir_okay=False), help="Claims file of the (single) candidate.")
+@click.option("--plan", type=click.Path(), help="Plan file or dgov plan directory: settles every task.")
+@click.option("--branch-template", default="{task}", show_default=True, help="Branch of a plan task that names none.")
+@click.option("--policy", type=click.Path(dir_okay=False), help="TOML: [severity] kind or kind.subkind = error|warning|info.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--strict", is_flag=True, help="Warnings reject too.")
+@MAX_SIZE_OPTION
+@_guarded
+def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size):
+    """Settle CANDIDATE branches (default: HEAD) against the target; exit 0 merge, 1 reject."""
+    if claims and plan:
+        from settle.errors import SettleError
+
+        raise SettleError("give --claims or --plan, not both")
+    from settle.check import check as run_check
+
+    verdict = run_check(repo_path, candidates, base, policy=policy, strict=strict, claims=claims, plan=plan,
+                        max_file_size=max_file_size, branch_template=branch_template)
+    _write(_render(verdict, output_format, output), output)
+    sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
+
+
+def _render(verdict, output_format: str, output: str | None) -> str:
+    if output_format == "json":
+        return verdict.to_json()
+    if output_format == "sarif":
+        from settle.render.sarif import render_sarif
+
+        return render_sarif(verdict)
+    from settle.render.text import render_text
+
+    colour = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return render_text(verdict, colour=colour)
+
+
+@cli.command()
+def schema():
+    """Print the JSON Schema of the verdict document."""
+    import json
+
+    from settle.models import verdict_schema
+
+    click.echo(json.dumps(verdict_schema(), indent=2, sort_keys=True))
+
+
 def _progress_factory():
     """A progress bar on a terminal's stderr; nothing in pipes."""
     if not sys.stderr.isatty():

@@ -217,7 +217,16 @@ class Repository:
     # -- trees and blobs -------------------------------------------------------------
 
     def blob(self, blob_id: str) -> bytes:
-        return self._repo[blob_id].data
+        return self._object(blob_id).data
+
+    def _object(self, object_id: str):
+        """An object of the repository, or one a merge wrote to the scratch store (virtual ancestors)."""
+        try:
+            return self._repo[object_id]
+        except KeyError:
+            if self._shadow is None:
+                raise
+            return self._shadow[object_id]
 
     def entry(self, commit: str, path: str) -> TreeEntry | None:
         try:
@@ -243,7 +252,7 @@ class Repository:
         return entries
 
     def is_binary(self, blob_id: str) -> bool:
-        return b"\0" in self._repo[blob_id].data[:_BINARY_PROBE]
+        return b"\0" in self._object(blob_id).data[:_BINARY_PROBE]
 
     # -- changes ---------------------------------------------------------------------
 
@@ -276,8 +285,8 @@ class Repository:
 
     def hunks(self, old_id: str | None, new_id: str | None) -> tuple[Hunk, ...]:
         """Changed line ranges between two blobs (None for a side that lacks the file)."""
-        old = self._repo[old_id] if old_id else None
-        new = self._repo[new_id] if new_id else None
+        old = self._object(old_id) if old_id else None
+        new = self._object(new_id) if new_id else None
         if old is None and new is None:
             return ()
         if old is None:

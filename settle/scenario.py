@@ -118,7 +118,6 @@ class Scenario(_Strict):
     merges: list[Merge] = Field(default_factory=list)
     check: Check = Field(default_factory=Check)
     expect: Expect = Field(default_factory=Expect)
-    claims: dict[str, Any] | None = None  # inline claims document, written beside the repository
 
 
 def load(path: str | Path) -> Scenario:

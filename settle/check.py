@@ -1,0 +1,147 @@
+"""`settle check`: settle one or many candidates against a target, end to end.
+
+repo → parse → diff → bind → verdict; this module only wires the stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from settle.diff.changes import SideChanges
+from settle.diff.pair import pair_findings, side_findings
+from settle.errors import SettleError
+from settle.models import CandidateRef, CandidateStats, Finding, Stats, TargetRef, Verdict
+from settle.parse.cache import SymbolTables
+from settle.parse.extract import DEFAULT_MAX_BYTES
+from settle.repo import Repository
+from settle.verdict import Policy, apply_policy, load_policy, settle_order
+
+
+@dataclass
+class Candidate:
+    ref: str
+    commit: str
+    fork: str | None = None
+    claims_source: str | None = None
+    claims: object | None = None  # a bound Claims document (settle.bind), when given
+
+
+@dataclass
+class Session:
+    """One repository opened for one command: its tables and per-(base, tip) changes are shared."""
+
+    repository: Repository
+    tables: SymbolTables
+    _sides: dict[tuple[str, str, str], SideChanges] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, repo_path: str, max_file_size: int = DEFAULT_MAX_BYTES) -> Session:
+        repository = Repository.open(repo_path)
+        return cls(repository, SymbolTables(repository.blob, max_file_size))
+
+    def side(self, name: str, base: str, tip: str) -> SideChanges:
+        key = (name, base, tip)
+        if key not in self._sides:
+            self._sides[key] = SideChanges(name, base, tip, self.repository, self.tables)
+        return self._sides[key]
+
+
+def check(
+    repo: str = ".",
+    candidates: Sequence[str] = (),
+    base: str | None = None,
+    *,
+    policy: Policy | str | None = None,
+    strict: bool = False,
+    claims: str | None = None,
+    plan: str | None = None,
+    max_file_size: int = DEFAULT_MAX_BYTES,
+    branch_template: str = "{task}",
+) -> Verdict:
+    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master)."""
+    session = Session.open(repo, max_file_size)
+    repository = session.repository
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy, strict)
+    elif strict and not policy.strict:
+        policy = Policy(policy.overrides, True)
+    target_ref = base or repository.default_base()
+    target = repository.resolve(target_ref)
+    chosen = _candidates(session, candidates, claims, plan, target, branch_template)
+    findings, stats = settle_findings(session, target_ref, target, chosen)
+    findings = apply_policy(findings, policy)
+    settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
+    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
+    return Verdict(
+        verdict="merge" if not settlement.held else "reject",
+        target=TargetRef(ref=target_ref, commit=target),
+        candidates=[CandidateRef(ref=c.ref, commit=c.commit, merge_base=c.fork, claims=c.claims_source) for c in chosen],
+        findings=findings,
+        settlement=settlement,
+        stats=Stats(findings=counts, pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
+                    files_parsed=session.tables.parsed, candidates=stats),
+    )
+
+
+def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan: str | None, target: str, branch_template: str) -> list[Candidate]:
+    if plan is not None:
+        if refs:
+            raise SettleError("give either candidates or --plan, not both: the plan names its branches")
+        from settle.bind.plans import plan_candidates
+
+        chosen = plan_candidates(session.repository, plan, branch_template)
+    else:
+        chosen = [Candidate(ref, session.repository.resolve(ref)) for ref in (refs or ("HEAD",))]
+        if claims is not None:
+            if len(chosen) != 1:
+                raise SettleError("--claims binds one candidate; use --plan to give claims to several")
+            from settle.bind.claims import load_claims
+
+            document = load_claims(claims)
+            if document.candidate is not None and document.candidate != chosen[0].ref:
+                raise SettleError(
+                    f"claims file {claims} is for candidate '{document.candidate}', not '{chosen[0].ref}'; check the right branch or fix `candidate =`"
+                )
+            chosen[0].claims, chosen[0].claims_source = document, claims
+    names = [c.ref for c in chosen]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SettleError(f"candidate {duplicates[0]} is given twice")
+    for candidate in chosen:
+        candidate.fork = session.repository.merge_base(candidate.commit, target)
+        if candidate.fork is None:
+            raise SettleError(f"candidate {candidate.ref} shares no history with the target; rebase it onto the target first")
+    return chosen
+
+
+def settle_findings(session: Session, target_ref: str, target: str, chosen: list[Candidate]) -> tuple[list[Finding], dict[str, CandidateStats]]:
+    """Every finding of every candidate: against the target's advance, on its own, and pairwise."""
+    repository, tables = session.repository, session.tables
+    findings: list[Finding] = []
+    stats: dict[str, CandidateStats] = {}
+    for candidate in chosen:
+        mine = session.side(candidate.ref, candidate.fork, candidate.commit)
+        advance = session.side(target_ref, candidate.fork, target)
+        findings.extend(pair_findings(repository, tables, candidate.fork, mine, advance, stale_callers_of=(candidate.ref,)))
+        findings.extend(side_findings(mine))
+        untouched: list[str] = []
+        if candidate.claims is not None:
+            from settle.bind.binder import bind_claims
+
+            bound = bind_claims(candidate.claims, mine, session, candidate.fork, target)
+            findings.extend(bound.findings)
+            untouched = bound.untouched
+        stats[candidate.ref] = CandidateStats(
+            changed_paths=len(mine.files), changed_symbols=len(mine.symbol_changes), claimed_untouched=untouched
+        )
+    for first, second in combinations(sorted(chosen, key=lambda c: c.ref), 2):
+        fork = repository.merge_base(first.commit, second.commit)
+        if fork is None:
+            continue
+        left = session.side(first.ref, fork, first.commit)
+        right = session.side(second.ref, fork, second.commit)
+        findings.extend(pair_findings(repository, tables, fork, left, right))
+    unique = {f.id: f for f in findings}
+    return list(unique.values()), stats

@@ -1,0 +1,231 @@
+"""What one side did, symbol by symbol: base commit → tip commit.
+
+A side is a candidate branch or the target's advance since a fork point. Its
+changes are computed once and shared by every pair it takes part in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+
+from settle.parse.cache import SymbolTables
+from settle.parse.model import Definition, ReferenceKind, SymbolTable
+from settle.repo import ChangeStatus, EntryKind, Hunk, PathChange, Repository
+
+
+class SymbolChangeKind(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    RENAMED = "renamed"
+    SIGNATURE_CHANGED = "signature_changed"
+    BODY_CHANGED = "body_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolChange:
+    kind: SymbolChangeKind
+    old: Definition | None  # on the base (None when added)
+    new: Definition | None  # on the tip (None when removed)
+
+    @property
+    def symbol(self) -> str:
+        """The id a claim must cover: the new id, or the old one for a removal."""
+        return (self.new or self.old).id  # type: ignore[union-attr]
+
+    @property
+    def edits_existing(self) -> bool:
+        return self.kind in (SymbolChangeKind.SIGNATURE_CHANGED, SymbolChangeKind.BODY_CHANGED)
+
+    @property
+    def binding_changed(self) -> bool:
+        """The callable's parameters changed in a way call sites can notice."""
+        return (
+            self.kind is SymbolChangeKind.SIGNATURE_CHANGED
+            and self.old is not None
+            and self.new is not None
+            and self.old.signature is not None
+            and self.new.signature is not None
+            and self.old.signature.binding_shape != self.new.signature.binding_shape
+        )
+
+
+class FileChange:
+    """One changed path of a side, with its symbol tables on both ends."""
+
+    def __init__(self, change: PathChange, old_table: SymbolTable | None, new_table: SymbolTable | None, repository: Repository):
+        self.change = change
+        self.old_table = old_table
+        self.new_table = new_table
+        self._repository = repository
+        self.symbols: tuple[SymbolChange, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return self.change.path
+
+    @property
+    def has_symbols(self) -> bool:
+        """Both ends (where present) were parsed into symbols."""
+        return all(t is None or t.parsed for t in (self.old_table, self.new_table)) and (
+            self.old_table is not None or self.new_table is not None
+        )
+
+    @cached_property
+    def hunks(self) -> tuple[Hunk, ...]:
+        ids = (self.change.old_id, self.change.new_id)
+        kinds = (self.change.old_kind, self.change.new_kind)
+        if any(kind not in (EntryKind.FILE, EntryKind.MISSING) for kind in kinds):
+            return ()
+        return self._repository.hunks(*ids)
+
+    @cached_property
+    def changed_new_lines(self) -> frozenset[int]:
+        lines: set[int] = set()
+        for hunk in self.hunks:
+            lines.update(range(hunk.new.start, hunk.new.end + 1))
+        return frozenset(lines)
+
+    @cached_property
+    def module_level_changed(self) -> bool:
+        """A hunk touches lines outside every definition (imports, top-level statements)."""
+        for table, side in ((self.old_table, "old"), (self.new_table, "new")):
+            if table is None or not table.parsed:
+                continue
+            covered = [(d.span.start_line, d.span.end_line) for d in table.definitions]
+            for hunk in self.hunks:
+                lines = range(getattr(hunk, side).start, getattr(hunk, side).end + 1)
+                if any(not any(start <= line <= end for start, end in covered) for line in lines):
+                    return True
+        return False
+
+    def new_code_references(self):
+        """References on the tip that this side wrote: inside symbols it added or changed, or on changed lines."""
+        if self.new_table is None or not self.new_table.parsed:
+            return []
+        touched = {c.new.qualname for c in self.symbols if c.new is not None}
+        result = []
+        for reference in self.new_table.references:
+            if reference.scope is not None and _within(reference.scope, touched):
+                result.append(reference)
+            elif reference.line in self.changed_new_lines:
+                result.append(reference)
+        return result
+
+
+def _within(scope: str, qualnames: set[str]) -> bool:
+    while True:
+        if scope in qualnames:
+            return True
+        if "." not in scope:
+            return False
+        scope = scope.rsplit(".", 1)[0]
+
+
+class SideChanges:
+    """Everything one side changed between base and tip."""
+
+    def __init__(self, name: str, base: str, tip: str, repository: Repository, tables: SymbolTables):
+        self.name = name
+        self.base = base
+        self.tip = tip
+        self.files: tuple[FileChange, ...] = tuple(
+            FileChange(change, _table(tables, change.old_path, change.old_id, change.old_kind),
+                       _table(tables, change.new_path, change.new_id, change.new_kind), repository)
+            for change in repository.changes(base, tip)
+        )
+        _assign_symbol_changes(self.files)
+
+    @cached_property
+    def by_path(self) -> dict[str, FileChange]:
+        paths: dict[str, FileChange] = {}
+        for file in self.files:
+            for path in (file.change.old_path, file.change.new_path):
+                if path:
+                    paths.setdefault(path, file)
+        return paths
+
+    @cached_property
+    def symbol_changes(self) -> tuple[SymbolChange, ...]:
+        return tuple(change for file in self.files for change in file.symbols)
+
+    @cached_property
+    def changed_old_ids(self) -> dict[str, SymbolChange]:
+        """Base symbol id → how this side changed it (edits, removals, renames)."""
+        return {c.old.id: c for c in self.symbol_changes if c.old is not None}
+
+    @cached_property
+    def added_ids(self) -> dict[str, SymbolChange]:
+        return {c.new.id: c for c in self.symbol_changes if c.kind is SymbolChangeKind.ADDED}
+
+
+def _table(tables: SymbolTables, path: str | None, blob_id: str | None, kind: EntryKind) -> SymbolTable | None:
+    if path is None or blob_id is None or kind is not EntryKind.FILE:
+        return None
+    return tables.get(path, blob_id)
+
+
+def _assign_symbol_changes(files: tuple[FileChange, ...]) -> None:
+    """Compare definitions by id; then pair removals with additions of the same body as renames."""
+    removed: list[tuple[FileChange, Definition]] = []
+    added: list[tuple[FileChange, Definition]] = []
+    per_file: dict[int, list[SymbolChange]] = {id(f): [] for f in files}
+    for file in files:
+        old = {d.id: d for d in file.old_table.definitions} if file.old_table is not None and file.old_table.parsed else {}
+        new = {d.id: d for d in file.new_table.definitions} if file.new_table is not None and file.new_table.parsed else {}
+        if file.change.status is ChangeStatus.RENAMED:
+            # A moved file keeps its symbols' qualified names: compare them by qualname.
+            old_by_qualname = {d.qualname: d for d in old.values()}
+            for definition in new.values():
+                before = old_by_qualname.pop(definition.qualname, None)
+                if before is None:
+                    added.append((file, definition))
+                else:
+                    per_file[id(file)].append(_compare(before, definition, renamed=True))
+            removed.extend((file, d) for d in old_by_qualname.values())
+            continue
+        for symbol, definition in old.items():
+            if symbol not in new:
+                removed.append((file, definition))
+            else:
+                change = _compare(definition, new[symbol], renamed=False)
+                if change is not None:
+                    per_file[id(file)].append(change)
+        added.extend((file, d) for symbol, d in new.items() if symbol not in old)
+    # Renames: one removal and one addition of the same kind with the same body.
+    by_body: dict[tuple, list[tuple[FileChange, Definition]]] = {}
+    for file, definition in added:
+        by_body.setdefault((definition.kind, definition.body_hash), []).append((file, definition))
+    for file, definition in removed:
+        matches = by_body.get((definition.kind, definition.body_hash))
+        if matches and len(matches) == 1 and _renamable(definition):
+            new_file, new_definition = matches.pop()
+            per_file[id(new_file)].append(SymbolChange(SymbolChangeKind.RENAMED, definition, new_definition))
+        else:
+            per_file[id(file)].append(SymbolChange(SymbolChangeKind.REMOVED, definition, None))
+    for matches in by_body.values():
+        for file, definition in matches:
+            per_file[id(file)].append(SymbolChange(SymbolChangeKind.ADDED, None, definition))
+    for file in files:
+        file.symbols = tuple(sorted(per_file[id(file)], key=lambda c: (c.symbol, c.kind)))
+
+
+def _renamable(definition: Definition) -> bool:
+    # Tiny bodies (`pass`, `{}`) match too many things to call them renames.
+    return definition.span.end_line > definition.header.end_line or definition.signature is None
+
+
+def _compare(old: Definition, new: Definition, renamed: bool) -> SymbolChange | None:
+    if old.header_hash != new.header_hash:
+        kind = SymbolChangeKind.SIGNATURE_CHANGED
+    elif old.body_hash != new.body_hash:
+        kind = SymbolChangeKind.BODY_CHANGED
+    elif renamed and old.id != new.id:
+        kind = SymbolChangeKind.RENAMED
+    else:
+        return None
+    return SymbolChange(kind, old, new)
+
+
+__all__ = ["FileChange", "ReferenceKind", "SideChanges", "SymbolChange", "SymbolChangeKind"]

@@ -1,0 +1,131 @@
+"""Text conflicts: git's three-way merge of two sides, each conflict placed on the base's symbols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from settle.diff.changes import SideChanges
+from settle.parse.cache import SymbolTables
+from settle.parse.model import SymbolTable
+from settle.repo import EntryKind, Hunk, LineRange, MergeConflict, Repository
+
+
+@dataclass(frozen=True)
+class TextConflict:
+    subkind: str
+    path: str
+    symbols: tuple[str, ...] = ()  # same_symbol: the shared symbol; distinct: left's then right's
+    base_lines: LineRange | None = None
+    left_lines: LineRange | None = None
+    right_lines: LineRange | None = None
+    deleted_by: str | None = None  # modify_delete: the side that deleted
+
+
+def text_conflicts(repository: Repository, tables: SymbolTables, left: SideChanges, right: SideChanges) -> Iterator[TextConflict]:
+    for conflict in repository.merge_conflicts(left.tip, right.tip):
+        yield from _classify(repository, tables, conflict, left, right)
+
+
+def _classify(repository, tables, conflict: MergeConflict, left: SideChanges, right: SideChanges) -> Iterator[TextConflict]:
+    path = conflict.ours_path or conflict.theirs_path or conflict.ancestor_path or ""
+    kinds = (conflict.ancestor_kind, conflict.ours_kind, conflict.theirs_kind)
+    present = [p for p in (conflict.ancestor_path, conflict.ours_path, conflict.theirs_path) if p]
+    if conflict.ancestor_path is None and conflict.ours_path and conflict.theirs_path:
+        subkind = "add_add"
+    elif conflict.ancestor_path and (conflict.ours_path is None or conflict.theirs_path is None):
+        subkind = "rename" if len(set(present)) > 1 else "modify_delete"
+    elif len(set(present)) > 1:
+        subkind = "rename"
+    else:
+        subkind = "content"
+    non_text = any(kind in (EntryKind.SYMLINK, EntryKind.SUBMODULE) for kind in kinds) or any(
+        blob is not None and repository.is_binary(blob) for blob in (conflict.ancestor_id, conflict.ours_id, conflict.theirs_id)
+    )
+    if non_text and subkind in ("content", "add_add"):
+        yield TextConflict("binary", path)
+        return
+    if subkind == "modify_delete":
+        deleter = left.name if conflict.ours_path is None else right.name
+        yield TextConflict("modify_delete", path, deleted_by=deleter)
+        return
+    if subkind != "content":
+        yield TextConflict(subkind, path)
+        return
+    yield from _content_conflicts(repository, tables, conflict, path, left, right)
+
+
+def _content_conflicts(repository, tables, conflict, path, left, right) -> Iterator[TextConflict]:
+    left_hunks = repository.hunks(conflict.ancestor_id, conflict.ours_id)
+    right_hunks = repository.hunks(conflict.ancestor_id, conflict.theirs_id)
+    base = tables.get(path, conflict.ancestor_id)
+    owners = _LineOwners(base)
+    regions = _overlapping(left_hunks, right_hunks) or [(list(left_hunks), list(right_hunks))]
+    for left_part, right_part in regions:
+        base_lines = _span([h.old for h in left_part + right_part])
+        left_symbols = owners.touched(left_part)
+        right_symbols = owners.touched(right_part)
+        shared = sorted(set(left_symbols) & set(right_symbols))
+        left_lines = _span([h.new for h in left_part])
+        right_lines = _span([h.new for h in right_part])
+        if shared:
+            for symbol in shared:
+                yield TextConflict("same_symbol", path, (symbol,), base_lines, left_lines, right_lines)
+        elif left_symbols or right_symbols:
+            symbols = tuple(sorted(left_symbols)[:1] + sorted(right_symbols)[:1])
+            if not left_symbols or not right_symbols:
+                # One side's part of the hunk is at module level: still two different places.
+                symbols = tuple(sorted(left_symbols or right_symbols)[:1])
+            yield TextConflict("distinct_symbols", path, symbols, base_lines, left_lines, right_lines)
+        else:
+            yield TextConflict("module_level", path, (), base_lines, left_lines, right_lines)
+
+
+def _overlapping(left: tuple[Hunk, ...], right: tuple[Hunk, ...]) -> list[tuple[list[Hunk], list[Hunk]]]:
+    """Groups of hunks whose base ranges overlap or touch across the two sides, as git's merge sees them."""
+    events = sorted([(h.old.start, h.old.end, 0, h) for h in left] + [(h.old.start, h.old.end, 1, h) for h in right],
+                    key=lambda e: (e[0], e[1]))
+    groups: list[tuple[list[Hunk], list[Hunk], int]] = []
+    for start, end, side, hunk in events:
+        if groups and start <= groups[-1][2] + 1:
+            group = groups[-1]
+            group[side].append(hunk)
+            groups[-1] = (group[0], group[1], max(group[2], end))
+        else:
+            parts: tuple[list[Hunk], list[Hunk]] = ([], [])
+            parts[side].append(hunk)
+            groups.append((parts[0], parts[1], end))
+    return [(l_part, r_part) for l_part, r_part, _ in groups if l_part and r_part]
+
+
+def _span(ranges: list[LineRange]) -> LineRange | None:
+    if not ranges:
+        return None
+    return LineRange(min(r.start for r in ranges), max(r.end for r in ranges))
+
+
+class _LineOwners:
+    """The innermost symbol at each line of a table."""
+
+    def __init__(self, table: SymbolTable | None):
+        self.owner: dict[int, str] = {}
+        if table is None or not table.parsed:
+            return
+        # Outer definitions first, inner ones overwrite their lines.
+        for definition in sorted(table.definitions, key=lambda d: (d.span.start_byte, -d.span.end_byte)):
+            for line in range(definition.span.start_line, definition.span.end_line + 1):
+                self.owner[line] = definition.id
+
+    def touched(self, hunks: list[Hunk]) -> list[str]:
+        found: set[str] = set()
+        for hunk in hunks:
+            if hunk.old.empty:
+                # An insertion after line `end`: inside a symbol only if both neighbours are.
+                before, after = self.owner.get(hunk.old.end), self.owner.get(hunk.old.end + 1)
+                if before is not None and before == after:
+                    found.add(before)
+                continue
+            for line in range(hunk.old.start, hunk.old.end + 1):
+                if line in self.owner:
+                    found.add(self.owner[line])
+        return sorted(found)

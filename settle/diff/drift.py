@@ -1,0 +1,280 @@
+"""Signature drift: one side changes or removes a symbol; does code in the merged result still fit it?
+
+Call sites come from two places: code the other side wrote, and (when the
+other side is the target) existing code that neither side updated — found by a
+byte search for the name across the merged tree, then parsing only the files
+that mention it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from settle.diff.binding import Binding, bind, describe_call
+from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
+from settle.languages import LanguageProfile, profile_for_path, profile_named
+from settle.languages.resolve import module_names_file
+from settle.parse.cache import SymbolTables
+from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, SymbolKind, SymbolTable
+from settle.repo import EntryKind, Repository
+
+
+@dataclass(frozen=True)
+class Drift:
+    subkind: str  # call_incompatible | removed_in_use | changed_in_use
+    change: SymbolChange
+    changer: str
+    user_side: str
+    site_path: str
+    site_line: int
+    user: str  # the symbol id (or path) holding the use
+    call: str
+    reason: str
+
+
+class MergedTree:
+    """The files of a merge of two sides, read lazily: each path at the version of the side that changed it."""
+
+    def __init__(self, repository: Repository, tables: SymbolTables, base: str, first: SideChanges, second: SideChanges):
+        self.repository = repository
+        self.tables = tables
+        self.base = base
+        self.sides = (first, second)
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        """path → blob id of the merged result (the first side wins where both changed a path)."""
+        merged = {e.path: e.id for e in self.repository.files(self.base) if e.kind is EntryKind.FILE}
+        for side in reversed(self.sides):
+            for file in side.files:
+                change = file.change
+                if change.old_path and change.old_path != change.new_path:
+                    merged.pop(change.old_path, None)
+                if change.new_path and change.new_id and change.new_kind is EntryKind.FILE:
+                    merged[change.new_path] = change.new_id
+                elif change.new_path is None and change.old_path:
+                    merged.pop(change.old_path, None)
+        return merged
+
+    def tables_mentioning(self, name: str, resolver: str) -> list[SymbolTable]:
+        """Parsed tables of the merged files in languages that share a resolver and contain the name's bytes."""
+        needle = name.encode()
+        found = []
+        for path, blob_id in sorted(self.files.items()):
+            profile = profile_for_path(path)
+            if profile is None or profile.module_resolver != resolver:
+                continue
+            if needle not in self.repository.blob(blob_id):
+                continue
+            table = self.tables.get(path, blob_id)
+            if table is not None and table.parsed:
+                found.append(table)
+        return found
+
+    def definitions_named(self, name: str, resolver: str) -> list[Definition]:
+        return [
+            d for table in self.tables_mentioning(name, resolver) for d in table.definitions if d.name == name
+        ]
+
+
+def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
+    """Findings for the symbols `changer` changed or removed, against `other`'s code (and stale callers)."""
+    other_removed = {c.old.id for c in other.symbol_changes if c.old is not None and c.kind is SymbolChangeKind.REMOVED}
+    for change in changer.symbol_changes:
+        if change.old is None or change.old.id in other_removed:
+            continue
+        if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and change.old.id != (change.new.id if change.new else None):
+            yield from _uses_of(merged, change, changer, other, stale_callers)
+        elif change.binding_changed:
+            yield from _uses_of(merged, change, changer, other, stale_callers)
+
+
+def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
+    definition = change.old
+    assert definition is not None
+    profile = profile_for_path(definition.id.split("::", 1)[0])
+    if profile is None:
+        return
+    path = definition.id.split("::", 1)[0]
+    container = _container_of(definition, change.old_table_definitions if hasattr(change, "old_table_definitions") else None)
+    names = {definition.name}
+    constructor = definition.name in profile.constructor_names
+    if constructor and definition.parent:
+        names = {definition.parent.rsplit(".", 1)[-1]}
+    seen: set[tuple] = set()
+    for side_name, table, reference in _candidate_references(merged, names, profile, changer, other, stale_callers):
+        key = (table.path, reference.line, reference.text, reference.kind)
+        if key in seen:
+            continue
+        seen.add(key)
+        resolution = _resolve(merged, reference, table, definition, path, profile, constructor, container, change)
+        if resolution is None:
+            continue
+        yield from _judge(merged, change, changer, side_name, table, reference, resolution, profile, constructor)
+
+
+def _container_of(definition: Definition, _unused) -> str | None:
+    return definition.parent
+
+
+def _candidate_references(merged, names, profile, changer, other, stale_callers):
+    """(side, table, reference) for uses of any of names: the other side's new code, then stale code."""
+    for file in other.files:
+        table = file.new_table
+        if table is None or not table.parsed:
+            continue
+        for reference in file.new_code_references():
+            if reference.name in names:
+                yield other.name, table, reference
+    if not stale_callers:
+        return
+    base_side = "base"
+    for name in sorted(names):
+        for table in merged.tables_mentioning(name, profile.module_resolver):
+            owner = base_side
+            for side in merged.sides:
+                file = side.by_path.get(table.path)
+                if file is not None and file.change.new_path == table.path:
+                    owner = side.name
+                    break
+            for reference in table.references:
+                if reference.name == name:
+                    yield owner, table, reference
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    certain: bool  # False: bound by name only, and the name is not unique
+    through_instance: bool
+
+
+def _resolve(merged, reference: Reference, table: SymbolTable, definition: Definition, path: str,
+             profile: LanguageProfile, constructor: bool, container: str | None, change: SymbolChange) -> _Resolution | None:
+    """Does this reference (probably) mean the changed definition?"""
+    text = reference.text
+    separators = profile.reference_separators
+    head, rest = _split_head(text, separators)
+    is_member = definition.parent is not None and not constructor and _is_member(definition, profile)
+    if is_member:
+        if rest is None:
+            return None  # a bare name cannot reach a method
+        class_name = definition.parent.rsplit(".", 1)[-1]
+        qualifier = text[: len(text) - len(definition.name)].rstrip("".join(separators) + "?")
+        if table.path == path and qualifier in ("self", "cls", "this", "Self") and reference.scope and reference.scope.startswith(definition.parent):
+            return _Resolution(True, True)
+        if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
+            return _Resolution(True, True)
+        same_named = merged.definitions_named(definition.name, profile.module_resolver)
+        live = [d for d in same_named if d.id != definition.id]
+        if change.kind is SymbolChangeKind.SIGNATURE_CHANGED:
+            others = [d for d in live if d.id != (change.new.id if change.new else None)]
+            return _Resolution(not others, True)
+        return _Resolution(True, True) if not live else None
+    target_name = definition.parent.rsplit(".", 1)[-1] if constructor else definition.name
+    if definition.parent is not None and not constructor:
+        return None  # a nested local function: only its parent can call it
+    if rest is None:
+        if head != target_name:
+            return None
+        if table.path == path:
+            return _Resolution(True, constructor)
+        for binding in table.imports:
+            if binding.local == target_name or binding.name == "*":
+                name = binding.name if binding.name not in (None, "*") else None
+                if module_names_file(profile.module_resolver, binding.module, None if name == target_name else name, table.path, path):
+                    return _Resolution(True, constructor)
+        if profile.module_resolver in ("go_package", "java_package") and _same_directory(table.path, path):
+            return _Resolution(True, constructor)  # same package: no import needed
+        return None
+    if not text.endswith(target_name):
+        return None
+    prefix = text[: len(text) - len(target_name)]
+    for binding in table.imports:
+        if any(prefix == binding.local + separator for separator in separators):
+            if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
+                return _Resolution(True, constructor)
+    return None
+
+
+def _is_member(definition: Definition, profile: LanguageProfile) -> bool:
+    return definition.kind in (SymbolKind.METHOD, SymbolKind.FIELD) or (
+        definition.kind not in CALLABLE_KINDS and definition.parent is not None
+    )
+
+
+def _split_head(text: str, separators: tuple[str, ...]) -> tuple[str, str | None]:
+    best = None
+    for separator in separators:
+        index = text.find(separator)
+        if index > 0 and (best is None or index < best[0]):
+            best = (index, separator)
+    if best is None:
+        return text, None
+    return text[: best[0]], text[best[0] + len(best[1]) :]
+
+
+def _module_visible(table: SymbolTable, class_name: str, path: str, profile: LanguageProfile) -> bool:
+    if table.path == path:
+        return True
+    for binding in table.imports:
+        if binding.local == class_name or binding.name == "*":
+            if module_names_file(profile.module_resolver, binding.module, None if binding.name == class_name else binding.name, table.path, path):
+                return True
+    return profile.module_resolver in ("go_package", "java_package") and _same_directory(table.path, path)
+
+
+def _same_directory(first: str, second: str) -> bool:
+    return first.rsplit("/", 1)[0] == second.rsplit("/", 1)[0] if "/" in first and "/" in second else "/" not in first and "/" not in second
+
+
+def _judge(merged, change, changer, side_name, table, reference, resolution: _Resolution, profile, constructor) -> Iterator[Drift]:
+    site_user = f"{table.path}::{reference.scope}" if reference.scope else table.path
+    base = dict(change=change, changer=changer.name, user_side=side_name, site_path=table.path,
+                site_line=reference.line, user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
+    removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
+    if removed:
+        if reference.kind is ReferenceKind.CALL:
+            overloads = _remaining_overloads(merged, change, changer, profile)
+            if overloads:
+                verdicts = [bind(d.signature, reference, profile.binding, resolution.through_instance) for d in overloads if d.signature]
+                if any(v is Binding.BINDS for v, _ in verdicts):
+                    return
+                if verdicts and all(v is Binding.INCOMPATIBLE for v, _ in verdicts):
+                    yield Drift("call_incompatible", reason="no remaining overload accepts it", **base)
+                    return
+        if resolution.certain:
+            yield Drift("removed_in_use", reason="", **base)
+        return
+    new_signature = change.new.signature if change.new is not None else None
+    if new_signature is None:
+        return
+    if reference.kind is not ReferenceKind.CALL:
+        if any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope for r in table.references):
+            return  # the same name is called right there; the call is judged on its own
+        yield Drift("changed_in_use", reason="it is used as a value, not called", **base)
+        return
+    outcome, reason = bind(new_signature, reference, profile.binding, resolution.through_instance)
+    if outcome is Binding.BINDS:
+        return
+    if outcome is Binding.UNDECIDABLE or not resolution.certain:
+        if not resolution.certain:
+            reason = f"{reason}; the method name is defined more than once, so the callee is uncertain"
+        yield Drift("changed_in_use", reason=reason, **base)
+        return
+    yield Drift("call_incompatible", reason=reason, **base)
+
+
+def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:
+    """Same-named callables left in the removed symbol's container on the changer's side."""
+    definition = change.old
+    path = definition.id.split("::", 1)[0]
+    file = changer.by_path.get(path)
+    table = file.new_table if file is not None else None
+    if table is None or not table.parsed:
+        return []
+    return [d for d in table.definitions if d.name == definition.name and d.parent == definition.parent and d.signature is not None]
+
+
+__all__ = ["Drift", "MergedTree", "profile_named", "signature_drift"]

@@ -1,0 +1,190 @@
+"""What two sides do to each other, and what one side does on its own, as contract findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from settle.diff.changes import SideChanges, SymbolChangeKind
+from settle.diff.conflicts import TextConflict, text_conflicts
+from settle.diff.drift import Drift, MergedTree, signature_drift
+from settle.findings import kind_of, message
+from settle.models import Finding, Location, finding_id
+from settle.parse.cache import SymbolTables
+from settle.parse.model import TableStatus
+from settle.repo import EntryKind, LineRange, Repository
+
+
+def make_finding(kind: str, subkind: str, candidates, symbols=(), path=None, locations=(), extra: str = "", **fields) -> Finding:
+    """The one way findings are made: id, default severity and message come from the kind registry."""
+    candidates = sorted(set(candidates))
+    symbols = list(symbols)
+    return Finding(
+        id=finding_id(kind, subkind, candidates, symbols, path, extra),
+        kind=kind,
+        subkind=subkind,
+        severity=kind_of(kind, subkind).severity.value,
+        candidates=candidates,
+        symbols=symbols,
+        path=path,
+        locations=sorted(locations, key=lambda l: (l.side, l.path, l.start_line or 0, l.symbol or "")),
+        message=message(kind, subkind, **fields),
+    )
+
+
+def _location(side: str, path: str, lines: LineRange | None = None, symbol: str | None = None) -> Location:
+    if lines is None or lines.empty:
+        return Location(side=side, path=path, symbol=symbol)
+    return Location(side=side, path=path, start_line=lines.start, end_line=lines.end, symbol=symbol)
+
+
+def pair_findings(repository: Repository, tables: SymbolTables, base: str, left: SideChanges, right: SideChanges,
+                  stale_callers_of: tuple[str, ...] = ()) -> list[Finding]:
+    """Findings between two sides that forked at base. Sides are taken in name order, so (a, b) = (b, a).
+
+    stale_callers_of names the sides whose changes are also checked against
+    existing code neither side updated (the candidates, in a pair with the target).
+    """
+    if right.name < left.name:
+        left, right = right, left
+    findings: list[Finding] = []
+    conflicts = list(text_conflicts(repository, tables, left, right))
+    findings.extend(_conflict_finding(c, left, right) for c in conflicts)
+    conflicted = {s for c in conflicts if c.subkind == "same_symbol" for s in c.symbols}
+    findings.extend(_concurrent_edits(left, right, conflicted))
+    findings.extend(_duplicates(left, right))
+    merged = MergedTree(repository, tables, base, left, right)
+    for changer, other in ((left, right), (right, left)):
+        stale = changer.name in stale_callers_of
+        findings.extend(_drift_finding(d, left, right) for d in signature_drift(merged, changer, other, stale))
+    return _unique(findings)
+
+
+def side_findings(side: SideChanges) -> Iterator[Finding]:
+    """What a candidate does on its own: syntax it breaks, files settle can only see whole."""
+    for file in side.files:
+        table = file.new_table
+        change = file.change
+        if table is not None and table.parsed and table.syntax_errors:
+            old = file.old_table
+            if old is None or (old.parsed and not old.syntax_errors):
+                lines = ", ".join(str(line) for line in table.syntax_errors[:5])
+                yield make_finding("parse_error", "introduced", [side.name], path=table.path,
+                                   locations=[Location(side=side.name, path=table.path, start_line=table.syntax_errors[0], end_line=table.syntax_errors[-1])],
+                                   side=side.name, lines=lines)
+        reason = _file_granularity_reason(file)
+        if reason:
+            yield make_finding("unsupported_file", "file_granularity", [side.name], path=change.path,
+                               locations=[Location(side=side.name, path=change.path)], side=side.name, reason=reason)
+
+
+def _file_granularity_reason(file) -> str | None:
+    kinds = (file.change.old_kind, file.change.new_kind)
+    if EntryKind.SUBMODULE in kinds:
+        return "a submodule"
+    if EntryKind.SYMLINK in kinds:
+        return "a symbolic link"
+    for table in (file.new_table, file.old_table):
+        if table is None:
+            continue
+        if table.status is TableStatus.UNSUPPORTED:
+            return "no grammar for this file type"
+        if table.status is TableStatus.BINARY:
+            return "binary content"
+        if table.status is TableStatus.OVERSIZED:
+            return f"larger than the size limit ({table.size} bytes)"
+        if table.status is TableStatus.UNDECODABLE:
+            return "not valid UTF-8"
+    return None
+
+
+def _conflict_finding(conflict: TextConflict, left: SideChanges, right: SideChanges) -> Finding:
+    names = [left.name, right.name]
+    locations = []
+    if conflict.base_lines is not None:
+        locations.append(_location("base", conflict.path, conflict.base_lines))
+    if conflict.left_lines is not None:
+        locations.append(_location(left.name, conflict.path, conflict.left_lines))
+    if conflict.right_lines is not None:
+        locations.append(_location(right.name, conflict.path, conflict.right_lines))
+    fields = dict(a=left.name, b=right.name, path=conflict.path)
+    extra = f"{conflict.base_lines.start}-{conflict.base_lines.end}" if conflict.base_lines else ""
+    if conflict.subkind == "same_symbol":
+        fields["symbol"] = conflict.symbols[0]
+    elif conflict.subkind == "distinct_symbols":
+        fields["symbol"] = conflict.symbols[0]
+        fields["other"] = conflict.symbols[-1] if len(conflict.symbols) > 1 else f"module-level lines of {conflict.path}"
+    elif conflict.subkind == "module_level":
+        base_lines = conflict.base_lines
+        fields["lines"] = f"{base_lines.start}-{base_lines.end}" if base_lines else "?"
+    elif conflict.subkind == "modify_delete":
+        fields["deleter"] = conflict.deleted_by
+        fields["modifier"] = right.name if conflict.deleted_by == left.name else left.name
+    return make_finding("text_conflict", conflict.subkind, names, conflict.symbols, conflict.path, locations, extra=extra, **fields)
+
+
+def _concurrent_edits(left: SideChanges, right: SideChanges, conflicted: set[str]) -> Iterator[Finding]:
+    left_edits = {c.old.id: c for c in left.symbol_changes if c.edits_existing}
+    for change in right.symbol_changes:
+        if not change.edits_existing or change.old.id not in left_edits or change.old.id in conflicted:
+            continue
+        mine = left_edits[change.old.id]
+        if (mine.new.header_hash, mine.new.body_hash) == (change.new.header_hash, change.new.body_hash):
+            continue  # the same change on both sides
+        symbol = change.old.id
+        path = symbol.split("::", 1)[0]
+        locations = [
+            _location("base", path, LineRange(change.old.span.start_line, change.old.span.end_line), symbol),
+            _location(left.name, mine.new.id.split("::", 1)[0], LineRange(mine.new.span.start_line, mine.new.span.end_line), mine.new.id),
+            _location(right.name, change.new.id.split("::", 1)[0], LineRange(change.new.span.start_line, change.new.span.end_line), change.new.id),
+        ]
+        yield make_finding("concurrent_edit", "same_symbol", [left.name, right.name], [symbol], path, locations,
+                           a=left.name, b=right.name, symbol=symbol)
+
+
+def _duplicates(left: SideChanges, right: SideChanges) -> Iterator[Finding]:
+    for symbol, change in sorted(right.added_ids.items()):
+        mine = left.added_ids.get(symbol)
+        if mine is None:
+            continue
+        if (mine.new.header_hash, mine.new.body_hash) == (change.new.header_hash, change.new.body_hash):
+            continue
+        path = symbol.split("::", 1)[0]
+        locations = [
+            _location(left.name, path, LineRange(mine.new.span.start_line, mine.new.span.end_line), symbol),
+            _location(right.name, path, LineRange(change.new.span.start_line, change.new.span.end_line), symbol),
+        ]
+        yield make_finding("duplicate_definition", "add_add", [left.name, right.name], [symbol], path, locations,
+                           a=left.name, b=right.name, symbol=symbol)
+
+
+def _drift_finding(drift: Drift, left: SideChanges, right: SideChanges) -> Finding:
+    change = drift.change
+    symbol = change.old.id
+    path = symbol.split("::", 1)[0]
+    locations = [
+        _location("base", path, LineRange(change.old.span.start_line, change.old.span.end_line), symbol),
+        Location(side=drift.user_side, path=drift.site_path, start_line=drift.site_line, end_line=drift.site_line,
+                 symbol=drift.user if "::" in drift.user else None),
+    ]
+    if change.new is not None:
+        new_path = change.new.id.split("::", 1)[0]
+        locations.append(_location(drift.changer, new_path, LineRange(change.new.span.start_line, change.new.span.end_line), change.new.id))
+    removal = "removes" if change.kind is SymbolChangeKind.REMOVED else f"renames to {change.new.id if change.new else '?'}"
+    signature = change.new.signature.render() if change.new is not None and change.new.signature is not None else "(removed)"
+    site = f"{drift.site_path}:{drift.site_line}"
+    return make_finding(
+        "signature_drift", drift.subkind, [left.name, right.name], [symbol], path, locations,
+        extra=f"{drift.site_path}:{drift.site_line}:{drift.call}",
+        changer=drift.changer, symbol=symbol, signature=signature, caller=drift.user, user=drift.user,
+        site=site, call=drift.call, reason=drift.reason, removal=removal,
+    )
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    by_id: dict[str, Finding] = {}
+    for finding in findings:
+        by_id.setdefault(finding.id, finding)
+    return list(by_id.values())
+
+
+__all__ = ["make_finding", "pair_findings", "side_findings", "SymbolChangeKind"]

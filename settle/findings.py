@@ -1,0 +1,122 @@
+"""Every finding kind in one place: its name, default severity and message template.
+
+Detection code yields findings by kind and fills the template's fields; the
+wording lives here, not beside the detection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    kind: str
+    subkind: str
+    severity: Severity
+    template: str  # str.format fields come from the finding's details
+    summary: str  # what it means, for SARIF rule help and reports
+
+    @property
+    def rule_id(self) -> str:
+        return f"{self.kind}/{self.subkind}"
+
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+KINDS: dict[tuple[str, str], FindingKind] = {
+    (k.kind, k.subkind): k
+    for k in (
+        FindingKind("text_conflict", "same_symbol", _E,
+                    "{a} and {b} both change {symbol} and git cannot merge the lines; resolve it in one branch and re-check",
+                    "git's three-way merge conflicts inside one symbol both sides changed"),
+        FindingKind("text_conflict", "distinct_symbols", _E,
+                    "git conflicts where {a} changes {symbol} and {b} changes {other}: adjacent edits to different symbols; a syntax-aware merge or rebasing one branch resolves it",
+                    "the conflict hunk spans different symbols each side changed"),
+        FindingKind("text_conflict", "module_level", _E,
+                    "git conflicts in {path} outside any symbol (lines {lines}); resolve the imports/top-level statements by hand",
+                    "conflict outside any symbol"),
+        FindingKind("text_conflict", "add_add", _E,
+                    "{a} and {b} both add {path} with different content; keep one version",
+                    "both sides add the same path with different content"),
+        FindingKind("text_conflict", "modify_delete", _E,
+                    "{deleter} deletes {path} while {modifier} modifies it; decide whether the file stays",
+                    "one side deletes a file the other modifies"),
+        FindingKind("text_conflict", "rename", _E,
+                    "{path} is renamed on one side and renamed or changed incompatibly on the other; settle the file's name first",
+                    "conflicting renames of one file"),
+        FindingKind("text_conflict", "binary", _E,
+                    "{a} and {b} both change the binary file {path}; pick one version",
+                    "both sides change a binary file"),
+        FindingKind("concurrent_edit", "same_symbol", _W,
+                    "{a} and {b} both change {symbol}; git merges the lines cleanly but nobody reviewed the combination",
+                    "both sides changed one symbol and git merges it cleanly"),
+        FindingKind("signature_drift", "call_incompatible", _E,
+                    "{changer} changes {symbol} to {signature}, but {caller} at {site} calls it as {call}: {reason}; update the call or keep the old signature",
+                    "a call site in the merged result no longer binds to the changed signature"),
+        FindingKind("signature_drift", "removed_in_use", _E,
+                    "{changer} {removal} {symbol}, but {user} at {site} still uses it; keep the symbol or update the use",
+                    "a removed or renamed symbol is still referenced in the merged result"),
+        FindingKind("signature_drift", "changed_in_use", _W,
+                    "{changer} changes {symbol} to {signature} and {user} at {site} calls it as {call}; settle cannot decide statically whether the call still binds ({reason})",
+                    "a changed signature is used where binding can't be decided statically"),
+        FindingKind("duplicate_definition", "add_add", _E,
+                    "{a} and {b} both add {symbol} with different content; keep one definition",
+                    "both sides add the same symbol id with different content"),
+        FindingKind("parse_error", "introduced", _E,
+                    "{side} leaves {path} with syntax errors at line {lines}; fix the syntax",
+                    "a side leaves a file that parsed on the base with syntax errors"),
+        FindingKind("claim_violation", "unclaimed_edit", _E,
+                    "{side} changes {symbol}, which its claims do not allow to edit; claim it or revert the change",
+                    "a changed symbol is not covered by an edit claim"),
+        FindingKind("claim_violation", "unclaimed_create", _E,
+                    "{side} creates {symbol}, which its claims do not allow; claim it under create or remove it",
+                    "an added symbol is not covered by a create claim"),
+        FindingKind("claim_violation", "unclaimed_delete", _E,
+                    "{side} deletes {symbol}, which its claims do not allow; claim it under delete or restore it",
+                    "a removed symbol is not covered by a delete claim"),
+        FindingKind("claim_violation", "unclaimed_path", _E,
+                    "{side} changes {path}, which no claim covers; claim the path or revert the change",
+                    "a changed file without symbols is not covered by a file-level claim"),
+        FindingKind("claim_violation", "read_outside_scope", _W,
+                    "{side}'s new code in {user} uses {symbol}, outside its claimed read scope; widen the read claims if that is intended",
+                    "new code references a repository symbol outside the claimed read scope"),
+        FindingKind("claim_violation", "unresolved_claim", _E,
+                    "claim '{pattern}' ({operation}) of {side} names nothing {where}; fix the pattern",
+                    "a claim names a symbol that exists on no side"),
+        FindingKind("plan_conflict", "parallel_edit", _E,
+                    "tasks {a} and {b} can run in parallel (no dependency path) and both claim {symbol} for {operation}; add a dependency or split the claim",
+                    "two tasks without a dependency path claim the same symbol for edit or delete"),
+        FindingKind("plan_conflict", "parallel_read", _W,
+                    "task {a} edits {symbol} while task {b}, which can run in parallel, reads it; add a dependency if {b} needs the new version",
+                    "one task edits what a parallel task reads"),
+        FindingKind("plan_conflict", "dependency_cycle", _E,
+                    "tasks {cycle} depend on each other in a cycle; break the cycle",
+                    "the plan's dependencies form a cycle"),
+        FindingKind("plan_conflict", "unknown_dependency", _E,
+                    "task {a} depends on unknown task {b}; fix the task id",
+                    "a task depends on a task the plan does not define"),
+        FindingKind("unsupported_file", "file_granularity", _I,
+                    "{side} changes {path} ({reason}); only file-level rules apply to it",
+                    "a changed file in a language without a grammar, or binary/oversized/undecodable"),
+    )
+}
+
+
+def kind_of(kind: str, subkind: str) -> FindingKind:
+    return KINDS[(kind, subkind)]
+
+
+def message(kind: str, subkind: str, **fields: object) -> str:
+    return KINDS[(kind, subkind)].template.format(**fields)

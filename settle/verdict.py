@@ -1,0 +1,93 @@
+"""The verdict: policy severities, deterministic order, and which candidates can land in which order."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from settle.errors import ConfigError
+from settle.findings import KINDS, Severity
+from settle.models import Finding, Settlement
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Severity overrides by `kind` or `kind.subkind` (the more specific wins); --strict makes warnings reject."""
+
+    overrides: dict[str, Severity] = field(default_factory=dict)
+    strict: bool = False
+
+    def severity(self, finding: Finding) -> Severity:
+        specific = self.overrides.get(f"{finding.kind}.{finding.subkind}")
+        if specific is not None:
+            return specific
+        return self.overrides.get(finding.kind, Severity(finding.severity))
+
+    def blocks(self, finding: Finding) -> bool:
+        severity = Severity(finding.severity)
+        return severity is Severity.ERROR or (self.strict and severity is Severity.WARNING)
+
+
+def load_policy(path: str | None, strict: bool = False) -> Policy:
+    if path is None:
+        return Policy(strict=strict)
+    document = load_toml(path, "policy file")
+    unknown = set(document) - {"severity"}
+    if unknown:
+        raise ConfigError(f"policy file {path}: unknown key(s) {', '.join(sorted(unknown))}; only [severity] is allowed")
+    table = document.get("severity", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"policy file {path}: [severity] must be a table of kind = \"error|warning|info\"")
+    known = {kind for kind, _ in KINDS} | {f"{kind}.{subkind}" for kind, subkind in KINDS}
+    overrides: dict[str, Severity] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(
+                f"policy file {path}: unknown finding kind '{key}'; use a kind or kind.subkind from `settle schema` (e.g. concurrent_edit, signature_drift.changed_in_use)"
+            )
+        if value not in {s.value for s in Severity}:
+            raise ConfigError(f"policy file {path}: severity of '{key}' is {value!r}; use \"error\", \"warning\" or \"info\"")
+        overrides[key] = Severity(value)
+    return Policy(overrides, strict)
+
+
+def apply_policy(findings: Sequence[Finding], policy: Policy) -> list[Finding]:
+    adjusted = []
+    for finding in findings:
+        severity = policy.severity(finding)
+        adjusted.append(finding if severity.value == finding.severity else finding.model_copy(update={"severity": severity.value}))
+    return sorted(adjusted, key=Finding.sort_key)
+
+
+def settle_order(candidates: Sequence[str], target: str, findings: Sequence[Finding], policy: Policy) -> Settlement:
+    """Admit candidates greedily in the given order: one is held when a blocking finding ties it
+    to the target, to itself alone, or to a candidate admitted before it."""
+    admitted: list[str] = []
+    held: dict[str, list[str]] = {}
+    for candidate in candidates:
+        blockers = []
+        for finding in findings:
+            if candidate not in finding.candidates or not policy.blocks(finding):
+                continue
+            others = [c for c in finding.candidates if c != candidate]
+            if not others or all(o == target or o in admitted for o in others):
+                blockers.append(finding.id)
+        if blockers:
+            held[candidate] = sorted(set(blockers))
+        else:
+            admitted.append(candidate)
+    return Settlement(order=admitted, held=held)
+
+
+def load_toml(path: str, what: str) -> dict:
+    """A TOML document, or an input error that names the file and the line."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"{what} {path} does not exist") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{what} {path} is not UTF-8 text") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{what} {path} is not valid TOML: {error}") from error
