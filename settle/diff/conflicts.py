@@ -23,7 +23,16 @@ class TextConflict:
 
 
 def text_conflicts(repository: Repository, tables: SymbolTables, left: SideChanges, right: SideChanges) -> Iterator[TextConflict]:
-    for conflict in repository.merge_conflicts(left.tip, right.tip):
+    conflicts = repository.merge_conflicts(left.tip, right.tip)
+    # libgit2 spells a rename/rename as three one-sided entries: the source with
+    # only an ancestor, and each destination with only one side. One finding each source.
+    lonely = [c for c in conflicts if sum(p is not None for p in (c.ancestor_path, c.ours_path, c.theirs_path)) == 1]
+    sources = [c for c in lonely if c.ancestor_path is not None]
+    for conflict in conflicts:
+        if conflict in lonely:
+            if conflict in sources or not sources:
+                yield TextConflict("rename", conflict.ancestor_path or conflict.ours_path or conflict.theirs_path or "")
+            continue
         yield from _classify(repository, tables, conflict, left, right)
 
 

@@ -14,8 +14,13 @@ from settle.parse.model import TableStatus
 from settle.repo import EntryKind, LineRange, Repository
 
 
-def make_finding(kind: str, subkind: str, candidates, symbols=(), path=None, locations=(), extra: str = "", **fields) -> Finding:
-    """The one way findings are made: id, default severity and message come from the kind registry."""
+def make_finding(kind: str, subkind: str, candidates, symbols=(), path=None, locations=(), extra: str = "",
+                 fields: dict | None = None) -> Finding:
+    """The one way findings are made: id, default severity and message come from the kind registry.
+
+    fields fill the kind's message template; the finding's path is one of them.
+    """
+    fields = {"path": path, **(fields or {})}
     candidates = sorted(set(candidates))
     symbols = list(symbols)
     return Finding(
@@ -70,11 +75,11 @@ def side_findings(side: SideChanges) -> Iterator[Finding]:
                 lines = ", ".join(str(line) for line in table.syntax_errors[:5])
                 yield make_finding("parse_error", "introduced", [side.name], path=table.path,
                                    locations=[Location(side=side.name, path=table.path, start_line=table.syntax_errors[0], end_line=table.syntax_errors[-1])],
-                                   side=side.name, lines=lines)
+                                   fields=dict(side=side.name, lines=lines))
         reason = _file_granularity_reason(file)
         if reason:
             yield make_finding("unsupported_file", "file_granularity", [side.name], path=change.path,
-                               locations=[Location(side=side.name, path=change.path)], side=side.name, reason=reason)
+                               locations=[Location(side=side.name, path=change.path)], fields=dict(side=side.name, reason=reason))
 
 
 def _file_granularity_reason(file) -> str | None:
@@ -106,7 +111,7 @@ def _conflict_finding(conflict: TextConflict, left: SideChanges, right: SideChan
         locations.append(_location(left.name, conflict.path, conflict.left_lines))
     if conflict.right_lines is not None:
         locations.append(_location(right.name, conflict.path, conflict.right_lines))
-    fields = dict(a=left.name, b=right.name, path=conflict.path)
+    fields = dict(a=left.name, b=right.name)
     extra = f"{conflict.base_lines.start}-{conflict.base_lines.end}" if conflict.base_lines else ""
     if conflict.subkind == "same_symbol":
         fields["symbol"] = conflict.symbols[0]
@@ -119,7 +124,7 @@ def _conflict_finding(conflict: TextConflict, left: SideChanges, right: SideChan
     elif conflict.subkind == "modify_delete":
         fields["deleter"] = conflict.deleted_by
         fields["modifier"] = right.name if conflict.deleted_by == left.name else left.name
-    return make_finding("text_conflict", conflict.subkind, names, conflict.symbols, conflict.path, locations, extra=extra, **fields)
+    return make_finding("text_conflict", conflict.subkind, names, conflict.symbols, conflict.path, locations, extra=extra, fields=fields)
 
 
 def _concurrent_edits(left: SideChanges, right: SideChanges, conflicted: set[str]) -> Iterator[Finding]:
@@ -138,7 +143,7 @@ def _concurrent_edits(left: SideChanges, right: SideChanges, conflicted: set[str
             _location(right.name, change.new.id.split("::", 1)[0], LineRange(change.new.span.start_line, change.new.span.end_line), change.new.id),
         ]
         yield make_finding("concurrent_edit", "same_symbol", [left.name, right.name], [symbol], path, locations,
-                           a=left.name, b=right.name, symbol=symbol)
+                           fields=dict(a=left.name, b=right.name, symbol=symbol))
 
 
 def _duplicates(left: SideChanges, right: SideChanges) -> Iterator[Finding]:
@@ -154,7 +159,7 @@ def _duplicates(left: SideChanges, right: SideChanges) -> Iterator[Finding]:
             _location(right.name, path, LineRange(change.new.span.start_line, change.new.span.end_line), symbol),
         ]
         yield make_finding("duplicate_definition", "add_add", [left.name, right.name], [symbol], path, locations,
-                           a=left.name, b=right.name, symbol=symbol)
+                           fields=dict(a=left.name, b=right.name, symbol=symbol))
 
 
 def _drift_finding(drift: Drift, left: SideChanges, right: SideChanges) -> Finding:
@@ -175,8 +180,8 @@ def _drift_finding(drift: Drift, left: SideChanges, right: SideChanges) -> Findi
     return make_finding(
         "signature_drift", drift.subkind, [left.name, right.name], [symbol], path, locations,
         extra=f"{drift.site_path}:{drift.site_line}:{drift.call}",
-        changer=drift.changer, symbol=symbol, signature=signature, caller=drift.user, user=drift.user,
-        site=site, call=drift.call, reason=drift.reason, removal=removal,
+        fields=dict(changer=drift.changer, symbol=symbol, signature=signature, caller=drift.user, user=drift.user,
+                    site=site, call=drift.call, reason=drift.reason, removal=removal),
     )
 
 
