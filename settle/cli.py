@@ -115,7 +115,7 @@ def check(repo_path, base, candidates, claims, plan, branch_template, policy, ou
         from settle.errors import SettleError
 
         raise SettleError("give --claims or --plan, not both")
-    from settle.check import check as run_check
+    from settle.settlement import check as run_check
 
     verdict = run_check(repo_path, candidates, base, policy=policy, strict=strict, claims=claims, plan=plan,
                         max_file_size=max_file_size, branch_template=branch_template)

@@ -1,4 +1,4 @@
-"""`settle check`: settle one or many candidates against a target, end to end.
+"""Settling candidates against a target, end to end: the library behind `settle check`.
 
 repo → parse → diff → bind → verdict; this module only wires the stages.
 """
