@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import DeltaStatus, FileMode
+from pygit2.enums import DeltaStatus, DiffOption, FileMode
 
 from settle.errors import EmptyRepositoryError, NotARepositoryError, UnknownRefError
 
@@ -258,7 +258,8 @@ class Repository:
 
     def changes(self, old_commit: str, new_commit: str) -> tuple[PathChange, ...]:
         """Changed paths between two commits, renames detected as git does by default."""
-        diff = self._repo.diff(self._repo[old_commit].tree, self._repo[new_commit].tree)
+        # Without INCLUDE_TYPECHANGE a file that becomes a symlink shows as a delete plus an add.
+        diff = self._repo.diff(self._repo[old_commit].tree, self._repo[new_commit].tree, flags=DiffOption.INCLUDE_TYPECHANGE)
         diff.find_similar()
         changes = []
         for delta in diff.deltas:
