@@ -441,7 +441,7 @@ class _Extraction:
             if cut_start > cursor:
                 self._append_with_markers(out, cursor, cut_start, markers)
             cursor = max(cursor, cut_end)
-        collapsed = _WHITESPACE.sub(b" ", b" ".join(out))
+        collapsed = b" ".join(b" ".join(out).split())
         return _NON_ESSENTIAL_SPACE.sub(b"", collapsed).strip()
 
     def _append_with_markers(self, out: list[bytes], start: int, end: int, markers) -> None:
@@ -460,7 +460,7 @@ class _Extraction:
     def _calls(self, calls, argument_lists, enclosing) -> list[Reference]:
         references = []
         for call, callee, arguments, single in calls:
-            text = _TEXT_WHITESPACE.sub("", self.text(callee))
+            text = _compact(self.text(callee))
             shape = argument_lists.get(arguments.id) or _ArgumentList()
             # named_child_count includes comments: a query captures those as
             # @argument.ignored where a grammar lets them sit between arguments.
@@ -514,7 +514,7 @@ class _Extraction:
             for raw, position in found.items():
                 text = raw.decode("utf-8", "replace")
                 if not text.isidentifier():
-                    text = _TEXT_WHITESPACE.sub("", text)
+                    text = _compact(text)
                 head = _HEAD.match(text).group()
                 if head in keywords or head in local:
                     continue
@@ -585,6 +585,11 @@ def _chain_pattern(separators: tuple[str, ...]) -> re.Pattern[bytes]:
 
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _compact(text: str) -> str:
+    """The text without whitespace (`obj .\n m` → `obj.m`); most texts have none."""
+    return "".join(text.split()) if " " in text or "\n" in text or "\t" in text else text
 
 
 def _last_name(text: str) -> str:

@@ -1,0 +1,137 @@
+"""Parser-layer throughput: raw tree-sitter parsing vs full SymbolTable extraction, per language.
+
+    python benchmarks/parse.py [--corpus LANG=PATH ...] [--max-bytes N] [--repeat N]
+
+PATH is a directory, a .zip (e.g. the JDK's lib/src.zip) or a git repository
+(bare or not; its HEAD is read). Without --corpus, corpora shipped on the
+machine are used where found: Python's standard library, npm's own sources for
+JavaScript, the JDK's src.zip for Java. Prints a table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import resource
+import sys
+import sysconfig
+import time
+import zipfile
+from pathlib import Path
+
+from settle.languages import PROFILES, profile_for_path
+from settle.parse.extract import extract
+from settle.parse.grammar import grammar_for
+
+
+def default_corpora() -> dict[str, str]:
+    found = {"python": sysconfig.get_paths()["stdlib"]}
+    npm = "/usr/lib/node_modules/npm"
+    if os.path.isdir(npm):
+        found["javascript"] = npm
+    zips = sorted(glob.glob("/usr/lib/jvm/*/lib/src.zip"))
+    if zips:
+        found["java"] = zips[0]
+    return found
+
+
+def read_corpus(language: str, path: str, max_bytes: int) -> list[tuple[str, bytes]]:
+    """(path, bytes) of the corpus files in this language, up to max_bytes in total, in a stable order."""
+    files: list[tuple[str, bytes]] = []
+    total = 0
+
+    def take(name: str, data: bytes) -> bool:
+        nonlocal total
+        profile = profile_for_path(name)
+        if profile is None or profile.name != language or len(data) > 2 * 1024 * 1024:
+            return True
+        files.append((name, data))
+        total += len(data)
+        return total < max_bytes
+
+    if path.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            for name in sorted(archive.namelist()):
+                if profile_for_path(name) is not None and not take(name, archive.read(name)):
+                    break
+    elif os.path.isdir(os.path.join(path, "objects")) or os.path.isdir(os.path.join(path, ".git")):
+        from settle.repo import EntryKind, Repository
+
+        repository = Repository.open(path)
+        for entry in repository.files(repository.resolve("HEAD")):
+            if entry.kind is EntryKind.FILE and profile_for_path(entry.path) is not None:
+                if not take(entry.path, repository.blob(entry.id)):
+                    break
+    else:
+        for file in sorted(Path(path).rglob("*")):
+            if file.is_file() and profile_for_path(file.name) is not None:
+                if not take(file.relative_to(path).as_posix(), file.read_bytes()):
+                    break
+    return files
+
+
+def best_of(repeat: int, work) -> float:
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        timings.append(time.perf_counter() - start)
+    return min(timings)
+
+
+def measure(language: str, files: list[tuple[str, bytes]], repeat: int) -> dict:
+    profile = next(p for p in PROFILES if p.name == language)
+    parser = grammar_for(profile).parser()
+    size = sum(len(data) for _, data in files)
+    parse_seconds = best_of(repeat, lambda: [parser.parse(data) for _, data in files])
+    extract_seconds = best_of(repeat, lambda: [extract(data, name, profile_for_path(name)) for name, data in files])
+    parse_rate = size / parse_seconds / 1e6
+    extract_rate = size / extract_seconds / 1e6
+    return {
+        "language": language,
+        "files": len(files),
+        "megabytes": round(size / 1e6, 2),
+        "parse_mb_s": round(parse_rate, 2),
+        "extract_mb_s": round(extract_rate, 2),
+        "ratio": round(extract_rate / parse_rate, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", action="append", default=[], metavar="LANG=PATH")
+    parser.add_argument("--max-bytes", type=int, default=6_000_000, help="per language")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    corpora = default_corpora()
+    for item in args.corpus:
+        language, _, path = item.partition("=")
+        if language not in {p.name for p in PROFILES}:
+            parser.error(f"unknown language {language}; one of {', '.join(p.name for p in PROFILES)}")
+        corpora[language] = path
+    rows = []
+    for language in [p.name for p in PROFILES]:
+        if language not in corpora:
+            print(f"{language:<11} no corpus (pass --corpus {language}=PATH)", file=sys.stderr)
+            continue
+        files = read_corpus(language, corpora[language], args.max_bytes)
+        if not files:
+            print(f"{language:<11} no {language} files in {corpora[language]}", file=sys.stderr)
+            continue
+        row = measure(language, files, args.repeat)
+        row["corpus"] = os.path.basename(corpora[language].rstrip("/")) or corpora[language]
+        rows.append(row)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'language':<11} {'corpus':<16} {'files':>6} {'MB':>7} {'parse MB/s':>11} {'extract MB/s':>13} {'extract/parse':>14}")
+    for row in rows:
+        print(f"{row['language']:<11} {row['corpus'][:16]:<16} {row['files']:>6} {row['megabytes']:>7} "
+              f"{row['parse_mb_s']:>11} {row['extract_mb_s']:>13} {row['ratio']:>13.0%}")
+    print(f"peak memory: {peak:.0f} MiB")
+    print(json.dumps({"benchmark": "parse", "rows": rows, "peak_mib": round(peak)}, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
