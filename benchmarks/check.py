@@ -1,0 +1,123 @@
+"""`settle check` latency on a generated 2,000-file repository, against `git merge-tree` on the same pairs.
+
+    python benchmarks/check.py [--files 2000] [--candidates 20] [--touch 10] [--runs 5] [--keep DIR]
+
+Measures, wall time including interpreter start (median of --runs):
+  * `settle --help`
+  * `settle check` of one candidate touching --touch files
+  * `settle check` of --candidates candidates at once
+and, as the baseline in the same run, `git merge-tree --write-tree` over the same
+merges (one per candidate against the target, plus one per candidate pair).
+Prints a table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import combinations
+from pathlib import Path
+
+from settle import scenario as scenarios
+
+SETTLE = str(Path(sys.executable).with_name("settle"))
+
+
+def module_source(index: int, variant: int = 0) -> str:
+    """A module with a few functions and a class; variant changes function bodies, never signatures."""
+    lines = [f'"""Module {index}."""', "import os", ""]
+    for number in range(6):
+        lines += [f"def func_{index}_{number}(value, scale=1):", f"    result = value * scale + {number + variant}",
+                  f"    return os.path.join(str(result), 'x')", ""]
+    lines += [f"class Model{index}:", "    def __init__(self, name):", "        self.name = name", "",
+              "    def describe(self, verbose=False):", f"        return self.name + '{variant}'", ""]
+    if index > 0:
+        lines += [f"from pkg.m{index - 1:04d} import func_{index - 1}_0", "",
+                  f"def uses_previous():", f"    return func_{index - 1}_0({index})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def build_repository(destination: Path, files: int, candidates: int, touch: int) -> list[str]:
+    rng = random.Random(7)
+    base = {f"pkg/m{i:04d}.py": module_source(i) for i in range(files)}
+    branches = {}
+    names = []
+    for number in range(candidates):
+        chosen = rng.sample(range(files), touch)
+        name = f"agent/task-{number:02d}"
+        names.append(name)
+        branches[name] = {"files": {f"pkg/m{i:04d}.py": module_source(i, variant=number + 1) for i in chosen}}
+    scenario = scenarios.Scenario.model_validate({"base": {"files": base}, "branches": branches})
+    scenarios.build(scenario, destination)
+    return names
+
+
+def median_wall(command: list[str], cwd: Path, runs: int, ok=(0, 1)) -> float:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=cwd, capture_output=True)
+        timings.append(time.perf_counter() - start)
+        if result.returncode not in ok:
+            raise SystemExit(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.decode()[:500]}")
+    return statistics.median(timings)
+
+
+def merge_tree_loop(repo: Path, pairs: list[tuple[str, str]]) -> None:
+    for first, second in pairs:
+        subprocess.run(["git", "merge-tree", "--write-tree", first, second], cwd=repo, capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--candidates", type=int, default=20)
+    parser.add_argument("--touch", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="Build the repository here and keep it.")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="settle-bench-"))
+    repo = args.keep or workdir / "repo"
+    try:
+        started = time.perf_counter()
+        names = build_repository(repo, args.files, args.candidates, args.touch)
+        built = time.perf_counter() - started
+        help_time = median_wall([SETTLE, "--help"], repo, args.runs, ok=(0,))
+        one = median_wall([SETTLE, "check", "--base", "main", names[0]], repo, args.runs)
+        many = median_wall([SETTLE, "check", "--base", "main", *names], repo, max(1, args.runs // 2))
+        one_pairs = [("main", names[0])]
+        many_pairs = [("main", n) for n in names] + list(combinations(names, 2))
+        git_one = median_wall(["git", "merge-tree", "--write-tree", "main", names[0]], repo, args.runs)
+        start = time.perf_counter()
+        merge_tree_loop(repo, many_pairs)
+        git_many = time.perf_counter() - start
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    rows = [
+        ("settle --help", help_time, None, 0.15),
+        (f"check 1 candidate ({args.touch} files)", one, git_one, 0.5),
+        (f"check {args.candidates} candidates", many, git_many, 5.0),
+    ]
+    print(f"repository: {args.files} files, built in {built:.1f}s; {len(many_pairs)} merges for {args.candidates} candidates")
+    print(f"{'measure':<32} {'settle s':>9} {'git merge-tree s':>17} {'ratio':>7} {'bar s':>6}  ok")
+    for label, seconds, baseline, bar in rows:
+        ratio = f"{seconds / baseline:.1f}x" if baseline else "-"
+        base_text = f"{baseline:.3f}" if baseline else "-"
+        print(f"{label:<32} {seconds:>9.3f} {base_text:>17} {ratio:>7} {bar:>6}  {'yes' if seconds <= bar else 'NO'}")
+    print(json.dumps({
+        "benchmark": "check", "files": args.files, "candidates": args.candidates, "touch": args.touch,
+        "help_s": round(help_time, 3), "one_s": round(one, 3), "many_s": round(many, 3),
+        "git_one_s": round(git_one, 3), "git_many_s": round(git_many, 3), "merges": len(many_pairs) + len(one_pairs) - 1,
+    }, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
