@@ -74,26 +74,27 @@ def cli() -> None:
 REPO_OPTION = click.option("--repo", "repo_path", default=".", show_default=True, help="Path inside the repository (work tree, .git or bare).")
 
 
+MAX_SIZE_OPTION = click.option(
+    "--max-file-size", type=click.IntRange(min=1), default=2 * 1024 * 1024, show_default=True,
+    help="Files larger than this many bytes are handled at file granularity.",
+)
+
+
 @cli.command()
 @REPO_OPTION
 @click.option("--rev", default="HEAD", show_default=True, help="Commit, branch or tag to read.")
 @click.argument("paths", nargs=-1)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@MAX_SIZE_OPTION
 @_guarded
-def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str, output: str | None) -> None:
+def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str, output: str | None, max_file_size: int) -> None:
     """Print the symbol tables of a revision (every supported file, or the PATHs given)."""
     from settle.render.symbols import render_symbols
     from settle.symbols import symbol_tables
 
-    tables = symbol_tables(repo_path, rev, paths, progress=_progress_factory())
+    tables = symbol_tables(repo_path, rev, paths, progress=_progress_factory(), max_bytes=max_file_size)
     _write(render_symbols(tables, output_format), output)
-
-
-MAX_SIZE_OPTION = click.option(
-    "--max-file-size", type=click.IntRange(min=1), default=2 * 1024 * 1024, show_default=True,
-    help="Files larger than this many bytes are handled at file granularity.",
-)
 
 
 @cli.command()

@@ -7,13 +7,15 @@ from contextlib import nullcontext
 from settle.errors import BadPathError
 from settle.languages import profile_for_path
 from settle.parse.cache import SymbolTables
+from settle.parse.extract import DEFAULT_MAX_BYTES
 from settle.parse.model import SymbolTable
 from settle.repo import EntryKind, Repository
 
 PROGRESS_THRESHOLD = 50  # files; below this a bar would only flicker
 
 
-def symbol_tables(repo_path: str, rev: str, paths: tuple[str, ...] = (), progress=None) -> list[SymbolTable]:
+def symbol_tables(repo_path: str, rev: str, paths: tuple[str, ...] = (), progress=None,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> list[SymbolTable]:
     repository = Repository.open(repo_path)
     commit = repository.resolve(rev)
     files = [entry for entry in repository.files(commit) if entry.kind is EntryKind.FILE]
@@ -28,7 +30,7 @@ def symbol_tables(repo_path: str, rev: str, paths: tuple[str, ...] = (), progres
         files = sorted({e.path: e for e in selected}.values(), key=lambda e: e.path)
     else:
         files = [e for e in files if profile_for_path(e.path) is not None]
-    tables = SymbolTables(repository.blob)
+    tables = SymbolTables(repository.blob, max_bytes)
     bar = progress(files, "parsing") if progress and len(files) >= PROGRESS_THRESHOLD else nullcontext(files)
     with bar as items:
         return [tables.get(entry.path, entry.id) for entry in items]

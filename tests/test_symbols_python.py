@@ -118,3 +118,42 @@ def test_symbols_output_is_deterministic(settle, tour):
     first = settle("symbols", "--format", "json", repo=tour).stdout
     second = settle("symbols", "--format", "json", repo=tour).stdout
     assert first == second
+
+
+def test_syntax_errors_are_reported_with_their_lines(settle, build):
+    repo = build({"base": {"files": {"bad.py": "def ok():\n    return 1\n\ndef broken(:\n    return 2\n"}}})
+    document = json.loads(settle("symbols", "--format", "json", repo=repo).stdout)
+    assert document["files"][0]["syntax_errors"] == [4]
+    assert "bad.py::ok" in {d["id"] for d in document["files"][0]["definitions"]}
+
+
+def test_valid_python_that_tree_sitter_misreads_is_not_a_syntax_error(settle, build):
+    # tree-sitter-python rejects this valid code; libcst, consulted only for flagged files, accepts it.
+    # An attribute chain continued on a dedented line inside parentheses (from CPython's test_compile.py).
+    source = "def f():\n    (bar.\nbaz)\n    return 1\n"
+    repo = build({"base": {"files": {"ok.py": source}}})
+    document = json.loads(settle("symbols", "--format", "json", repo=repo).stdout)
+    assert document["files"][0]["syntax_errors"] == []
+
+
+def test_binary_undecodable_and_oversized_blobs_degrade_to_file_granularity(settle, build):
+    repo = build({"base": {"files": {
+        "bin.py": {"hex": "00ff00ff"},
+        "latin.py": {"hex": "6361666520e90a"},
+        "big.py": "x = 1\n" * 40,
+        "small.py": "def f():\n    return 1\n",
+    }}})
+    result = settle("symbols", "--format", "json", "--max-file-size", "100", repo=repo)
+    assert result.returncode == 0, result.stderr
+    status = {f["path"]: f["status"] for f in json.loads(result.stdout)["files"]}
+    assert status == {"bin.py": "binary", "latin.py": "undecodable", "big.py": "oversized", "small.py": "parsed"}
+
+
+def test_redefinitions_and_overload_stubs_get_occurrence_suffixes(settle, build):
+    source = (
+        "from typing import overload\n\n@overload\ndef parse(x: int) -> int: ...\n@overload\n"
+        "def parse(x: str) -> str: ...\ndef parse(x):\n    return x\n\nlimit = 1\nlimit = 2\n"
+    )
+    repo = build({"base": {"files": {"p.py": source}}})
+    found, _ = definitions(settle, repo)
+    assert sorted(found) == ["p.py::limit", "p.py::parse", "p.py::parse@2", "p.py::parse@3"]

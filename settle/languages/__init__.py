@@ -15,6 +15,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         constructor_names=("__init__",),
         uppercase_constants=True,
         module_resolver="python",
+        syntax_oracle="libcst",
         keywords=frozenset(
             "False None True and as assert async await break class continue def del elif else except"
             " finally for from global if import in is lambda nonlocal not or pass raise return try"

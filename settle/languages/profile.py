@@ -61,6 +61,9 @@ class LanguageProfile:
     # string literals skipped), joined by these separators, minus keywords.
     reference_separators: tuple[str, ...] = (".",)
     keywords: frozenset[str] = frozenset()
+    # A slower, exact parser consulted only when tree-sitter reports syntax
+    # errors (see settle/parse/oracles.py).
+    syntax_oracle: str | None = None
 
     @cached_property
     def queries_path(self) -> str:

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from settle.languages import LanguageProfile
 from settle.parse.grammar import grammar_for
+from settle.parse.oracles import accepts
 from settle.parse.model import (
     Definition,
     ImportBinding,
@@ -533,6 +534,8 @@ class _Extraction:
         root = self.tree.root_node
         if not root.has_error:
             return ()
+        if self.profile.syntax_oracle and accepts(self.profile.syntax_oracle, self.source):
+            return ()  # a gap in the tree-sitter grammar, not in the file
         lines = set()
         stack = [root]
         while stack:
