@@ -14,7 +14,7 @@ from functools import cached_property
 
 from settle.diff.binding import Binding, bind, describe_call
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
-from settle.languages import LanguageProfile, profile_for_path, profile_named
+from settle.languages import LanguageProfile, profile_for_path
 from settle.languages.resolve import module_names_file
 from settle.parse.cache import SymbolTables
 from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, SymbolKind, SymbolTable
@@ -94,11 +94,10 @@ def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges
 def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
     definition = change.old
     assert definition is not None
-    profile = profile_for_path(definition.id.split("::", 1)[0])
+    path = definition.id.split("::", 1)[0]
+    profile = profile_for_path(path)
     if profile is None:
         return
-    path = definition.id.split("::", 1)[0]
-    container = _container_of(definition, change.old_table_definitions if hasattr(change, "old_table_definitions") else None)
     names = {definition.name}
     constructor = definition.name in profile.constructor_names
     if constructor and definition.parent:
@@ -109,14 +108,10 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
         if key in seen:
             continue
         seen.add(key)
-        resolution = _resolve(merged, reference, table, definition, path, profile, constructor, container, change)
+        resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
         if resolution is None:
             continue
         yield from _judge(merged, change, changer, side_name, table, reference, resolution, profile, constructor)
-
-
-def _container_of(definition: Definition, _unused) -> str | None:
-    return definition.parent
 
 
 def _candidate_references(merged, names, profile, changer, other, stale_callers):
@@ -130,10 +125,9 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
                 yield other.name, table, reference
     if not stale_callers:
         return
-    base_side = "base"
     for name in sorted(names):
         for table in merged.tables_mentioning(name, profile.module_resolver):
-            owner = base_side
+            owner = "base"
             for side in merged.sides:
                 file = side.by_path.get(table.path)
                 if file is not None and file.change.new_path == table.path:
@@ -151,7 +145,7 @@ class _Resolution:
 
 
 def _resolve(merged, reference: Reference, table: SymbolTable, definition: Definition, path: str,
-             profile: LanguageProfile, constructor: bool, container: str | None, change: SymbolChange) -> _Resolution | None:
+             profile: LanguageProfile, constructor: bool, change: SymbolChange) -> _Resolution | None:
     """Does this reference (probably) mean the changed definition?"""
     text = reference.text
     separators = profile.reference_separators
@@ -277,4 +271,4 @@ def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:
     return [d for d in table.definitions if d.name == definition.name and d.parent == definition.parent and d.signature is not None]
 
 
-__all__ = ["Drift", "MergedTree", "profile_named", "signature_drift"]
+__all__ = ["Drift", "MergedTree", "signature_drift"]
