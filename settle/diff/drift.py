@@ -42,6 +42,8 @@ class MergedTree:
         self.tables = tables
         self.base = base
         self.sides = (first, second)
+        self._by_resolver: dict[str, list[tuple[str, str, bytes]]] = {}
+        self._mentions: dict[tuple[str, str], list[SymbolTable]] = {}
 
     @cached_property
     def files(self) -> dict[str, str]:
@@ -58,20 +60,29 @@ class MergedTree:
                     merged.pop(change.old_path, None)
         return merged
 
+    def _sources(self, resolver: str) -> list[tuple[str, str, bytes]]:
+        """(path, blob id, bytes) of the merged files whose language shares this resolver, read once."""
+        if resolver not in self._by_resolver:
+            self._by_resolver[resolver] = [
+                (path, blob_id, self.repository.blob(blob_id))
+                for path, blob_id in sorted(self.files.items())
+                if (profile := profile_for_path(path)) is not None and profile.module_resolver == resolver
+            ]
+        return self._by_resolver[resolver]
+
     def tables_mentioning(self, name: str, resolver: str) -> list[SymbolTable]:
-        """Parsed tables of the merged files in languages that share a resolver and contain the name's bytes."""
-        needle = name.encode()
-        found = []
-        for path, blob_id in sorted(self.files.items()):
-            profile = profile_for_path(path)
-            if profile is None or profile.module_resolver != resolver:
-                continue
-            if needle not in self.repository.blob(blob_id):
-                continue
-            table = self.tables.get(path, blob_id)
-            if table is not None and table.parsed:
-                found.append(table)
-        return found
+        """Parsed tables of merged files that contain the name's bytes: a byte search first, then parse only those."""
+        key = (name, resolver)
+        if key not in self._mentions:
+            needle = name.encode()
+            found = []
+            for path, blob_id, data in self._sources(resolver):
+                if needle in data:
+                    table = self.tables.get(path, blob_id)
+                    if table is not None and table.parsed:
+                        found.append(table)
+            self._mentions[key] = found
+        return self._mentions[key]
 
     def definitions_named(self, name: str, resolver: str) -> list[Definition]:
         return [
