@@ -8,6 +8,7 @@ that mention it.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -167,7 +168,7 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
             return None  # a bare name cannot reach a method
         class_name = definition.parent.rsplit(".", 1)[-1]
         qualifier = text[: len(text) - len(definition.name)].rstrip("".join(separators) + "?")
-        if table.path == path and qualifier in ("self", "cls", "this", "Self") and reference.scope and reference.scope.startswith(definition.parent):
+        if table.path == path and qualifier in profile.self_names and reference.scope and reference.scope.startswith(definition.parent):
             return _Resolution(True, True)
         if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
             return _Resolution(True, True)
@@ -190,8 +191,8 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
                 name = binding.name if binding.name not in (None, "*") else None
                 if module_names_file(profile.module_resolver, binding.module, None if name == target_name else name, table.path, path):
                     return _Resolution(True, constructor)
-        if profile.module_resolver in ("go_package", "java_package") and _same_directory(table.path, path):
-            return _Resolution(True, constructor)  # same package: no import needed
+        if profile.directory_is_namespace and _same_directory(table.path, path):
+            return _Resolution(True, constructor)
         return None
     if not text.endswith(target_name):
         return None
@@ -227,11 +228,11 @@ def _module_visible(table: SymbolTable, class_name: str, path: str, profile: Lan
         if binding.local == class_name or binding.name == "*":
             if module_names_file(profile.module_resolver, binding.module, None if binding.name == class_name else binding.name, table.path, path):
                 return True
-    return profile.module_resolver in ("go_package", "java_package") and _same_directory(table.path, path)
+    return profile.directory_is_namespace and _same_directory(table.path, path)
 
 
 def _same_directory(first: str, second: str) -> bool:
-    return first.rsplit("/", 1)[0] == second.rsplit("/", 1)[0] if "/" in first and "/" in second else "/" not in first and "/" not in second
+    return posixpath.dirname(first) == posixpath.dirname(second)
 
 
 def _judge(merged, change, changer, side_name, table, reference, resolution: _Resolution, profile, constructor) -> Iterator[Drift]:

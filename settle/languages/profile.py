@@ -61,6 +61,11 @@ class LanguageProfile:
     # string literals skipped), joined by these separators, minus keywords.
     reference_separators: tuple[str, ...] = (".",)
     keywords: frozenset[str] = frozenset()
+    # How a method refers to its own instance or class (`self.m()`, `this.m()`).
+    self_names: tuple[str, ...] = ()
+    # Files of one directory share a namespace (Go packages, Java packages):
+    # their top-level symbols are visible to each other without an import.
+    directory_is_namespace: bool = False
     # A slower, exact parser consulted only when tree-sitter reports syntax
     # errors (see settle/parse/oracles.py).
     syntax_oracle: str | None = None
