@@ -119,7 +119,7 @@ def check(repo_path, base, candidates, claims, plan, branch_template, policy, ou
     from settle.settlement import check as run_check
 
     verdict = run_check(repo_path, candidates, base, policy=policy, strict=strict, claims=claims, plan=plan,
-                        max_file_size=max_file_size, branch_template=branch_template)
+                        max_file_size=max_file_size, branch_template=branch_template, progress=_progress_factory())
     _write(_render(verdict, output_format, output), output)
     sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
 

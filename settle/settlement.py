@@ -6,6 +6,7 @@ repo → parse → diff → bind → verdict; this module only wires the stages.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -59,6 +60,7 @@ def check(
     plan: str | None = None,
     max_file_size: int = DEFAULT_MAX_BYTES,
     branch_template: str = "{task}",
+    progress=None,
 ) -> Verdict:
     """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master)."""
     session = Session.open(repo, max_file_size)
@@ -70,7 +72,7 @@ def check(
     target_ref = base or repository.default_base()
     target = repository.resolve(target_ref)
     chosen = _candidates(session, candidates, claims, plan, target, branch_template)
-    findings, stats = settle_findings(session, target_ref, target, chosen)
+    findings, stats = settle_findings(session, target_ref, target, chosen, progress)
     findings = apply_policy(findings, policy)
     settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
     counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
@@ -116,8 +118,15 @@ def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan:
     return chosen
 
 
-def settle_findings(session: Session, target_ref: str, target: str, chosen: list[Candidate]) -> tuple[list[Finding], dict[str, CandidateStats]]:
-    """Every finding of every candidate: against the target's advance, on its own, and pairwise."""
+PROGRESS_THRESHOLD = 10  # candidate pairs; fewer finish before a bar would be read
+
+
+def settle_findings(session: Session, target_ref: str, target: str, chosen: list[Candidate],
+                    progress=None) -> tuple[list[Finding], dict[str, CandidateStats]]:
+    """Every finding of every candidate: against the target's advance, on its own, and pairwise.
+
+    progress, when given, wraps the candidate pairs: `progress(items, label)` → a context manager.
+    """
     repository, tables = session.repository, session.tables
     findings: list[Finding] = []
     stats: dict[str, CandidateStats] = {}
@@ -136,12 +145,15 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
         stats[candidate.ref] = CandidateStats(
             changed_paths=len(mine.files), changed_symbols=len(mine.symbol_changes), claimed_untouched=untouched
         )
-    for first, second in combinations(sorted(chosen, key=lambda c: c.ref), 2):
-        fork = repository.merge_base(first.commit, second.commit)
-        if fork is None:
-            continue
-        left = session.side(first.ref, fork, first.commit)
-        right = session.side(second.ref, fork, second.commit)
-        findings.extend(pair_findings(repository, tables, fork, left, right))
+    pairs = list(combinations(sorted(chosen, key=lambda c: c.ref), 2))
+    bar = progress(pairs, "settling pairs") if progress and len(pairs) >= PROGRESS_THRESHOLD else nullcontext(pairs)
+    with bar as items:
+        for first, second in items:
+            fork = repository.merge_base(first.commit, second.commit)
+            if fork is None:
+                continue
+            left = session.side(first.ref, fork, first.commit)
+            right = session.side(second.ref, fork, second.commit)
+            findings.extend(pair_findings(repository, tables, fork, left, right))
     unique = {f.id: f for f in findings}
     return list(unique.values()), stats
