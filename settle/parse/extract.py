@@ -147,7 +147,7 @@ class _Extraction:
         imports: list[ImportBinding] = []
         strings: list[tuple[int, int]] = []
         comments: list[tuple[int, int]] = []
-        markers: list[tuple[int, bytes]] = []
+        blocks: list[tuple[int, int]] = []
         roles = self.grammar.roles
         for pattern, captures in self.cursor(self.grammar.query).matches(self.tree.root_node):
             role = roles[pattern]
@@ -172,8 +172,7 @@ class _Extraction:
                 strings.append((node.start_byte, node.end_byte))
             elif role == "block":
                 node = captures["block"][0]
-                markers.append((node.start_byte, b"{"))
-                markers.append((node.end_byte, b"}"))
+                blocks.append((node.start_byte, node.end_byte))
             elif role == "definition":
                 kind = self.grammar.definition_kinds[pattern]
                 self._add_definition(SymbolKind(kind), captures["definition." + kind][0], captures, pending)
@@ -184,7 +183,7 @@ class _Extraction:
             elif role == "decoration":
                 self._add_decoration(captures, decorations)
         comments.sort()
-        markers.sort()
+        blocks.sort()
         for definition in pending:
             decoration = decorations.get(definition.node_start)
             if decoration is not None:
@@ -194,7 +193,7 @@ class _Extraction:
                 definition.decorators = tuple(decorators)
         ordered = self._ordered(pending, parameters)
         definitions = tuple(
-            self._definition(definition, ordered, parameters, comments, markers)
+            self._definition(definition, ordered, parameters, comments, blocks)
             for definition in ordered
             if definition.kind is not None and definition.qualname
         )
@@ -400,12 +399,12 @@ class _Extraction:
             result[0] = Parameter(first.name, ParameterKind.RECEIVER, first.has_default, first.annotation)
         return tuple(result)
 
-    def _definition(self, definition, ordered, parameters, comments, markers) -> Definition:
+    def _definition(self, definition, ordered, parameters, comments, blocks) -> Definition:
         children = [(ordered[c].start, ordered[c].node_end) for c in definition.children]
         header_end = definition.body_start if definition.body_start is not None else definition.node_end
         header_text = self._normalized(definition.start, header_end, [], comments, [])
         body_start = definition.body_start if definition.body_start is not None else definition.start
-        body_text = self._normalized(body_start, definition.node_end, children, comments, markers)
+        body_text = self._normalized(body_start, definition.node_end, children, comments, blocks)
         signature = None
         if definition.parameters_id is not None:
             signature = Signature(
@@ -428,7 +427,7 @@ class _Extraction:
             parent=parent.qualname if parent is not None and parent.kind is not None else None,
         )
 
-    def _normalized(self, start, end, holes, comments, markers) -> bytes:
+    def _normalized(self, start, end, holes, comments, blocks) -> bytes:
         """[start, end) minus nested definitions and comments, with block markers, whitespace-normalized."""
         cuts = list(holes)
         for index in range(bisect_left(comments, (start, -1)), len(comments)):
@@ -436,25 +435,35 @@ class _Extraction:
                 break
             cuts.append(comments[index])
         cuts.sort()
-        out = []
+        pieces = []
         cursor = start
         for cut_start, cut_end in cuts + [(end, end)]:
             if cut_start > cursor:
-                self._append_with_markers(out, cursor, cut_start, markers)
+                pieces.append((cursor, cut_start))
             cursor = max(cursor, cut_end)
+        # A block's markers belong to this text when the whole block lies in it and
+        # not in a nested definition: nested blocks often end on the same byte.
+        kept = sorted(
+            marker
+            for block_start, block_end in blocks[bisect_left(blocks, (start, -1)) :]
+            if block_start < end and block_end <= end
+            and not any(s <= block_start and block_end <= e for s, e in cuts)
+            for marker in ((block_start, b"{"), (block_end, b"}"))
+        ) if blocks else []
+        out: list[bytes] = []
+        index = 0
+        for piece_start, piece_end in pieces:
+            position = piece_start
+            while index < len(kept) and kept[index][0] <= piece_end:
+                marker_position = max(kept[index][0], position)
+                out.append(self.source[position:marker_position])
+                out.append(kept[index][1])
+                position = marker_position
+                index += 1
+            out.append(self.source[position:piece_end])
+        out.extend(marker for _, marker in kept[index:])
         collapsed = b" ".join(b" ".join(out).split())
         return _NON_ESSENTIAL_SPACE.sub(b"", collapsed).strip()
-
-    def _append_with_markers(self, out: list[bytes], start: int, end: int, markers) -> None:
-        position = start
-        for index in range(bisect_left(markers, (start, b"")), len(markers)):
-            marker_position, marker = markers[index]
-            if marker_position > end:
-                break
-            out.append(self.source[position:marker_position])
-            out.append(marker)
-            position = marker_position
-        out.append(self.source[position:end])
 
     # -- references ----------------------------------------------------------------
 
