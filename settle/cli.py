@@ -137,6 +137,46 @@ def _render(verdict, output_format: str, output: str | None) -> str:
     return render_text(verdict, colour=colour)
 
 
+@cli.group()
+def plan():
+    """Plans: many tasks with branches, dependencies and claims."""
+
+
+@plan.command("lint")
+@click.argument("plan_path", metavar="PLAN")
+@REPO_OPTION
+@click.option("--base", help="Base the plan starts from (default: origin/HEAD, else main, else master).")
+@click.option("--branch-template", default="{task}", show_default=True, help="Branch of a task that names none.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@_guarded
+def plan_lint(plan_path, repo_path, base, branch_template, output_format, output):
+    """Refute a plan before work starts: cycles, unresolved claims, parallel tasks that collide."""
+    from settle.bind.lint import lint_plan
+
+    verdict = lint_plan(plan_path, repo_path, base, branch_template)
+    _write(_render(verdict, output_format, output), output)
+    sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
+
+
+@cli.group()
+def claims():
+    """Claims files."""
+
+
+@claims.command("infer")
+@click.argument("candidate")
+@REPO_OPTION
+@click.option("--base", help="Target branch (default: origin/HEAD, else main, else master).")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@_guarded
+def claims_infer(candidate, repo_path, base, output):
+    """Print the smallest claims file that covers what CANDIDATE touched."""
+    from settle.bind.infer import infer_claims
+
+    _write(infer_claims(repo_path, candidate, base), output)
+
+
 @cli.command()
 def schema():
     """Print the JSON Schema of the verdict document."""

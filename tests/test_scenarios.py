@@ -11,7 +11,14 @@ import pytest
 from conftest import FIXTURES
 from settle import scenario as scenarios
 
-SCENARIOS = sorted(p for p in FIXTURES.rglob("*.toml") if not p.name.endswith((".claims.toml", ".plan.toml", ".policy.toml")))
+def _is_scenario(path: Path) -> bool:
+    """Claims, plans and policies sit beside scenarios; a dgov plan is a directory with _root.toml."""
+    if path.name.endswith((".claims.toml", ".plan.toml", ".policy.toml")):
+        return False
+    return not any((parent / "_root.toml").exists() for parent in path.parents if FIXTURES in parent.parents or parent == FIXTURES)
+
+
+SCENARIOS = sorted(p for p in FIXTURES.rglob("*.toml") if _is_scenario(p))
 
 
 def check_arguments(scenario: scenarios.Scenario, source: Path) -> list[str]:
