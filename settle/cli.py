@@ -34,6 +34,10 @@ def _guarded(command: Callable) -> Callable:
         except KeyboardInterrupt:
             click.echo("settle: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`| head`): nothing left to say to it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Exception as error:  # noqa: BLE001 - the last line of defence
             if os.environ.get("SETTLE_DEBUG"):
                 traceback.print_exc()
@@ -175,6 +179,47 @@ def claims_infer(candidate, repo_path, base, output):
     from settle.bind.infer import infer_claims
 
     _write(infer_claims(repo_path, candidate, base), output)
+
+
+@cli.command()
+@REPO_OPTION
+@click.option("--last", type=click.IntRange(min=1), help="The N most recent merges reachable from HEAD.")
+@click.option("--range", "revision_range", metavar="A..B", help="Merges reachable from B and not from A.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write JSON Lines to this file instead of stdout.")
+@MAX_SIZE_OPTION
+@_guarded
+def replay(repo_path, last, revision_range, jobs, output, max_file_size):
+    """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
+    from settle.errors import SettleError
+    from settle.replay import merge_commits, replay_lines
+    from settle.repo import Repository
+
+    if last is not None and revision_range is not None:
+        raise SettleError("give --last or --range, not both")
+    merges = merge_commits(Repository.open(repo_path), last, revision_range)
+    try:
+        sink = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as error:
+        raise SettleError(f"cannot write --output {output}: {error.strerror}") from error
+    progress = _progress_factory()
+    lines = replay_lines(repo_path, merges, jobs, max_file_size)
+    bar = progress(lines, f"replaying {len(merges)} merges") if progress and merges else None
+    try:
+        # Whole lines only: an interrupted run leaves a valid JSON Lines file.
+        with (bar if bar is not None else _nothing(lines)) as items:
+            for line in items:
+                sink.write(line)
+                sink.flush()
+    finally:
+        if output:
+            sink.close()
+
+
+def _nothing(items):
+    from contextlib import nullcontext
+
+    return nullcontext(items)
 
 
 @cli.command()

@@ -86,12 +86,15 @@ class Verdict(_Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    def to_json(self) -> str:
+    def to_json(self, compact: bool = False) -> str:
+        """Sorted keys, no timestamps: the same verdict is the same bytes. compact: one line (JSON Lines)."""
         import json
 
         document = self.model_dump(mode="json", by_alias=True, exclude_none=False)
         if document.get("merge_commit") is None:
             document.pop("merge_commit", None)
+        if compact:
+            return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
         return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -1,0 +1,85 @@
+"""`settle replay` over a real history vs a `git merge-tree --write-tree` loop over the same merges.
+
+    python benchmarks/replay.py REPO [--last 300] [--jobs 2]
+
+Prints wall time of both, their ratio, settle's peak memory (max RSS of the
+replay and its workers), and whether both find the same set of merges with
+text conflicts (they must). Prints a table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SETTLE = str(Path(sys.executable).with_name("settle"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repo")
+    parser.add_argument("--last", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    from settle.replay import merge_commits
+    from settle.repo import Repository
+
+    repository = Repository.open(args.repo)
+    merges = merge_commits(repository, args.last)
+    parents = {merge: repository.parents(merge) for merge in merges}
+
+    start = time.perf_counter()
+    git_conflicted = set()
+    for merge in merges:
+        first, *others = parents[merge]
+        for other in others:
+            result = subprocess.run(["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", first, other],
+                                    cwd=args.repo, capture_output=True)
+            if result.returncode == 1:
+                git_conflicted.add(merge)
+            elif result.returncode != 0:
+                raise SystemExit(f"git merge-tree failed on {merge}: {result.stderr.decode()[:300]}")
+    git_seconds = time.perf_counter() - start
+
+    with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as handle:
+        output = handle.name
+    start = time.perf_counter()
+    subprocess.run([SETTLE, "replay", "--repo", args.repo, "--last", str(args.last), "--jobs", str(args.jobs),
+                    "--output", output], check=True)
+    settle_seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    settle_conflicted = set()
+    kinds: dict[str, int] = {}
+    with open(output, encoding="utf-8") as lines:
+        for line in lines:
+            verdict = json.loads(line)
+            for finding in verdict["findings"]:
+                kinds[f"{finding['kind']}/{finding['subkind']}"] = kinds.get(f"{finding['kind']}/{finding['subkind']}", 0) + 1
+                if finding["kind"] == "text_conflict" and "parent1" in finding["candidates"]:
+                    settle_conflicted.add(verdict["merge_commit"])
+    os.unlink(output)
+    same = settle_conflicted == git_conflicted
+    ratio = settle_seconds / git_seconds
+    name = os.path.basename(os.path.abspath(args.repo).rstrip("/"))
+    print(f"repository: {args.repo} ({name}), {len(merges)} merges, settle --jobs {args.jobs}")
+    print(f"{'':<24} {'seconds':>8}  conflicted merges")
+    print(f"{'git merge-tree loop':<24} {git_seconds:>8.2f}  {len(git_conflicted)}")
+    print(f"{'settle replay':<24} {settle_seconds:>8.2f}  {len(settle_conflicted)}")
+    print(f"ratio settle/git: {ratio:.2f}x (bar: 3x)   same text conflicts: {'yes' if same else 'NO'}   peak memory: {peak_mib:.0f} MiB")
+    if not same:
+        print(f"  only git: {sorted(git_conflicted - settle_conflicted)[:5]}  only settle: {sorted(settle_conflicted - git_conflicted)[:5]}")
+    print(json.dumps({"benchmark": "replay", "repo": args.repo, "merges": len(merges), "jobs": args.jobs,
+                      "git_s": round(git_seconds, 2), "settle_s": round(settle_seconds, 2), "ratio": round(ratio, 2),
+                      "same_conflicts": same, "peak_mib": round(peak_mib), "findings": kinds}, sort_keys=True))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

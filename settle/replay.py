@@ -1,0 +1,100 @@
+"""`settle replay`: a repository's merge commits re-settled, one verdict per merge.
+
+Each merge's parents are the sides over their merge base: the first parent is
+the target, the others are candidates (an octopus merge gives every pair).
+Verdicts stream as JSON Lines in history order whatever --jobs is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import combinations
+
+from settle.diff.pair import pair_findings, side_findings
+from settle.errors import SettleError
+from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
+from settle.repo import Repository
+from settle.settlement import Session
+from settle.verdict import Policy, apply_policy, settle_order
+
+
+def merge_commits(repository: Repository, last: int | None = None, revision_range: str | None = None) -> list[str]:
+    """Merge commits of a range (`A..B`) or the last N reachable from HEAD, oldest first."""
+    if revision_range is not None:
+        start, separator, end = revision_range.partition("..")
+        if not separator or not end:
+            raise SettleError(f"--range {revision_range!r} is not A..B")
+        commits = repository.walk(repository.resolve(end), repository.resolve(start) if start else None)
+    else:
+        commits = repository.walk(repository.resolve("HEAD"))
+    merges = [commit for commit in commits if len(repository.parents(commit)) > 1]
+    return merges[-last:] if last is not None else merges
+
+
+def settle_merge(session: Session, merge: str) -> Verdict:
+    repository, tables = session.repository, session.tables
+    parents = repository.parents(merge)
+    names = [f"parent{index}" for index in range(1, len(parents) + 1)]
+    findings = []
+    forks: dict[str, str | None] = {}
+    for (first_name, first), (second_name, second) in combinations(zip(names, parents), 2):
+        fork = repository.merge_base(first, second)
+        if first_name == "parent1":
+            forks[second_name] = fork
+        if fork is None:
+            continue
+        left = session.side(first_name, fork, first)
+        right = session.side(second_name, fork, second)
+        findings.extend(pair_findings(repository, tables, fork, left, right))
+        if first_name == "parent1":
+            findings.extend(side_findings(right))
+    policy = Policy()
+    findings = apply_policy({f.id: f for f in findings}.values(), policy)
+    settlement = settle_order(names[1:], "parent1", findings, policy)
+    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
+    return Verdict(
+        verdict="merge" if not settlement.held else "reject",
+        target=TargetRef(ref="parent1", commit=parents[0]),
+        candidates=[CandidateRef(ref=name, commit=commit, merge_base=forks.get(name)) for name, commit in zip(names[1:], parents[1:])],
+        findings=findings,
+        settlement=settlement,
+        stats=Stats(findings=counts, pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=tables.parsed,
+                    candidates={name: CandidateStats() for name in names[1:]}),
+        merge_commit=merge,
+    )
+
+
+_WORKER: Session | None = None
+
+
+def _start_worker(repo: str, max_file_size: int) -> None:
+    global _WORKER
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
+    _WORKER = Session.open(repo, max_file_size)
+
+
+def _replay_one(merge: str) -> str:
+    assert _WORKER is not None, "worker started without a session"
+    return settle_merge(_WORKER, merge).to_json(compact=True)
+
+
+def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int) -> Iterator[str]:
+    """One JSON line per merge, in the order of merges."""
+    if jobs <= 1:
+        session = Session.open(repo, max_file_size)
+        for merge in merges:
+            yield settle_merge(session, merge).to_json(compact=True)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(jobs, initializer=_start_worker, initargs=(repo, max_file_size))
+    try:
+        # Workers keep their caches, so neighbouring merges (which share blobs) go to one worker.
+        yield from pool.imap(_replay_one, merges, chunksize=4)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
