@@ -223,6 +223,18 @@ def _nothing(items):
 
 
 @cli.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--format", "output_format", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@_guarded
+def report(inputs, output_format, output):
+    """Aggregate verdict files (JSON from check, JSON Lines from replay) into a conflict taxonomy."""
+    from settle.render.report import RENDERERS, build_taxonomy, load_verdicts
+
+    _write(RENDERERS[output_format](build_taxonomy(load_verdicts(list(inputs)))), output)
+
+
+@cli.command()
 def schema():
     """Print the JSON Schema of the verdict document."""
     import json

@@ -1,0 +1,114 @@
+"""`settle replay` over a fixture history and `settle report` over its output, through the installed command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import FIXTURES, settle_executable
+from settle import scenario as scenarios
+
+
+@pytest.fixture
+def history(build):
+    return build(FIXTURES / "replay" / "history.toml")
+
+
+def replay(settle, repo, *args):
+    result = settle("replay", *args, repo=repo)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def kinds(verdict):
+    return {(f["kind"], f["subkind"]) for f in verdict["findings"]}
+
+
+def test_every_merge_is_one_verdict_in_history_order(settle, history):
+    verdicts = replay(settle, history)
+    assert len(verdicts) == 4
+    log = subprocess.run(["git", "log", "--merges", "--reverse", "--format=%H"], cwd=history, capture_output=True, text=True).stdout.split()
+    assert [v["merge_commit"] for v in verdicts] == log
+    conflicting, caller, docs, octopus = verdicts
+    assert ("text_conflict", "same_symbol") in kinds(conflicting)
+    assert conflicting["verdict"] == "reject" and conflicting["target"]["ref"] == "parent1"
+    assert ("signature_drift", "removed_in_use") in kinds(caller)
+    assert ("unsupported_file", "file_granularity") in kinds(docs) and docs["verdict"] == "merge"
+    assert [c["ref"] for c in octopus["candidates"]] == ["parent2", "parent3"]
+    assert octopus["stats"]["pairs"] == 3 and octopus["verdict"] == "merge"
+
+
+def test_replay_finds_the_same_text_conflicts_as_git_merge_tree(settle, history):
+    for verdict in replay(settle, history):
+        parents = [verdict["target"]["commit"]] + [c["commit"] for c in verdict["candidates"]]
+        git = subprocess.run(["git", "merge-tree", "--write-tree", parents[0], parents[1]], cwd=history, capture_output=True)
+        ours = any(f["kind"] == "text_conflict" and f["candidates"] == ["parent1", "parent2"] for f in verdict["findings"])
+        assert ours == (git.returncode == 1)
+
+
+def test_jobs_do_not_change_the_output(settle, history):
+    assert settle("replay", "--jobs", "2", repo=history).stdout == settle("replay", repo=history).stdout
+
+
+def test_replay_reads_bare_repositories(settle, history, tmp_path):
+    bare = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(history), str(bare)], check=True)
+    assert len(replay(settle, bare)) == 4
+
+
+def test_last_and_range_select_merges(settle, history):
+    assert [v["merge_commit"] for v in replay(settle, history, "--last", "1")] == [replay(settle, history)[-1]["merge_commit"]]
+    assert len(replay(settle, history, "--range", "main~2..main")) == 2
+    bad = settle("replay", "--range", "main", repo=history)
+    assert bad.returncode == 2 and "is not A..B" in bad.stderr
+
+
+def test_an_interrupted_replay_leaves_valid_json_lines(build, tmp_path):
+    branches = {f"b{i}": {"files": {f"m{i}.py": f"def f{i}():\n    return {i}\n"}} for i in range(150)}
+    merges = [{"parents": [f"b{i}"]} for i in range(150)]
+    repo = scenarios.build(scenarios.Scenario.model_validate({"base": {"files": {"a.py": "x = 1\n"}}, "branches": branches, "merges": merges}), tmp_path / "long")
+    output = tmp_path / "out.jsonl"
+    process = subprocess.Popen([settle_executable(), "replay", "--jobs", "2", "--output", str(output)], cwd=repo, stderr=subprocess.PIPE)
+    deadline = time.time() + 20
+    while time.time() < deadline and (not output.exists() or output.stat().st_size == 0):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode in (0, 130), stderr
+    lines = output.read_text().splitlines()
+    assert lines
+    for line in lines:
+        assert json.loads(line)["schema"] == "settle.verdict/1"
+    assert b"Traceback" not in stderr
+
+
+def test_report_renders_every_kind_in_markdown_json_and_html(settle, history, tmp_path):
+    replayed = tmp_path / "replay.jsonl"
+    replayed.write_text(settle("replay", repo=history).stdout)
+    checked = tmp_path / "check.json"
+    drift = scenarios.build(scenarios.load(FIXTURES / "python" / "drift_keyword_and_method.toml"), tmp_path / "drift")
+    checked.write_text(settle("check", "--format", "json", "agent/api", "agent/use", repo=drift).stdout)
+    taxonomy = json.loads(settle("report", str(replayed), str(checked), "--format", "json", repo=None).stdout)
+    assert taxonomy["verdicts"] == 5 and taxonomy["replayed_merges"] == 4
+    present = set(taxonomy["by_kind"])
+    assert {"text_conflict/same_symbol", "signature_drift/removed_in_use", "signature_drift/call_incompatible",
+            "signature_drift/changed_in_use", "unsupported_file/file_granularity"} <= present
+    assert taxonomy["text_conflicts"]["same_symbol"] == 1
+    markdown = settle("report", str(replayed), str(checked), repo=None).stdout
+    html = settle("report", str(replayed), str(checked), "--format", "html", repo=None).stdout
+    for kind in present:
+        assert f"`{kind}`" in markdown
+        assert kind in html
+    assert "<script" not in html and "http" not in html.split("<body>", 1)[1]
+    assert html.count("<svg") >= 4
+
+
+def test_report_rejects_files_that_are_not_verdicts(settle, tmp_path):
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"hello": 1}\n')
+    result = settle("report", str(bogus), repo=None)
+    assert result.returncode == 2 and str(bogus) in result.stderr
