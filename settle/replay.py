@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from itertools import combinations
 
 from settle.diff.pair import pair_findings, side_findings
+from settle.languages import profile_for_path
 from settle.errors import SettleError
 from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
-from settle.repo import Repository
+from settle.repo import EntryKind, PathChange, Repository
 from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order
 
@@ -43,8 +44,10 @@ def settle_merge(session: Session, merge: str) -> Verdict:
             forks[second_name] = fork
         if fork is None:
             continue
-        left = session.side(first_name, fork, first)
-        right = session.side(second_name, fork, second)
+        # Replay has no stale-caller scan, so each side only needs what the other can meet.
+        left_changes, right_changes = repository.changes(fork, first), repository.changes(fork, second)
+        left = session.side(first_name, fork, first, parse=_meets(right_changes, repository))
+        right = session.side(second_name, fork, second, parse=_meets(left_changes, repository))
         findings.extend(pair_findings(repository, tables, fork, left, right))
         if first_name == "parent1":
             findings.extend(side_findings(right))
@@ -62,6 +65,39 @@ def settle_merge(session: Session, merge: str) -> Verdict:
                     candidates={name: CandidateStats() for name in names[1:]}),
         merge_commit=merge,
     )
+
+
+def _meets(other: tuple[PathChange, ...], repository: Repository):
+    """Paths of one side worth parsing against the other side's changes: those both changed
+    (conflicts, concurrent edits, duplicates); modules the other's changed code mentions by
+    name (this side changes what it calls); and files that mention a module the other side
+    changed (this side calls what it changes). Files without a grammar are kept: they are
+    never parsed anyway."""
+    touched = {p for change in other for p in (change.old_path, change.new_path) if p}
+    code = [change for change in other if profile_for_path(change.path) is not None]
+    mentioned = b"\0".join(repository.blob(c.new_id) for c in code if c.new_id and c.new_kind is EntryKind.FILE)
+    words = {_module_word(c.old_path or c.path).encode() for c in code}
+
+    def parse(change: PathChange) -> bool:
+        if change.old_path in touched or change.new_path in touched or profile_for_path(change.path) is None:
+            return True
+        if _module_word(change.old_path or change.path).encode() in mentioned:
+            return True
+        if change.new_id and change.new_kind is EntryKind.FILE:
+            text = repository.blob(change.new_id)
+            return any(word in text for word in words)
+        return False
+
+    return parse
+
+
+def _module_word(path: str) -> str:
+    """The word an importer would write: the file's stem, or its package for `__init__` / `index` / `mod`."""
+    directory, _, filename = path.rpartition("/")
+    stem = filename.rsplit(".", 1)[0]
+    if stem in ("__init__", "index", "mod") and directory:
+        return directory.rsplit("/", 1)[-1]
+    return stem
 
 
 _WORKER: Session | None = None

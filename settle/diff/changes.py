@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from collections.abc import Callable
 from functools import cached_property
 
 from settle.parse.cache import SymbolTables
@@ -60,6 +61,17 @@ class FileChange:
         self.new_table = new_table
         self._repository = repository
         self.symbols: tuple[SymbolChange, ...] = ()
+        self.skipped = False  # not parsed: nothing the other side does can make it matter
+        self.syntax_check = None  # for skipped files: (path, blob id) → syntax error lines
+
+    def syntax_errors(self) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+        """(base, tip) syntax error lines; None where a side lacks the file or it isn't parseable text."""
+        if not self.skipped:
+            return tuple(t.syntax_errors if t is not None and t.parsed else None for t in (self.old_table, self.new_table))
+        change = self.change
+        old = self.syntax_check(change.old_path, change.old_id) if change.old_kind is EntryKind.FILE else None
+        new = self.syntax_check(change.new_path, change.new_id) if change.new_kind is EntryKind.FILE else None
+        return old, new
 
     @property
     def path(self) -> str:
@@ -126,15 +138,24 @@ def _within(scope: str, qualnames: set[str]) -> bool:
 class SideChanges:
     """Everything one side changed between base and tip."""
 
-    def __init__(self, name: str, base: str, tip: str, repository: Repository, tables: SymbolTables):
+    def __init__(self, name: str, base: str, tip: str, repository: Repository, tables: SymbolTables,
+                 parse: Callable[[PathChange], bool] | None = None):
+        """parse, when given, says which changed paths are worth parsing; the others are kept
+        as paths only (`FileChange.skipped`) and can produce no symbol-level finding."""
         self.name = name
         self.base = base
         self.tip = tip
-        self.files: tuple[FileChange, ...] = tuple(
-            FileChange(change, _table(tables, change.old_path, change.old_id, change.old_kind),
-                       _table(tables, change.new_path, change.new_id, change.new_kind), repository)
-            for change in repository.changes(base, tip)
-        )
+        files = []
+        for change in repository.changes(base, tip):
+            if parse is not None and not parse(change):
+                file = FileChange(change, None, None, repository)
+                file.skipped = True
+                file.syntax_check = tables.syntax_errors
+            else:
+                file = FileChange(change, _table(tables, change.old_path, change.old_id, change.old_kind),
+                                  _table(tables, change.new_path, change.new_id, change.new_kind), repository)
+            files.append(file)
+        self.files: tuple[FileChange, ...] = tuple(files)
         _assign_symbol_changes(self.files)
 
     @cached_property

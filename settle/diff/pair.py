@@ -67,19 +67,16 @@ def pair_findings(repository: Repository, tables: SymbolTables, base: str, left:
 def side_findings(side: SideChanges) -> Iterator[Finding]:
     """What a candidate does on its own: syntax it breaks, files settle can only see whole."""
     for file in side.files:
-        table = file.new_table
-        change = file.change
-        if table is not None and table.parsed and table.syntax_errors:
-            old = file.old_table
-            if old is None or (old.parsed and not old.syntax_errors):
-                lines = ", ".join(str(line) for line in table.syntax_errors[:5])
-                yield make_finding("parse_error", "introduced", [side.name], path=table.path,
-                                   locations=[Location(side=side.name, path=table.path, start_line=table.syntax_errors[0], end_line=table.syntax_errors[-1])],
-                                   fields=dict(side=side.name, lines=lines))
-        reason = _file_granularity_reason(file)
+        old_errors, new_errors = file.syntax_errors()
+        if new_errors and (file.change.old_id is None or old_errors == ()):
+            path = file.change.new_path
+            yield make_finding("parse_error", "introduced", [side.name], path=path,
+                               locations=[Location(side=side.name, path=path, start_line=new_errors[0], end_line=new_errors[-1])],
+                               fields=dict(side=side.name, lines=", ".join(str(line) for line in new_errors[:5])))
+        reason = None if file.skipped else _file_granularity_reason(file)
         if reason:
-            yield make_finding("unsupported_file", "file_granularity", [side.name], path=change.path,
-                               locations=[Location(side=side.name, path=change.path)], fields=dict(side=side.name, reason=reason))
+            yield make_finding("unsupported_file", "file_granularity", [side.name], path=file.change.path,
+                               locations=[Location(side=side.name, path=file.change.path)], fields=dict(side=side.name, reason=reason))
 
 
 def _file_granularity_reason(file) -> str | None:

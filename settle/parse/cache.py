@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from settle.languages import profile_for_path
-from settle.parse.extract import DEFAULT_MAX_BYTES, extract
+from settle.parse.extract import DEFAULT_MAX_BYTES, extract, syntax_errors_only
 from settle.parse.model import SymbolTable, TableStatus
 
 
@@ -29,3 +29,13 @@ class SymbolTables:
                 self.parsed += 1
             self._tables[key] = table
         return table
+
+    def syntax_errors(self, path: str, blob_id: str | None) -> tuple[int, ...] | None:
+        """Syntax error lines without building a table (cheaper), or None when not parseable."""
+        table = self._tables.get((blob_id, path)) if blob_id else None
+        if table is not None:
+            return table.syntax_errors if table.parsed else None
+        profile = profile_for_path(path)
+        if blob_id is None or profile is None:
+            return None
+        return syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes)

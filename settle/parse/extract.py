@@ -540,19 +540,31 @@ class _Extraction:
         return references
 
     def _syntax_errors(self) -> tuple[int, ...]:
-        root = self.tree.root_node
-        if not root.has_error:
-            return ()
-        if self.profile.syntax_oracle and accepts(self.profile.syntax_oracle, self.source):
-            return ()  # a gap in the tree-sitter grammar, not in the file
-        lines = set()
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if node.is_error or node.is_missing:
-                lines.add(node.start_point[0] + 1)
-            stack.extend(child for child in node.children if child.has_error or child.is_missing)
-        return tuple(sorted(lines))
+        return syntax_error_lines(self.tree, self.source, self.profile)
+
+
+def syntax_error_lines(tree, source: bytes, profile: LanguageProfile) -> tuple[int, ...]:
+    """Lines of ERROR / MISSING nodes, unless the profile's syntax oracle accepts the file."""
+    root = tree.root_node
+    if not root.has_error:
+        return ()
+    if profile.syntax_oracle and accepts(profile.syntax_oracle, source):
+        return ()  # a gap in the tree-sitter grammar, not in the file
+    lines = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            lines.add(node.start_point[0] + 1)
+        stack.extend(child for child in node.children if child.has_error or child.is_missing)
+    return tuple(sorted(lines))
+
+
+def syntax_errors_only(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[int, ...] | None:
+    """Syntax error lines from a parse alone (no extraction); None when the bytes are not parseable text."""
+    if classify_bytes(source, max_bytes) is not TableStatus.PARSED:
+        return None
+    return syntax_error_lines(grammar_for(profile).parser().parse(source), source, profile)
 
 
 class _Enclosing:
