@@ -16,7 +16,7 @@ from settle.errors import SettleError
 from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
 from settle.repo import EntryKind, PathChange, Repository
 from settle.settlement import Session
-from settle.verdict import Policy, apply_policy, settle_order
+from settle.verdict import Policy, apply_policy, settle_order, severity_counts
 
 
 def merge_commits(repository: Repository, last: int | None = None, revision_range: str | None = None) -> list[str]:
@@ -54,14 +54,13 @@ def settle_merge(session: Session, merge: str) -> Verdict:
     policy = Policy()
     findings = apply_policy({f.id: f for f in findings}.values(), policy)
     settlement = settle_order(names[1:], "parent1", findings, policy)
-    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
     return Verdict(
         verdict="merge" if not settlement.held else "reject",
         target=TargetRef(ref="parent1", commit=parents[0]),
         candidates=[CandidateRef(ref=name, commit=commit, merge_base=forks.get(name)) for name, commit in zip(names[1:], parents[1:])],
         findings=findings,
         settlement=settlement,
-        stats=Stats(findings=counts, pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=tables.parsed,
+        stats=Stats(findings=severity_counts(findings), pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=tables.parsed,
                     candidates={name: CandidateStats() for name in names[1:]}),
         merge_commit=merge,
     )
@@ -92,10 +91,11 @@ def _meets(other: tuple[PathChange, ...], repository: Repository):
 
 
 def _module_word(path: str) -> str:
-    """The word an importer would write: the file's stem, or its package for `__init__` / `index` / `mod`."""
+    """The word an importer would write: the file's stem, or its directory for a package file."""
     directory, _, filename = path.rpartition("/")
     stem = filename.rsplit(".", 1)[0]
-    if stem in ("__init__", "index", "mod") and directory:
+    profile = profile_for_path(path)
+    if profile is not None and stem in profile.package_stems and directory:
         return directory.rsplit("/", 1)[-1]
     return stem
 

@@ -17,7 +17,7 @@ from settle.models import CandidateRef, CandidateStats, Finding, Stats, TargetRe
 from settle.parse.cache import SymbolTables
 from settle.parse.extract import DEFAULT_MAX_BYTES
 from settle.repo import Repository
-from settle.verdict import Policy, apply_policy, load_policy, settle_order
+from settle.verdict import Policy, apply_policy, load_policy, settle_order, severity_counts
 
 
 @dataclass
@@ -79,14 +79,13 @@ def check(
     findings, stats = settle_findings(session, target_ref, target, chosen, progress)
     findings = apply_policy(findings, policy)
     settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
-    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
     return Verdict(
         verdict="merge" if not settlement.held else "reject",
         target=TargetRef(ref=target_ref, commit=target),
         candidates=[CandidateRef(ref=c.ref, commit=c.commit, merge_base=c.fork, claims=c.claims_source) for c in chosen],
         findings=findings,
         settlement=settlement,
-        stats=Stats(findings=counts, pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
+        stats=Stats(findings=severity_counts(findings), pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
                     files_parsed=session.tables.parsed, candidates=stats),
     )
 

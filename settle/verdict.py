@@ -91,3 +91,7 @@ def load_toml(path: str, what: str) -> dict:
         raise ConfigError(f"{what} {path} is not UTF-8 text") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{what} {path} is not valid TOML: {error}") from error
+
+
+def severity_counts(findings: Sequence[Finding]) -> dict[str, int]:
+    return {severity.value: sum(1 for f in findings if f.severity == severity.value) for severity in Severity}

@@ -15,7 +15,7 @@ from settle.diff.pair import make_finding
 from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
 from settle.repo import EntryKind
 from settle.settlement import Session
-from settle.verdict import Policy, apply_policy, settle_order
+from settle.verdict import Policy, apply_policy, settle_order, severity_counts
 
 
 def lint_plan(plan_path: str, repo: str = ".", base: str | None = None, branch_template: str = "{task}") -> Verdict:
@@ -33,14 +33,13 @@ def lint_plan(plan_path: str, repo: str = ".", base: str | None = None, branch_t
     unknown, cycles = dependency_problems(plan)
     order = list(plan.tasks) if cycles else topological_order(plan)
     settlement = settle_order(order, base_ref, findings, policy)
-    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
     return Verdict(
         verdict="merge" if not settlement.held else "reject",
         target=TargetRef(ref=base_ref, commit=commit),
         candidates=[CandidateRef(ref=task_id, commit=commit, merge_base=commit, claims=f"{plan_path}#{task_id}") for task_id in order],
         findings=findings,
         settlement=settlement,
-        stats=Stats(findings=counts, pairs=len(plan.tasks) * (len(plan.tasks) - 1) // 2, files_parsed=session.tables.parsed,
+        stats=Stats(findings=severity_counts(findings), pairs=len(plan.tasks) * (len(plan.tasks) - 1) // 2, files_parsed=session.tables.parsed,
                     candidates={task_id: CandidateStats() for task_id in order}),
     )
 

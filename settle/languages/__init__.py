@@ -17,6 +17,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         module_resolver="python",
         syntax_oracle="libcst",
         self_names=("self", "cls"),
+        package_stems=("__init__",),
         keywords=frozenset(
             "False None True and as assert async await break class continue def del elif else except"
             " finally for from global if import in is lambda nonlocal not or pass raise return try"

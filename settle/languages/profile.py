@@ -66,6 +66,8 @@ class LanguageProfile:
     # Files of one directory share a namespace (Go packages, Java packages):
     # their top-level symbols are visible to each other without an import.
     directory_is_namespace: bool = False
+    # File stems that stand for their directory's module (`pkg/__init__.py` is `pkg`).
+    package_stems: tuple[str, ...] = ()
     # A slower, exact parser consulted only when tree-sitter reports syntax
     # errors (see settle/parse/oracles.py).
     syntax_oracle: str | None = None
