@@ -57,13 +57,16 @@ def build_taxonomy(verdicts: list[dict]) -> dict:
             kinds[key] += 1
             severities[finding["severity"]] += 1
             path = finding.get("path") or (finding["symbols"][0].split("::", 1)[0] if finding["symbols"] else None)
-            if path:
+            if finding["severity"] == "info":
+                pass  # files seen whole are context, not collisions: keep them out of the hotspots
+            elif path:
                 profile = profile_for_path(path)
                 languages[profile.name if profile else "other"] += 1
                 paths[path] += 1
-            for symbol in finding["symbols"]:
-                symbols[symbol] += 1
-            pairs[" × ".join(finding["candidates"])] += 1
+            if finding["severity"] != "info":
+                for symbol in finding["symbols"]:
+                    symbols[symbol] += 1
+                pairs[" × ".join(finding["candidates"])] += 1
             bucket = examples.setdefault(key, [])
             if len(bucket) < EXAMPLES_PER_KIND:
                 bucket.append({
@@ -82,6 +85,7 @@ def build_taxonomy(verdicts: list[dict]) -> dict:
         "findings": sum(kinds.values()),
         "by_severity": dict(sorted(severities.items())),
         "by_kind": dict(sorted(kinds.items(), key=lambda item: (-item[1], item[0]))),
+        # Languages, hotspots and pairs count errors and warnings only.
         "by_language": dict(sorted(languages.items(), key=lambda item: (-item[1], item[0]))),
         "hotspot_paths": _top(paths),
         "hotspot_symbols": _top(symbols),
