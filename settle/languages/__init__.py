@@ -24,6 +24,20 @@ PROFILES: tuple[LanguageProfile, ...] = (
             " while with yield".split()
         ),
     ),
+    LanguageProfile(
+        name="go",
+        extensions=(".go",),
+        grammar_module="tree_sitter_go",
+        # Exact arity; a variadic last parameter takes any number more.
+        binding=BindingRules(checks_arity=True, keywords=False),
+        module_resolver="go_package",
+        directory_is_namespace=True,
+        import_path_separator="/",
+        keywords=frozenset(
+            "break case chan const continue default defer else fallthrough for func go goto if import"
+            " interface map package range return select struct switch type var nil true false iota".split()
+        ),
+    ),
 )
 
 _BY_EXTENSION = {extension: profile for profile in PROFILES for extension in profile.extensions}

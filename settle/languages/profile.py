@@ -66,6 +66,9 @@ class LanguageProfile:
     # Files of one directory share a namespace (Go packages, Java packages):
     # their top-level symbols are visible to each other without an import.
     directory_is_namespace: bool = False
+    # Where set, an import with neither alias nor member binds the last segment
+    # of its module path (`import "a/b"` binds b); otherwise the whole module.
+    import_path_separator: str | None = None
     # File stems that stand for their directory's module (`pkg/__init__.py` is `pkg`).
     package_stems: tuple[str, ...] = ()
     # A slower, exact parser consulted only when tree-sitter reports syntax

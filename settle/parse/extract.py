@@ -229,9 +229,13 @@ class _Extraction:
         module = self.text(captures["import.module"][0]) if "import.module" in captures else ""
         name = self.text(captures["import.name"][0]) if "import.name" in captures else None
         alias = self.text(captures["import.alias"][0]) if "import.alias" in captures else None
-        imports.append(
-            ImportBinding(local=alias or name or module, module=module, name=name, line=statement.start_point[0] + 1)
-        )
+        if name == ".":
+            name = "*"  # a dot import (Go) makes every exported name local
+        local = alias or name or module
+        separator = self.profile.import_path_separator
+        if not alias and not name and separator:
+            local = module.rsplit(separator, 1)[-1]
+        imports.append(ImportBinding(local=local, module=module, name=name, line=statement.start_point[0] + 1))
 
     def _add_definition(self, kind, node, captures, pending):
         name_nodes = captures.get("name")
@@ -298,7 +302,7 @@ class _Extraction:
         # Several patterns may capture one node; keep one.
         unique = {}
         for definition in pending:
-            unique.setdefault((definition.node_start, definition.node_end, definition.kind), definition)
+            unique.setdefault((definition.node_start, definition.node_end, definition.kind, definition.name), definition)
         ordered = sorted(unique.values(), key=lambda d: (d.start, -d.node_end))
         self._nest(ordered)
         self._qualify(ordered, parameters)
@@ -308,7 +312,11 @@ class _Extraction:
     def _nest(ordered: list[_PendingDefinition]) -> None:
         stack: list[int] = []
         for index, definition in enumerate(ordered):
-            while stack and ordered[stack[-1]].node_end <= definition.start:
+            # Equal spans (`a, b int` declares two fields on one node) are siblings, not nested.
+            while stack and (
+                ordered[stack[-1]].node_end <= definition.start
+                or (ordered[stack[-1]].start, ordered[stack[-1]].node_end) == (definition.start, definition.node_end)
+            ):
                 stack.pop()
             if stack:
                 definition.parent = stack[-1]
@@ -424,7 +432,8 @@ class _Extraction:
             signature=signature,
             header_hash=_digest(header_text),
             body_hash=_digest(body_text),
-            parent=parent.qualname if parent is not None and parent.kind is not None else None,
+            # A receiver-qualified method (`func (s *Store) Get`) belongs to its receiver type.
+            parent=definition.qualifier or (parent.qualname if parent is not None and parent.kind is not None else None),
         )
 
     def _normalized(self, start, end, holes, comments, blocks) -> bytes:
