@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{language:<11} no {language} files in {corpora[language]}", file=sys.stderr)
             continue
         row = measure(language, files, args.repeat)
-        row["corpus"] = os.path.basename(corpora[language].rstrip("/")) or corpora[language]
+        location = Path(corpora[language]).resolve()
+        row["corpus"] = location.parent.name if location.name in ("repo", ".git") else location.name
         rows.append(row)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'language':<11} {'corpus':<16} {'files':>6} {'MB':>7} {'parse MB/s':>11} {'extract MB/s':>13} {'extract/parse':>14}")

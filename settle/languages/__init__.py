@@ -38,6 +38,24 @@ PROFILES: tuple[LanguageProfile, ...] = (
             " interface map package range return select struct switch type var nil true false iota".split()
         ),
     ),
+    LanguageProfile(
+        name="javascript",
+        extensions=(".js", ".mjs", ".cjs", ".jsx"),
+        grammar_module="tree_sitter_javascript",
+        # Any arity is legal at run time: drift can only be changed_in_use.
+        binding=BindingRules(checks_arity=False, keywords=False),
+        constructor_names=("constructor",),
+        uppercase_constants=True,
+        module_resolver="relative",
+        reference_separators=(".", "?."),
+        self_names=("this",),
+        package_stems=("index",),
+        keywords=frozenset(
+            "await break case catch class const continue debugger default delete do else export extends false"
+            " finally for function if import in instanceof let new null return super switch this throw true try"
+            " typeof undefined var void while with yield async of static get set".split()
+        ),
+    ),
 )
 
 _BY_EXTENSION = {extension: profile for profile in PROFILES for extension in profile.extensions}

@@ -299,10 +299,14 @@ class _Extraction:
 
     def _ordered(self, pending, parameters) -> list[_PendingDefinition]:
         """Definitions and scopes in source order, nested and qualified."""
-        # Several patterns may capture one node; keep one.
-        unique = {}
+        # Several patterns may capture one node under one name; keep one, the
+        # callable one when there is a choice (`const f = () => ...` is a function).
+        unique: dict[tuple, _PendingDefinition] = {}
         for definition in pending:
-            unique.setdefault((definition.node_start, definition.node_end, definition.kind, definition.name), definition)
+            key = (definition.node_start, definition.node_end, definition.name)
+            kept = unique.get(key)
+            if kept is None or (kept.parameters_id is None and definition.parameters_id is not None):
+                unique[key] = definition
         ordered = sorted(unique.values(), key=lambda d: (d.start, -d.node_end))
         self._nest(ordered)
         self._qualify(ordered, parameters)

@@ -1,0 +1,3 @@
+(comment) @comment
+(string_fragment) @string
+(jsx_text) @string
