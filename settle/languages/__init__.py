@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from settle.languages.profile import BindingRules, LanguageProfile
 
+_TYPESCRIPT_KEYWORDS = frozenset(
+    "abstract any as async await boolean break case catch class const constructor continue debugger declare"
+    " default delete do else enum export extends false finally for from function if implements import in"
+    " infer instanceof interface keyof let module namespace never new null number object of private protected"
+    " public readonly return static string super switch symbol this throw true try type typeof undefined"
+    " unknown var void while yield get set".split()
+)
+
 PROFILES: tuple[LanguageProfile, ...] = (
     LanguageProfile(
         name="python",
@@ -55,6 +63,30 @@ PROFILES: tuple[LanguageProfile, ...] = (
             " finally for function if import in instanceof let new null return super switch this throw true try"
             " typeof undefined var void while with yield async of static get set".split()
         ),
+    ),
+    *(
+        LanguageProfile(
+            name=name,
+            extensions=extensions,
+            grammar_module="tree_sitter_typescript",
+            grammar_function=function,
+            query_dir="typescript",
+            query_files=("definitions.scm", "parameters.scm", "calls.scm", "imports.scm", "references.scm", *extra),
+            # Required-parameter count and maximum arity (unless a rest parameter) decide.
+            binding=BindingRules(checks_arity=True, keywords=False),
+            overloads=True,
+            constructor_names=("constructor",),
+            uppercase_constants=True,
+            module_resolver="relative",
+            reference_separators=(".", "?."),
+            self_names=("this",),
+            package_stems=("index",),
+            keywords=_TYPESCRIPT_KEYWORDS,
+        )
+        for name, extensions, function, extra in (
+            ("typescript", (".ts", ".mts", ".cts"), "language_typescript", ()),
+            ("tsx", (".tsx",), "language_tsx", ("jsx.scm",)),
+        )
     ),
 )
 
