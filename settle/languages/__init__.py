@@ -64,6 +64,21 @@ PROFILES: tuple[LanguageProfile, ...] = (
             " typeof undefined var void while with yield async of static get set".split()
         ),
     ),
+    LanguageProfile(
+        name="rust",
+        extensions=(".rs",),
+        grammar_module="tree_sitter_rust",
+        # Exact arity; `obj.m()` skips the self parameter.
+        binding=BindingRules(checks_arity=True, keywords=False),
+        module_resolver="rust_crate",
+        reference_separators=("::", "."),
+        self_names=("self", "Self"),
+        package_stems=("mod",),
+        keywords=frozenset(
+            "as async await break const continue crate dyn else enum extern false fn for if impl in let loop"
+            " match mod move mut pub ref return self Self static struct super trait true type unsafe use where while".split()
+        ),
+    ),
     *(
         LanguageProfile(
             name=name,

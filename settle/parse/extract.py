@@ -51,6 +51,7 @@ _TEXT_WHITESPACE = re.compile(r"\s+")
 _IDENTIFIER = rb"[A-Za-z_$][\w$]*"
 _HEAD = re.compile(r"[A-Za-z_$][\w$]*")
 _NEWLINE = re.compile(rb"\n")
+_GENERIC_TAIL = re.compile(r"(?:::)?(?:<[^<>]*>|\[[^\[\]]*\])$")
 _LAST_NAME = re.compile(r"[A-Za-z_$][\w$]*(?=\W*$)")
 
 _PARAMETER_KINDS = {
@@ -437,7 +438,7 @@ class _Extraction:
             header_hash=_digest(header_text),
             body_hash=_digest(body_text),
             # A receiver-qualified method (`func (s *Store) Get`) belongs to its receiver type.
-            parent=definition.qualifier or (parent.qualname if parent is not None and parent.kind is not None else None),
+            parent=definition.qualifier or (parent.qualname if parent is not None else None),
         )
 
     def _normalized(self, start, end, holes, comments, blocks) -> bytes:
@@ -630,6 +631,9 @@ def _compact(text: str) -> str:
 
 
 def _last_name(text: str) -> str:
+    # Generic arguments are not the name: `parse::<i32>` → parse, `New[int]` → New.
+    while text and text[-1] in ">]" and (cut := _GENERIC_TAIL.search(text)):
+        text = text[: cut.start()]
     match = _LAST_NAME.search(text)
     return match.group(0) if match else text
 
