@@ -111,7 +111,10 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
     if profile is None:
         return
     names = {definition.name}
-    constructor = definition.name in profile.constructor_names
+    constructor = definition.name in profile.constructor_names or (
+        profile.constructors_named_after_class and definition.parent is not None
+        and definition.name == definition.parent.rsplit(".", 1)[-1]
+    )
     if constructor and definition.parent:
         names = {definition.parent.rsplit(".", 1)[-1]}
     seen: set[tuple] = set()
@@ -165,7 +168,9 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     is_member = definition.parent is not None and not constructor and _is_member(definition, profile)
     if is_member:
         if rest is None:
-            return None  # a bare name cannot reach a method
+            inside = table.path == path and reference.scope and reference.scope.startswith(definition.parent + ".")
+            # A bare name reaches a method only through an implicit receiver, from inside its class.
+            return _Resolution(True, True) if profile.implicit_self and inside else None
         class_name = definition.parent.rsplit(".", 1)[-1]
         qualifier = text[: len(text) - len(definition.name)].rstrip("".join(separators) + "?")
         if table.path == path and qualifier in profile.self_names and reference.scope and reference.scope.startswith(definition.parent):

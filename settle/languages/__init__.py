@@ -79,6 +79,25 @@ PROFILES: tuple[LanguageProfile, ...] = (
             " match mod move mut pub ref return self Self static struct super trait true type unsafe use where while".split()
         ),
     ),
+    LanguageProfile(
+        name="java",
+        extensions=(".java",),
+        grammar_module="tree_sitter_java",
+        # A call is incompatible when no overload of its name accepts its arity.
+        binding=BindingRules(checks_arity=True, keywords=False),
+        overloads=True,
+        constructors_named_after_class=True,
+        implicit_self=True,
+        module_resolver="java_package",
+        directory_is_namespace=True,
+        self_names=("this",),
+        keywords=frozenset(
+            "abstract assert boolean break byte case catch char class const continue default do double else enum"
+            " extends final finally float for goto if implements import instanceof int interface long native new"
+            " package private protected public return short static strictfp super switch synchronized this throw"
+            " throws transient try void volatile while true false null var record yield sealed permits".split()
+        ),
+    ),
     *(
         LanguageProfile(
             name=name,

@@ -48,8 +48,12 @@ class LanguageProfile:
     # unless a decorator says the method takes none.
     first_parameter_is_receiver: bool = False
     receiverless_decorators: frozenset[str] = frozenset()
-    # Members that `ClassName(...)` calls.
+    # Members that `ClassName(...)` / `new ClassName(...)` calls: by fixed
+    # names, or (Java) the member named after its class.
     constructor_names: tuple[str, ...] = ()
+    constructors_named_after_class: bool = False
+    # A bare call inside a class may call the class's own method (Java's implicit `this`).
+    implicit_self: bool = False
     # Same-named callables in one scope are overloads: their ids carry the
     # parameter types (`B.run(int,String)`) instead of an occurrence suffix.
     overloads: bool = False

@@ -8,7 +8,7 @@ Capture names are the whole interface between query files and this module:
   @list with @parameter | @parameter.variadic | @parameter.keywords | @parameter.receiver,
         @parameter.name @parameter.type @parameter.default,
         @separator.positional_only @separator.keyword_only
-  @call @call.callee @call.arguments
+  @call @call.callee @call.arguments @call.object
   @arguments with @argument | @argument.keyword | @argument.spread | @argument.ignored
   @reference.name @reference.attribute @reference.ignore
   @import @import.module @import.name @import.alias
@@ -156,6 +156,7 @@ class _Extraction:
                 calls.append(
                     (
                         captures["call"][0],
+                        captures.get("call.object", (None,))[0],
                         captures["call.callee"][0],
                         captures["call.arguments"][0],
                         "call.single_argument" in captures,
@@ -483,8 +484,10 @@ class _Extraction:
 
     def _calls(self, calls, argument_lists, enclosing) -> list[Reference]:
         references = []
-        for call, callee, arguments, single in calls:
+        for call, receiver, callee, arguments, single in calls:
             text = _compact(self.text(callee))
+            if receiver is not None:  # grammars that keep `obj` and `m` of `obj.m(...)` apart
+                text = f"{_compact(self.text(receiver))}.{text}"
             shape = argument_lists.get(arguments.id) or _ArgumentList()
             # named_child_count includes comments: a query captures those as
             # @argument.ignored where a grammar lets them sit between arguments.

@@ -1,0 +1,3 @@
+(line_comment) @comment
+(block_comment) @comment
+(string_fragment) @string
