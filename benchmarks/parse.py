@@ -31,7 +31,7 @@ def default_corpora() -> dict[str, str]:
     npm = "/usr/lib/node_modules/npm"
     if os.path.isdir(npm):
         found["javascript"] = npm
-    zips = sorted(glob.glob("/usr/lib/jvm/*/lib/src.zip"))
+    zips = [z for z in sorted(glob.glob("/usr/lib/jvm/*/lib/src.zip")) if os.path.isfile(z)]
     if zips:
         found["java"] = zips[0]
     return found
