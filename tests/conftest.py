@@ -83,3 +83,14 @@ def build(tmp_path):
 @pytest.fixture
 def settle() -> Settle:
     return Settle()
+
+
+def assert_extraction_properties(language: str, path: str, data: bytes) -> None:
+    """For any bytes: extraction does not raise, is deterministic, and symbol ids are unique."""
+    from settle.languages import profile_named
+    from settle.parse.extract import extract
+
+    profile = profile_named(language)
+    first = extract(data, path, profile)
+    assert first == extract(data, path, profile)
+    assert len({d.id for d in first.definitions}) == len(first.definitions)

@@ -7,8 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settle.languages import profile_named
-from settle.parse.extract import extract
+from conftest import assert_extraction_properties
 
 SOURCE = """package store
 
@@ -69,7 +68,4 @@ def test_go_symbols_are_qualified_by_receiver_and_container(settle, build):
                  st.lists(st.sampled_from(SOURCE.splitlines(keepends=True)), max_size=40).map(lambda l: "".join(l).encode())))
 @settings(max_examples=200, deadline=None)
 def test_go_extraction_never_raises_is_deterministic_and_ids_are_unique(data):
-    profile = profile_named("go")
-    first = extract(data, "x.go", profile)
-    assert first == extract(data, "x.go", profile)
-    assert len({d.id for d in first.definitions}) == len(first.definitions)
+    assert_extraction_properties("go", "x.go", data)

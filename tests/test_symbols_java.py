@@ -7,8 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settle.languages import profile_named
-from settle.parse.extract import extract
+from conftest import assert_extraction_properties
 
 SOURCE = """package a.b;
 import java.util.List;
@@ -53,7 +52,4 @@ def test_java_symbols_name_overloads_constructors_and_nested_types(settle, build
                  st.lists(st.sampled_from(SOURCE.splitlines(keepends=True)), max_size=30).map(lambda l: "".join(l).encode())))
 @settings(max_examples=200, deadline=None)
 def test_java_extraction_never_raises_is_deterministic_and_ids_are_unique(data):
-    profile = profile_named("java")
-    first = extract(data, "X.java", profile)
-    assert first == extract(data, "X.java", profile)
-    assert len({d.id for d in first.definitions}) == len(first.definitions)
+    assert_extraction_properties("java", "X.java", data)

@@ -7,8 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settle.languages import profile_named
-from settle.parse.extract import extract
+from conftest import assert_extraction_properties
 
 SOURCE = """import x, {a as b, c} from "./m";
 import * as ns from "../lib/n.js";
@@ -51,7 +50,4 @@ def test_javascript_symbols_calls_and_imports(settle, build):
                  st.lists(st.sampled_from(SOURCE.splitlines(keepends=True)), max_size=30).map(lambda l: "".join(l).encode())))
 @settings(max_examples=200, deadline=None)
 def test_javascript_extraction_never_raises_is_deterministic_and_ids_are_unique(data):
-    profile = profile_named("javascript")
-    first = extract(data, "x.jsx", profile)
-    assert first == extract(data, "x.jsx", profile)
-    assert len({d.id for d in first.definitions}) == len(first.definitions)
+    assert_extraction_properties("javascript", "x.jsx", data)

@@ -7,8 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settle.languages import profile_named
-from settle.parse.extract import extract
+from conftest import assert_extraction_properties
 
 SOURCE = """use std::collections::HashMap;
 use crate::a::{b, c as d};
@@ -48,7 +47,4 @@ def test_rust_symbols_qualify_impl_methods_and_modules(settle, build):
                  st.lists(st.sampled_from(SOURCE.splitlines(keepends=True)), max_size=30).map(lambda l: "".join(l).encode())))
 @settings(max_examples=200, deadline=None)
 def test_rust_extraction_never_raises_is_deterministic_and_ids_are_unique(data):
-    profile = profile_named("rust")
-    first = extract(data, "x.rs", profile)
-    assert first == extract(data, "x.rs", profile)
-    assert len({d.id for d in first.definitions}) == len(first.definitions)
+    assert_extraction_properties("rust", "x.rs", data)

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settle.languages import profile_named
-from settle.parse.extract import extract
+from conftest import assert_extraction_properties
 
 SOURCE = """import { Base } from "./base";
 interface Shape { area(): number; name?: string; }
@@ -49,7 +48,4 @@ def test_typescript_symbols_with_overload_ids(settle, build, path):
                       st.lists(st.sampled_from(SOURCE.splitlines(keepends=True)), max_size=30).map(lambda l: "".join(l).encode())))
 @settings(max_examples=150, deadline=None)
 def test_typescript_extraction_never_raises_is_deterministic_and_ids_are_unique(name, data):
-    profile = profile_named(name)
-    first = extract(data, "x.ts", profile)
-    assert first == extract(data, "x.ts", profile)
-    assert len({d.id for d in first.definitions}) == len(first.definitions)
+    assert_extraction_properties(name, "x.ts", data)

@@ -105,7 +105,8 @@ PROFILES: tuple[LanguageProfile, ...] = (
             grammar_module="tree_sitter_typescript",
             grammar_function=function,
             query_dir="typescript",
-            query_files=("definitions.scm", "parameters.scm", "calls.scm", "imports.scm", "references.scm", *extra),
+            query_files=("definitions.scm", "parameters.scm", "javascript/calls.scm", "javascript/imports.scm",
+                         "references.scm", *extra),
             # Required-parameter count and maximum arity (unless a rest parameter) decide.
             binding=BindingRules(checks_arity=True, keywords=False),
             overloads=True,

@@ -46,8 +46,13 @@ _COMMENT = re.compile(rb';[^\n]*|"(?:[^"\\]|\\.)*"')
 
 
 def query_source(profile: LanguageProfile) -> str:
-    folder = resources.files("settle") / "grammars" / profile.queries_path
-    return "\n".join((folder / name).read_text(encoding="utf-8") for name in profile.query_files)
+    """The profile's query files, in order: a bare name is in the profile's folder,
+    `other/name.scm` is shared with another language (TypeScript reuses JavaScript's calls)."""
+    root = resources.files("settle") / "grammars"
+    return "\n".join(
+        (root / name if "/" in name else root / profile.queries_path / name).read_text(encoding="utf-8")
+        for name in profile.query_files
+    )
 
 
 def grammar_for(profile: LanguageProfile) -> Grammar:
