@@ -165,15 +165,15 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     text = reference.text
     separators = profile.reference_separators
     head, rest = _split_head(text, separators)
-    is_member = definition.parent is not None and not constructor and _is_member(definition, profile)
+    is_member = definition.parent is not None and not constructor and _is_member(definition)
     if is_member:
+        inside = table.path == path and _within_scope(reference.scope, definition.parent)
         if rest is None:
-            inside = table.path == path and reference.scope and reference.scope.startswith(definition.parent + ".")
             # A bare name reaches a method only through an implicit receiver, from inside its class.
             return _Resolution(True, True) if profile.implicit_self and inside else None
         class_name = definition.parent.rsplit(".", 1)[-1]
         qualifier = text[: len(text) - len(definition.name)].rstrip("".join(separators) + "?")
-        if table.path == path and qualifier in profile.self_names and reference.scope and reference.scope.startswith(definition.parent):
+        if inside and qualifier in profile.self_names:
             return _Resolution(True, True)
         if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
             return _Resolution(True, True)
@@ -209,7 +209,11 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     return None
 
 
-def _is_member(definition: Definition, profile: LanguageProfile) -> bool:
+def _within_scope(scope: str | None, container: str) -> bool:
+    return scope is not None and (scope == container or scope.startswith(container + "."))
+
+
+def _is_member(definition: Definition) -> bool:
     return definition.kind in (SymbolKind.METHOD, SymbolKind.FIELD) or (
         definition.kind not in CALLABLE_KINDS and definition.parent is not None
     )
