@@ -38,6 +38,7 @@ def settle_merge(session: Session, merge: str) -> Verdict:
     names = [f"parent{index}" for index in range(1, len(parents) + 1)]
     findings = []
     forks: dict[str, str | None] = {}
+    parsed: set[int] = set()  # ids of the (cached, so unique per blob) tables this merge used
     for (first_name, first), (second_name, second) in combinations(zip(names, parents), 2):
         fork = repository.merge_base(first, second)
         if first_name == "parent1":
@@ -49,6 +50,9 @@ def settle_merge(session: Session, merge: str) -> Verdict:
         left = session.side(first_name, fork, first, parse=_meets(right_changes, repository))
         right = session.side(second_name, fork, second, parse=_meets(left_changes, repository))
         findings.extend(pair_findings(repository, tables, fork, left, right))
+        # Counted per merge, not from the process-wide cache, so --jobs can't change the output.
+        parsed.update(id(t) for side in (left, right) for f in side.files
+                      for t in (f.old_table, f.new_table) if t is not None and t.parsed)
         if first_name == "parent1":
             findings.extend(side_findings(right))
     policy = Policy()
@@ -60,7 +64,7 @@ def settle_merge(session: Session, merge: str) -> Verdict:
         candidates=[CandidateRef(ref=name, commit=commit, merge_base=forks.get(name)) for name, commit in zip(names[1:], parents[1:])],
         findings=findings,
         settlement=settlement,
-        stats=Stats(findings=severity_counts(findings), pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=tables.parsed,
+        stats=Stats(findings=severity_counts(findings), pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=len(parsed),
                     candidates={name: CandidateStats() for name in names[1:]}),
         merge_commit=merge,
     )

@@ -30,10 +30,13 @@ def kinds(verdict):
 
 def test_every_merge_is_one_verdict_in_history_order(settle, history):
     verdicts = replay(settle, history)
-    assert len(verdicts) == 4
+    assert len(verdicts) == 6
     log = subprocess.run(["git", "log", "--merges", "--reverse", "--format=%H"], cwd=history, capture_output=True, text=True).stdout.split()
     assert [v["merge_commit"] for v in verdicts] == log
-    conflicting, caller, docs, octopus = verdicts
+    conflicting, caller, docs, mixed, duplicated, octopus = verdicts
+    assert {("concurrent_edit", "same_symbol"), ("signature_drift", "call_incompatible"),
+            ("parse_error", "introduced")} <= kinds(mixed)
+    assert ("duplicate_definition", "add_add") in kinds(duplicated)
     assert ("text_conflict", "same_symbol") in kinds(conflicting)
     assert conflicting["verdict"] == "reject" and conflicting["target"]["ref"] == "parent1"
     assert ("signature_drift", "removed_in_use") in kinds(caller)
@@ -57,7 +60,7 @@ def test_jobs_do_not_change_the_output(settle, history):
 def test_replay_reads_bare_repositories(settle, history, tmp_path):
     bare = tmp_path / "mirror.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(history), str(bare)], check=True)
-    assert len(replay(settle, bare)) == 4
+    assert len(replay(settle, bare)) == 6
 
 
 def test_last_and_range_select_merges(settle, history):
@@ -93,7 +96,7 @@ def test_report_renders_every_kind_in_markdown_json_and_html(settle, history, tm
     drift = scenarios.build(scenarios.load(FIXTURES / "python" / "drift_keyword_and_method.toml"), tmp_path / "drift")
     checked.write_text(settle("check", "--format", "json", "agent/api", "agent/use", repo=drift).stdout)
     taxonomy = json.loads(settle("report", str(replayed), str(checked), "--format", "json", repo=None).stdout)
-    assert taxonomy["verdicts"] == 5 and taxonomy["replayed_merges"] == 4
+    assert taxonomy["verdicts"] == 7 and taxonomy["replayed_merges"] == 6
     present = set(taxonomy["by_kind"])
     assert {"text_conflict/same_symbol", "signature_drift/removed_in_use", "signature_drift/call_incompatible",
             "signature_drift/changed_in_use", "unsupported_file/file_granularity"} <= present
@@ -112,3 +115,27 @@ def test_report_rejects_files_that_are_not_verdicts(settle, tmp_path):
     bogus.write_text('{"hello": 1}\n')
     result = settle("report", str(bogus), repo=None)
     assert result.returncode == 2 and str(bogus) in result.stderr
+
+
+def test_report_renders_every_registered_kind(settle, tmp_path):
+    from settle.diff.pair import make_finding
+    from settle.findings import KINDS
+    from settle.models import CandidateRef, Settlement, Stats, TargetRef, Verdict
+
+    findings = []
+    for kind, subkind in KINDS:
+        fields = {name: "x" for name in ("a", "b", "symbol", "other", "lines", "deleter", "modifier", "changer", "signature",
+                                          "caller", "site", "call", "reason", "user", "removal", "side", "pattern",
+                                          "operation", "where", "cycle")}
+        findings.append(make_finding(kind, subkind, ["agent/a", "main"], [f"src/m.py::{subkind}"], "src/m.py", fields=fields))
+    verdict = Verdict(verdict="reject", target=TargetRef(ref="main", commit="0" * 40),
+                      candidates=[CandidateRef(ref="agent/a", commit="1" * 40, merge_base="0" * 40)],
+                      findings=sorted(findings, key=lambda f: f.sort_key()), settlement=Settlement(order=[], held={}),
+                      stats=Stats(findings={}, pairs=1, files_parsed=0))
+    source = tmp_path / "all.json"
+    source.write_text(verdict.to_json())
+    markdown = settle("report", str(source), repo=None).stdout
+    html = settle("report", str(source), "--format", "html", repo=None).stdout
+    for kind, subkind in KINDS:
+        assert f"`{kind}/{subkind}`" in markdown
+        assert f"{kind}/{subkind}" in html
