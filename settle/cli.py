@@ -60,13 +60,8 @@ def _write(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-class _Group(click.Group):
-    def main(self, *args, **kwargs):
-        # click reports usage errors with exit 2 already, which is our input-error code.
-        return super().main(*args, **kwargs)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+# click reports usage errors with exit 2, which is settle's input-error code too.
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="settle", prog_name="settle")
 def cli() -> None:
     """Decide, symbol by symbol, whether branches can land on a target branch.
