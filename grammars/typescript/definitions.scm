@@ -41,27 +41,4 @@
 (enum_body name: (property_identifier) @name @definition.constant)
 (enum_body (enum_assignment name: (property_identifier) @name) @definition.constant)
 
-(variable_declarator
-  name: (identifier) @name
-  value: [
-    (arrow_function parameters: (formal_parameters) @parameters body: (_) @body)
-    (function_expression parameters: (formal_parameters) @parameters body: (_) @body)
-  ]) @definition.function
-
-(pair
-  key: (property_identifier) @name
-  value: [
-    (arrow_function parameters: (formal_parameters) @parameters body: (_) @body)
-    (function_expression parameters: (formal_parameters) @parameters body: (_) @body)
-  ]) @definition.method
-
-(export_statement
-  "default" @name
-  value: [
-    (function_expression parameters: (formal_parameters) @parameters body: (_) @body)
-    (arrow_function parameters: (formal_parameters) @parameters body: (_) @body)
-  ]) @definition.function
-
-(program (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable))
-(program (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable))
-(program (export_statement declaration: (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)))
+; Function bindings, object methods, `export default` and module variables: javascript/bindings.scm.
