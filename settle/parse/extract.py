@@ -213,7 +213,13 @@ class _Extraction:
             imports=tuple(sorted(set(imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
             syntax_errors=self._syntax_errors(),
             size=len(self.source),
+            module_hash=self._module_hash(definitions, comments, blocks),
         )
+
+    def _module_hash(self, definitions, comments, blocks) -> str:
+        holes = sorted((d.span.start_byte, d.span.end_byte) for d in definitions)
+        text = self._normalized(0, len(self.source), holes, comments, blocks)
+        return _digest(text) if text else ""
 
     # -- structural matches ------------------------------------------------------------
 

@@ -168,6 +168,9 @@ class SymbolTable:
     imports: tuple[ImportBinding, ...] = ()
     syntax_errors: tuple[int, ...] = ()  # lines of ERROR / MISSING nodes
     size: int = 0
+    # Text outside every definition (imports, top-level statements), comments and
+    # whitespace ignored; "" when there is none. Equal hashes: no module-level edit.
+    module_hash: str = ""
     _by_id: dict = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
     @property
