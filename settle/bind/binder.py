@@ -10,7 +10,8 @@ from settle.diff.pair import make_finding
 from settle.languages import profile_for_path
 from settle.languages.resolve import module_names_file
 from settle.models import Finding, Location
-from settle.repo import EntryKind
+from settle.parse.model import SymbolTable
+from settle.repo import ChangeStatus, EntryKind, TreeEntry
 
 
 @dataclass
@@ -19,7 +20,9 @@ class Bound:
     untouched: list[str] = field(default_factory=list)
 
 
-class _Claims:
+class Claims:
+    """A claims document's patterns, by operation."""
+
     def __init__(self, document: ClaimsDocument):
         self.by_operation = {op: document.claims.patterns(op) for op in ("create", "edit", "delete")}
         self.read = document.claims.patterns("read") if document.claims.read is not None else None
@@ -27,72 +30,128 @@ class _Claims:
     def covers(self, operations: tuple[str, ...], symbol: str) -> bool:
         return any(p.covers_symbol(symbol) for op in operations for p in self.by_operation[op])
 
-    def covers_path(self, operations: tuple[str, ...], path: str, file_level_only: bool = True) -> bool:
-        return any(
-            p.matches_path(path) and (p.is_file_level or not file_level_only)
-            for op in operations for p in self.by_operation[op]
+    def covers_inside(self, operation: str, symbol: str) -> bool:
+        return any(p.covers_inside(symbol) for p in self.by_operation[operation])
+
+    def covers_file(self, operations: tuple[str, ...], path: str | None) -> bool:
+        """A file-level claim for the path: what a file settle sees whole needs."""
+        return path is not None and any(
+            p.is_file_level and p.matches_path(path) for op in operations for p in self.by_operation[op]
         )
+
+    def names_file(self, path: str) -> bool:
+        """Any create/edit/delete claim in this file, at whatever granularity."""
+        return any(p.matches_path(path) for patterns in self.by_operation.values() for p in patterns)
 
     def all(self) -> list[tuple[str, Pattern]]:
         return [(op, p) for op, patterns in self.by_operation.items() for p in patterns]
 
 
 def bind_claims(document: ClaimsDocument, side: SideChanges, session, fork: str, target: str) -> Bound:
-    claims = _Claims(document)
-    bound = Bound()
-    for file in side.files:
-        bound.findings.extend(_file_findings(file, side, claims))
-    bound.findings.extend(_unresolved(claims, side, session, fork))
+    """Findings for everything the side touched that its claims don't allow, claims that name
+    nothing, and (when the claims restrict reads) new code using symbols outside the read scope."""
+    claims = Claims(document)
+    trees = _Trees(session)
+    findings = [finding for file in side.files for finding in _touch_findings(file, side, claims)]
+    findings += _unresolved(claims, side, trees.of(fork), trees.of(side.tip))
     if claims.read is not None:
-        bound.findings.extend(_reads(claims, side, session, fork))
-    bound.untouched = _untouched(claims, side)
-    return bound
+        findings += _reads(claims, side, trees.of(side.tip))
+    return Bound(findings, _untouched(claims, side))
 
 
-def _violation(subkind: str, side: SideChanges, symbol: str | None, path: str, lines=None, **fields) -> Finding:
-    location = Location(side=side.name, path=path, symbol=symbol,
+def _violation(subkind: str, side: SideChanges, symbol: str | None, path: str, lines=None, on_base: bool = False,
+               **fields) -> Finding:
+    location = Location(side="base" if on_base else side.name, path=path, symbol=symbol,
                         start_line=lines[0] if lines else None, end_line=lines[1] if lines else None)
     return make_finding("claim_violation", subkind, [side.name], [symbol] if symbol else [], path, [location],
                         fields={"side": side.name, "symbol": symbol, **fields})
 
 
-def _file_findings(file: FileChange, side: SideChanges, claims: _Claims):
+# -- what the side touched ------------------------------------------------------------
+
+
+def _touch_findings(file: FileChange, side: SideChanges, claims: Claims):
     if not file.has_symbols:
-        # Whole-file changes (documents, binaries, other languages) need a file-level claim.
-        operations = {"added": ("create", "edit"), "deleted": ("delete",)}.get(file.change.status.value, ("edit", "create", "delete"))
-        paths = [p for p in (file.change.new_path, file.change.old_path) if p]
-        if not any(claims.covers_path(operations, path) for path in paths):
-            yield _violation("unclaimed_path", side, None, file.path)
+        if not _path_allowed(file, claims):
+            yield _violation("unclaimed_path", side, None, file.path, **_path_wording(file))
         return
     for change in file.symbols:
         subkind = _uncovered(change, claims)
         if subkind:
-            definition = change.new or change.old
+            # A rename is a delete of the old name and a create of the new: report the half not allowed.
+            definition = change.old if subkind == "unclaimed_delete" else change.new or change.old
             lines = (definition.span.start_line, definition.span.end_line)
-            yield _violation(subkind, side, change.symbol, change.symbol.split("::", 1)[0], lines)
-    if file.module_level_changed and not claims.covers_path(("edit", "create"), file.path, file_level_only=False):
-        yield _violation("unclaimed_path", side, None, file.path)
+            yield _violation(subkind, side, definition.id, definition.id.split("::", 1)[0], lines,
+                             on_base=definition is change.old and change.new is None or subkind == "unclaimed_delete")
+    if module_level_edited(file) and not any(claims.names_file(p) for p in _paths(file)):
+        yield _violation("unclaimed_path", side, None, file.path, operation="changes imports or top-level statements of",
+                         reason="claim a symbol of the file, or the file")
 
 
-def _uncovered(change: SymbolChange, claims: _Claims) -> str | None:
+def _paths(file: FileChange) -> list[str]:
+    return [p for p in (file.change.old_path, file.change.new_path) if p]
+
+
+def _path_allowed(file: FileChange, claims: Claims) -> bool:
+    """A file settle sees whole: adding needs create (or edit), changing needs edit, deleting needs
+    delete; a rename needs an edit of either path, or a delete of the old and a create of the new."""
+    old, new = file.change.old_path, file.change.new_path
+    status = file.change.status
+    if status is ChangeStatus.ADDED:
+        return claims.covers_file(("create", "edit"), new)
+    if status is ChangeStatus.DELETED:
+        return claims.covers_file(("delete",), old)
+    if status is ChangeStatus.RENAMED and old != new:
+        return claims.covers_file(("edit",), old) or claims.covers_file(("edit",), new) or (
+            claims.covers_file(("delete",), old) and claims.covers_file(("create",), new)
+        )
+    return claims.covers_file(("edit",), new or old)
+
+
+def _path_wording(file: FileChange) -> dict[str, str]:
+    """The unclaimed_path message's fields: what the side did to the path, and the claim that would allow it."""
+    status, old = file.change.status, file.change.old_path
+    if status is ChangeStatus.ADDED:
+        return {"operation": "adds", "reason": "claim it under create"}
+    if status is ChangeStatus.DELETED:
+        return {"operation": "deletes", "reason": "claim it under delete"}
+    if status is ChangeStatus.RENAMED and old != file.path:
+        return {"operation": f"renames {old} to", "reason": "claim either path under edit, or the old under delete and the new under create"}
+    return {"operation": "changes", "reason": "claim it under edit"}
+
+
+def module_level_edited(file: FileChange) -> bool:
+    """Imports or top-level statements changed; blank lines and comments between definitions don't count."""
+    if not file.module_level_changed:
+        return False
+    old, new = file.old_table, file.new_table
+    return (old.module_hash if old is not None else "") != (new.module_hash if new is not None else "")
+
+
+def _uncovered(change: SymbolChange, claims: Claims) -> str | None:
+    """The claim_violation subkind a symbol change needs, or None when its claims allow it.
+
+    Adding needs create, or an edit covering it (editing a class may add members); removing needs
+    delete, or an edit of something it is nested in (or of its whole file); changing needs edit."""
     if change.kind is SymbolChangeKind.ADDED:
         return None if claims.covers(("create", "edit"), change.new.id) else "unclaimed_create"
     if change.kind is SymbolChangeKind.REMOVED:
-        return None if claims.covers(("delete", "edit"), change.old.id) else "unclaimed_delete"
+        allowed = claims.covers(("delete",), change.old.id) or claims.covers_inside("edit", change.old.id)
+        return None if allowed else "unclaimed_delete"
     if change.kind is SymbolChangeKind.RENAMED:
         if claims.covers(("edit",), change.old.id) or claims.covers(("edit",), change.new.id):
             return None
-        if not claims.covers(("delete",), change.old.id):
+        if not (claims.covers(("delete",), change.old.id) or claims.covers_inside("edit", change.old.id)):
             return "unclaimed_delete"
-        return None if claims.covers(("create",), change.new.id) else "unclaimed_create"
-    return None if claims.covers(("edit",), change.old.id) else "unclaimed_edit"
+        return None if claims.covers(("create", "edit"), change.new.id) else "unclaimed_create"
+    return None if claims.covers(("edit",), change.old.id) or claims.covers(("edit",), change.new.id) else "unclaimed_edit"
 
 
-def _untouched(claims: _Claims, side: SideChanges) -> list[str]:
-    """Exact symbol claims that no change touched: the agent skipped part of its task."""
-    touched = [c.old.id for c in side.symbol_changes if c.old] + [c.new.id for c in side.symbol_changes if c.new]
-    touched_paths = [p for f in side.files for p in (f.change.old_path, f.change.new_path) if p]
-    result = []
+def _untouched(claims: Claims, side: SideChanges) -> list[str]:
+    """Exact claims that no change touched: the agent skipped part of its task."""
+    touched = {c.old.id for c in side.symbol_changes if c.old} | {c.new.id for c in side.symbol_changes if c.new}
+    touched_paths = {p for f in side.files for p in _paths(f)}
+    result = set()
     for _, pattern in claims.all():
         if not pattern.is_exact:
             continue
@@ -101,13 +160,67 @@ def _untouched(claims: _Claims, side: SideChanges) -> list[str]:
         else:
             hit = any(pattern.covers_symbol(symbol) for symbol in touched)
         if not hit:
-            result.append(pattern.text)
-    return sorted(set(result))
+            result.add(pattern.text)
+    return sorted(result)
 
 
-def _unresolved(claims: _Claims, side: SideChanges, session, fork: str):
-    base = _Tree(session, fork)
-    tip = _Tree(session, side.tip)
+# -- claims that name nothing ---------------------------------------------------------
+
+
+class _Trees:
+    """Commits' file listings, read once per binding."""
+
+    def __init__(self, session):
+        self.session = session
+        self._trees: dict[str, _Tree] = {}
+
+    def of(self, commit: str) -> _Tree:
+        if commit not in self._trees:
+            self._trees[commit] = _Tree(self.session, commit)
+        return self._trees[commit]
+
+
+class _Tree:
+    """One commit's files; a file is parsed only when a symbol-level claim or a reference asks for it."""
+
+    def __init__(self, session, commit: str):
+        self.session = session
+        self.commit = commit
+        self._files: dict[str, TreeEntry] | None = None
+
+    @property
+    def files(self) -> dict[str, TreeEntry]:
+        if self._files is None:
+            # Symlinks and submodules are paths a file-level claim may name, too.
+            self._files = {e.path: e for e in self.session.repository.files(self.commit) if e.kind is not EntryKind.MISSING}
+        return self._files
+
+    def entries(self, pattern: Pattern) -> list[TreeEntry]:
+        if pattern.is_exact:
+            # One path: look it up instead of listing the whole tree.
+            entry = self.session.repository.entry(self.commit, pattern.path)
+            return [entry] if entry is not None and entry.kind is not EntryKind.MISSING else []
+        return [entry for path, entry in self.files.items() if pattern.matches_path(path)]
+
+    def table(self, path: str) -> SymbolTable | None:
+        entry = self.files.get(path)
+        return self._table(entry) if entry is not None else None
+
+    def _table(self, entry: TreeEntry) -> SymbolTable | None:
+        return self.session.tables.get(entry.path, entry.id) if entry.kind is EntryKind.FILE else None
+
+    def resolves(self, pattern: Pattern) -> bool:
+        for entry in self.entries(pattern):
+            if pattern.is_file_level:
+                return True
+            table = self._table(entry)
+            if table is not None and table.parsed and any(pattern.covers_symbol(d.id) for d in table.definitions):
+                return True
+        return False
+
+
+def _unresolved(claims: Claims, side: SideChanges, base: _Tree, tip: _Tree):
+    """edit/delete must name something on the base; create something on the base or the candidate."""
     for operation, pattern in claims.all():
         trees = (base,) if operation in ("edit", "delete") else (base, tip)
         if any(tree.resolves(pattern) for tree in trees):
@@ -118,61 +231,100 @@ def _unresolved(claims: _Claims, side: SideChanges, session, fork: str):
                            fields={"pattern": pattern.text, "operation": operation, "side": side.name, "where": where})
 
 
-class _Tree:
-    """One commit's files, parsed only where a symbol-level claim asks."""
-
-    def __init__(self, session, commit: str):
-        self.session = session
-        self.files = [e for e in session.repository.files(commit) if e.kind is EntryKind.FILE]
-
-    def resolves(self, pattern: Pattern) -> bool:
-        for entry in self.files:
-            if not pattern.matches_path(entry.path):
-                continue
-            if pattern.is_file_level:
-                return True
-            table = self.session.tables.get(entry.path, entry.id)
-            if table is not None and any(pattern.covers_symbol(d.id) for d in table.definitions):
-                return True
-        return False
+# -- reads ----------------------------------------------------------------------------
 
 
-def _reads(claims: _Claims, side: SideChanges, session, fork: str):
+def _reads(claims: Claims, side: SideChanges, tip: _Tree):
     """New code that uses a repository symbol outside read ∪ edit ∪ create."""
-    base = _Tree(session, fork)
     scope = claims.read + [p for op in ("edit", "create") for p in claims.by_operation[op]]
-    reported = set()
+    created = set(side.added_ids)
+    reported: set[str] = set()
+    resolver = _ReferenceResolver(tip)
     for file in side.files:
         table = file.new_table
         if table is None or not table.parsed:
             continue
-        profile = profile_for_path(table.path)
         for reference in file.new_code_references():
-            for symbol in _repository_symbols(reference, table, profile, base, session):
-                if symbol in reported or any(p.covers_symbol(symbol) for p in scope):
+            for symbol in resolver.symbols(reference, table):
+                if symbol in reported or symbol in created or any(p.covers_symbol(symbol) for p in scope):
                     continue
                 reported.add(symbol)
                 user = f"{table.path}::{reference.scope}" if reference.scope else table.path
                 yield _violation("read_outside_scope", side, symbol, table.path, (reference.line, reference.line), user=user)
 
 
-def _repository_symbols(reference, table, profile, base: _Tree, session) -> list[str]:
-    """Definitions in other repository files that an imported name in this reference reaches."""
-    found = []
-    for binding in table.imports:
-        if reference.head != binding.local and not reference.text.startswith(binding.local + "."):
-            continue
-        rest = reference.text[len(binding.local):].lstrip(".")
-        member = rest.split(".", 1)[0] if rest else None
-        wanted = binding.name if binding.name not in (None, "*") else member
-        if not wanted:
-            continue
-        for entry in base.files:
-            if entry.path == table.path or profile_for_path(entry.path) is not profile:
+class _ReferenceResolver:
+    """Which repository definitions a reference reaches: through the file's imports, the file's
+    own top-level definitions, or (where a directory is a namespace) its directory's files."""
+
+    def __init__(self, tree: _Tree):
+        self.tree = tree
+        self._modules: dict[tuple, list[str]] = {}
+
+    def symbols(self, reference, table: SymbolTable) -> list[str]:
+        profile = profile_for_path(table.path)
+        if profile is None or reference.head in profile.self_names:
+            return []
+        found = []
+        for binding in table.imports:
+            if reference.head != binding.local:
                 continue
-            if not module_names_file(profile.module_resolver, binding.module, None, table.path, entry.path):
-                continue
-            other = session.tables.get(entry.path, entry.id)
-            if other is not None and other.definition(f"{entry.path}::{wanted}") is not None:
-                found.append(f"{entry.path}::{wanted}")
-    return found
+            rest = reference.text[len(binding.local):].lstrip(".")
+            member = rest.split(".", 1)[0] if rest else None
+            wanted = [n for n in (binding.name if binding.name != "*" else None, member) if n]
+            for path in self._module_files(profile, binding.module, binding.name, table.path):
+                found += [f"{path}::{name}" for name in wanted[:2] if self._defines(path, name)][:1]
+        if found or any(reference.head == binding.local for binding in table.imports):
+            return found
+        if _is_parameter(table, reference):
+            return []
+        own = f"{table.path}::{reference.head}"
+        if table.definition(own) is not None and not _within(reference.scope, reference.head):
+            return [own]
+        if profile.directory_is_namespace:
+            directory = table.path.rsplit("/", 1)[0] if "/" in table.path else ""
+            return [f"{path}::{reference.head}" for path in self._directory_files(profile, directory, table.path)
+                    if self._defines(path, reference.head)][:1]
+        return []
+
+    def _module_files(self, profile, module: str, name: str | None, importer: str) -> list[str]:
+        key = (profile.name, module, name, importer)
+        if key not in self._modules:
+            self._modules[key] = [
+                path for path in self.tree.files
+                if path != importer and profile_for_path(path) is profile
+                and module_names_file(profile.module_resolver, module, name, importer, path)
+            ]
+        return self._modules[key]
+
+    def _directory_files(self, profile, directory: str, importer: str) -> list[str]:
+        key = (profile.name, "<directory>", directory, importer)
+        if key not in self._modules:
+            self._modules[key] = [
+                path for path in self.tree.files
+                if path != importer and profile_for_path(path) is profile
+                and (path.rsplit("/", 1)[0] if "/" in path else "") == directory
+            ]
+        return self._modules[key]
+
+    def _defines(self, path: str, name: str) -> bool:
+        table = self.tree.table(path)
+        return table is not None and table.parsed and table.definition(f"{path}::{name}") is not None
+
+
+def _within(scope: str | None, qualname: str) -> bool:
+    """The reference sits inside the definition it names (recursion, a class using itself)."""
+    return scope is not None and (scope == qualname or scope.startswith(qualname + "."))
+
+
+def _is_parameter(table: SymbolTable, reference) -> bool:
+    """A parameter of an enclosing definition shadows a module-level name."""
+    scope = reference.scope
+    while scope:
+        definition = table.definition(f"{table.path}::{scope}")
+        if definition is not None and definition.signature is not None and any(
+            p.name == reference.head for p in definition.signature.parameters
+        ):
+            return True
+        scope = scope.rsplit(".", 1)[0] if "." in scope else None
+    return False
