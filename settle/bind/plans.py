@@ -1,12 +1,16 @@
 """Plans: many tasks, each with a branch, dependencies and claims. settle's format and dgov's, as they are.
 
-settle's plan:                          dgov's plan (a file, or a directory of
-  [tasks.add-retry]                     _root.toml + tasks/*.toml):
-  branch = "agent/add-retry"              [tasks.add-retry]
-  depends_on = ["client"]                 depends_on = ["client"]
-  [tasks.add-retry.claims]                prompt = "..."          # ignored
-  edit = ["src/a.py::Client.send"]        files.edit = ["src/a.py"]
-                                          files.touch = ["src/b.py"]   # create or edit
+settle's plan (one file):               dgov's plan, as dgov writes it:
+  [tasks.add-retry]                       _root.toml      [plan] name, sections = ["tasks"]
+  branch = "agent/add-retry"              tasks/http.toml [tasks.add-retry]
+  depends_on = ["client"]                                 depends_on = ["client"]
+  [tasks.add-retry.claims]                                prompt = "..."        # ignored
+  edit = ["src/a.py::Client.send"]                        files.edit = ["src/a.py"]
+                                                          files.touch = ["src/b.py"]  # create or edit
+
+A dgov directory's task ids are `<section>/<file stem>.<slug>` (`tasks/http.add-retry`),
+and a bare `depends_on` entry names a task of the same file, as in dgov. A single dgov
+file (a `[plan]` table, or tasks with `files`, e.g. dgov's `_compiled.toml`) keeps its ids.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from settle.bind.claims import ClaimsDocument, ClaimSet, parse_pattern, validate
+from settle.bind.claims import ClaimsDocument, ClaimSet, PatternError, parse_pattern, validate
 from settle.errors import ConfigError, SettleError
 from settle.verdict import load_toml
 
@@ -36,9 +40,15 @@ class Plan:
     tasks: dict[str, Task]  # in file order
 
 
+def _task_id(value: str) -> str:
+    if not value.strip() or value != value.strip():
+        raise ValueError(f"task id {value!r} is empty or has surrounding whitespace; name tasks [tasks.<id>]")
+    return value
+
+
 class _SettleTask(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    branch: str | None = None
+    branch: str | None = Field(default=None, min_length=1)
     depends_on: list[str] = Field(default_factory=list)
     description: str | None = None
     claims: ClaimSet = Field(default_factory=ClaimSet)
@@ -49,8 +59,16 @@ class _SettlePlan(BaseModel):
     description: str | None = None
     tasks: dict[str, _SettleTask]
 
+    @field_validator("tasks")
+    @classmethod
+    def _ids(cls, tasks):
+        for task_id in tasks:
+            _task_id(task_id)
+        return tasks
+
 
 class _DgovFiles(BaseModel):
+    # The claims part of a dgov task is validated fail-closed like settle's own claims.
     model_config = ConfigDict(extra="forbid", frozen=True)
     create: list[str] = Field(default_factory=list)
     edit: list[str] = Field(default_factory=list)
@@ -61,17 +79,26 @@ class _DgovFiles(BaseModel):
     @field_validator("create", "edit", "delete", "read", "touch")
     @classmethod
     def _file_paths(cls, values):
-        for value in values or ():
-            if "::" in str(value):
-                raise ValueError(f"dgov file claims are paths, not symbols: {value!r}")
-            parse_pattern(value)
-        return values
+        return [_dgov_path(value) for value in values or ()] if values is not None else None
+
+
+def _dgov_path(value: str) -> str:
+    """dgov claims whole files (or directories) by path; `./a` and `dir/` are dgov's spellings."""
+    if "::" in value:
+        raise PatternError(value, "is a symbol; dgov file claims are paths (use a settle plan for symbol claims)")
+    path = value.strip()
+    while path.startswith("./"):
+        path = path[2:]
+    if path.endswith("/") and path.strip("/"):
+        path = path.rstrip("/") + "/**"
+    parse_pattern(path)
+    return path
 
 
 class _DgovTask(BaseModel):
     # dgov tasks carry prompts, agents, roles, test commands…: not ours to judge.
     model_config = ConfigDict(extra="ignore", frozen=True)
-    branch: str | None = None
+    branch: str | None = Field(default=None, min_length=1)
     depends_on: list[str] = Field(default_factory=list)
     files: _DgovFiles | list[str] = Field(default_factory=_DgovFiles)
 
@@ -88,8 +115,8 @@ def load_plan(path: str, branch_template: str = "{task}") -> Plan:
     tasks = document.get("tasks")
     if not isinstance(tasks, dict) or not tasks:
         raise ConfigError(f"plan file {path}: no [tasks.<id>] tables; a plan lists its tasks as [tasks.<id>]")
-    if any(isinstance(task, dict) and "files" in task for task in tasks.values()):
-        return _dgov_plan(path, {"tasks": tasks}, branch_template)
+    if _is_dgov(document, path):
+        return _dgov_plan(path, [(task_id, raw, path, None) for task_id, raw in tasks.items()], branch_template)
     plan = validate(_SettlePlan, document, path)
     return Plan(path, "settle", {
         task_id: Task(task_id, task.branch or _branch(branch_template, task_id, path), tuple(task.depends_on),
@@ -98,39 +125,73 @@ def load_plan(path: str, branch_template: str = "{task}") -> Plan:
     })
 
 
+def _is_dgov(document: dict, path: str) -> bool:
+    """dgov files have a [plan] table or tasks with `files`; settle's have neither."""
+    tasks = [task for task in document["tasks"].values() if isinstance(task, dict)]
+    dgov = "plan" in document or any("files" in task for task in tasks)
+    if dgov and any("claims" in task for task in tasks):
+        raise ConfigError(f"plan file {path} mixes settle's [tasks.<id>.claims] with dgov's `files` or [plan]; use one format")
+    return dgov
+
+
 def _load_dgov_directory(directory: Path, branch_template: str) -> Plan:
-    files = sorted((directory / "tasks").glob("*.toml"))
     root = directory / "_root.toml"
-    if not root.exists() and not files:
-        raise ConfigError(f"plan directory {directory} has neither _root.toml nor tasks/*.toml")
-    tasks: dict[str, dict] = {}
-    origin: dict[str, str] = {}
-    for file in ([root] if root.exists() else []) + files:
-        for task_id, task in load_toml(str(file), "plan file").get("tasks", {}).items():
-            if task_id in tasks:
-                raise ConfigError(f"plan file {file}: task id '{task_id}' is already defined in {origin[task_id]}; task ids must be unique")
-            tasks[task_id], origin[task_id] = task, str(file)
-    if not tasks:
-        raise ConfigError(f"plan directory {directory} defines no [tasks.<id>]")
-    return _dgov_plan(str(directory), {"tasks": tasks}, branch_template)
+    if not root.is_file():
+        raise ConfigError(f"plan directory {directory} has no _root.toml; give a plan file, or a dgov plan directory")
+    meta = load_toml(str(root), "plan file")
+    sections = (meta.get("plan") or {}).get("sections") if isinstance(meta.get("plan"), dict) else None
+    if sections is None:
+        # dgov declares its sections; without the list, every subdirectory is one.
+        sections = sorted(child.name for child in directory.iterdir() if child.is_dir() and not child.name.startswith((".", "_")))
+    if not isinstance(sections, list) or not all(isinstance(s, str) and s and "/" not in s and s not in (".", "..") for s in sections):
+        raise ConfigError(f"{root}: [plan].sections must be a list of section directory names, e.g. sections = [\"tasks\"]")
+    entries = []
+    for section in sections:
+        folder = directory / section
+        if not folder.is_dir():
+            raise ConfigError(f"{root}: section '{section}' has no directory {folder}; create it or drop it from [plan].sections")
+        # dgov skips hidden and `_`-prefixed files (`_example.toml`, `_compiled.toml`).
+        for file in sorted(p for p in folder.glob("*.toml") if p.is_file() and not p.name.startswith((".", "_"))):
+            tasks = load_toml(str(file), "plan file").get("tasks", {})
+            if not isinstance(tasks, dict):
+                raise ConfigError(f"plan file {file}: `tasks` must be tables [tasks.<slug>]")
+            for slug, raw in tasks.items():
+                entries.append((f"{section}/{file.stem}.{slug}", raw, str(file), f"{section}/{file.stem}"))
+    if not entries:
+        raise ConfigError(f"plan directory {directory} defines no [tasks.<slug>] in its sections {sections}")
+    return _dgov_plan(str(directory), entries, branch_template)
 
 
-def _dgov_plan(source: str, document: dict, branch_template: str) -> Plan:
-    result = {}
-    for task_id, raw in document["tasks"].items():
+def _dgov_plan(source: str, entries: list[tuple[str, object, str, str | None]], branch_template: str) -> Plan:
+    """entries: (task id, raw table, file it came from, the file's scope for bare dependencies)."""
+    result: dict[str, Task] = {}
+    for task_id, raw, file, scope in entries:
+        if task_id in result:
+            raise ConfigError(f"plan file {file}: task id '{task_id}' is defined twice; task ids must be unique")
         if not isinstance(raw, dict):
-            raise ConfigError(f"plan {source}: tasks.{task_id} must be a table")
-        task = validate(_DgovTask, raw, source)
-        result[task_id] = Task(task_id, task.branch or _branch(branch_template, task_id, source), tuple(task.depends_on),
+            raise ConfigError(f"plan file {file}: tasks.{task_id} must be a table [tasks.{task_id.rsplit('.', 1)[-1]}]")
+        task = validate(_DgovTask, raw, file, prefix=("tasks", task_id.rsplit(".", 1)[-1] if scope else task_id))
+        depends = tuple(_dgov_dependency(dependency, scope) for dependency in task.depends_on)
+        result[task_id] = Task(task_id, task.branch or _branch(branch_template, task_id, source), depends,
                                ClaimsDocument(candidate=None, claims=task.claims()))
     return Plan(source, "dgov", result)
 
 
+def _dgov_dependency(reference: str, scope: str | None) -> str:
+    """dgov: a reference with '/' is a full id; a bare one names a task of the same file."""
+    if scope is None or "/" in reference:
+        return reference
+    return f"{scope}.{reference}"
+
+
 def _branch(template: str, task_id: str, source: str) -> str:
     try:
-        return template.format(task=task_id)
+        branch = template.format(task=task_id)
     except (KeyError, IndexError, ValueError) as error:
-        raise SettleError(f"--branch-template {template!r} is not a template of {{task}} (plan {source})") from error
+        raise SettleError(f"--branch-template {template!r} is not a template of {{task}} (plan {source}); e.g. 'agent/{{task}}'") from error
+    if "{task}" not in template:
+        raise SettleError(f"--branch-template {template!r} has no {{task}}: every task would be the same branch; e.g. 'agent/{{task}}'")
+    return branch
 
 
 def dependency_problems(plan: Plan) -> tuple[list[tuple[str, str]], list[list[str]]]:
@@ -160,7 +221,7 @@ def dependency_problems(plan: Plan) -> tuple[list[tuple[str, str]], list[list[st
 
 
 def topological_order(plan: Plan) -> list[str]:
-    """Dependencies first; ties keep the plan's order. Assumes no cycles."""
+    """Dependencies first; ties keep the plan's order. Cycles are broken where they are met."""
     order: list[str] = []
     placed: set[str] = set()
 
@@ -181,19 +242,15 @@ def topological_order(plan: Plan) -> list[str]:
 def ancestors(plan: Plan) -> dict[str, set[str]]:
     """Every task's transitive dependencies."""
     result: dict[str, set[str]] = {}
-
-    def collect(task_id: str, seen: set[str]) -> set[str]:
-        if task_id in result:
-            return result[task_id]
-        found: set[str] = set()
-        for dep in plan.tasks[task_id].depends_on:
-            if dep in plan.tasks and dep not in seen:
-                found |= {dep} | collect(dep, seen | {dep})
-        result[task_id] = found
-        return found
-
     for task_id in plan.tasks:
-        collect(task_id, {task_id})
+        seen: set[str] = set()
+        pending = [dep for dep in plan.tasks[task_id].depends_on if dep in plan.tasks]
+        while pending:
+            dep = pending.pop()
+            if dep not in seen:
+                seen.add(dep)
+                pending.extend(d for d in plan.tasks[dep].depends_on if d in plan.tasks)
+        result[task_id] = seen
     return result
 
 
@@ -213,6 +270,7 @@ def plan_candidates(repository, plan_path: str, branch_template: str):
         try:
             commit = repository.resolve(task.branch)
         except SettleError as error:
-            raise SettleError(f"plan {plan_path}: task '{task_id}': {error}") from error
+            raise SettleError(f"plan {plan_path}: task '{task_id}' (branch {task.branch}): {error}; "
+                              f"name its branch with `branch =` or --branch-template") from error
         candidates.append(Candidate(task.branch, commit, claims=task.claims, claims_source=f"{plan_path}#{task_id}"))
     return candidates
