@@ -131,6 +131,14 @@ def test_a_symbol_id_pasted_as_a_pattern_covers_itself_and_its_outer_names_cover
     assert parse_pattern(path).covers_symbol(symbol)
 
 
+def test_the_readme_worked_example_is_a_fixture_that_passes():
+    """fixtures/claims/readme_example.toml checks the candidate with exactly the README's claims block."""
+    readme = (FIXTURES.parent / "README.md").read_text(encoding="utf-8")
+    claims_section = readme[readme.index("## Claims"):]
+    block = claims_section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert block == (FIXTURES / "claims" / "readme_example.claims.toml").read_text(encoding="utf-8")
+
+
 # -- claims infer -----------------------------------------------------------------------
 
 def _scenarios_with_candidates(folder: str):
@@ -144,7 +152,10 @@ def _scenarios_with_candidates(folder: str):
     return found
 
 
-ROUND_TRIP = _scenarios_with_candidates("claims") + _scenarios_with_candidates("python") + _scenarios_with_candidates("java")
+ROUND_TRIP = [
+    path for folder in sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name not in ("plans", "replay"))
+    for path in _scenarios_with_candidates(folder)
+]
 
 
 @pytest.mark.parametrize("source", ROUND_TRIP, ids=[p.relative_to(FIXTURES).as_posix() for p in ROUND_TRIP])
