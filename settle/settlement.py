@@ -105,7 +105,7 @@ def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan:
             from settle.bind.claims import load_claims
 
             document = load_claims(claims)
-            if document.candidate is not None and document.candidate != chosen[0].ref:
+            if document.candidate is not None and not _names(session.repository, document.candidate, chosen[0]):
                 raise SettleError(
                     f"claims file {claims} is for candidate '{document.candidate}', not '{chosen[0].ref}'; check the right branch or fix `candidate =`"
                 )
@@ -119,6 +119,16 @@ def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan:
         if candidate.fork is None:
             raise SettleError(f"candidate {candidate.ref} shares no history with the target; rebase it onto the target first")
     return chosen
+
+
+def _names(repository: Repository, branch: str, candidate: Candidate) -> bool:
+    """The claims' `candidate =` is the checked ref, or a branch at the same commit (`check` of HEAD in its worktree)."""
+    if branch == candidate.ref:
+        return True
+    try:
+        return repository.resolve(branch) == candidate.commit
+    except SettleError:
+        return False
 
 
 PROGRESS_THRESHOLD = 10  # candidate pairs; fewer finish before a bar would be read

@@ -215,3 +215,18 @@ def test_claimed_but_untouched_symbols_are_stats_not_findings(build, settle, tmp
     verdict = json.loads(result.stdout)
     assert result.returncode == 0 and verdict["findings"] == []
     assert verdict["stats"]["candidates"]["agent/x"]["claimed_untouched"] == ["a.py::g"]
+
+
+def test_a_claims_file_for_a_branch_binds_when_checking_head_at_that_branch(build, settle, tmp_path):
+    repo = build({
+        "base": {"files": {"a.py": "def f():\n    return 1\n"}},
+        "branches": {"agent/x": {"files": {"a.py": "def f():\n    return 2\n"}}},
+    })
+    claims = tmp_path / "x.claims.toml"
+    claims.write_text('candidate = "agent/x"\n[claims]\nedit = ["a.py::f"]\n')
+    assert settle("check", "--claims", str(claims), "agent/x", repo=repo).returncode == 0
+    # HEAD is main here: a claims file for agent/x does not belong to it.
+    wrong = settle("check", "--claims", str(claims), repo=repo)
+    assert wrong.returncode == 2 and "is for candidate 'agent/x', not 'HEAD'" in wrong.stderr
+    same_commit = settle("check", "--claims", str(claims), "refs/heads/agent/x", repo=repo)
+    assert same_commit.returncode == 0, same_commit.stderr
