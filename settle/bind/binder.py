@@ -83,9 +83,10 @@ def _touch_findings(file: FileChange, side: SideChanges, claims: Claims):
             lines = (definition.span.start_line, definition.span.end_line)
             yield _violation(subkind, side, definition.id, definition.id.split("::", 1)[0], lines,
                              on_base=definition is change.old and change.new is None or subkind == "unclaimed_delete")
-    if module_level_edited(file) and not any(claims.names_file(p) for p in _paths(file)):
-        yield _violation("unclaimed_path", side, None, file.path, operation="changes imports or top-level statements of",
-                         reason="claim a symbol of the file, or the file")
+    if needs_file_claim(file) and not any(claims.names_file(p) for p in _paths(file)):
+        wording = _path_wording(file) if _path_changes(file) else {
+            "operation": "changes imports or top-level statements of", "reason": "claim a symbol of the file, or the file"}
+        yield _violation("unclaimed_path", side, None, file.path, **wording)
 
 
 def _paths(file: FileChange) -> list[str]:
@@ -118,6 +119,17 @@ def _path_wording(file: FileChange) -> dict[str, str]:
     if status is ChangeStatus.RENAMED and old != file.path:
         return {"operation": f"renames {old} to", "reason": "claim either path under edit, or the old under delete and the new under create"}
     return {"operation": "changes", "reason": "claim it under edit"}
+
+
+def needs_file_claim(file: FileChange) -> bool:
+    """A code file needs some claim naming it when it comes, goes or moves (even empty), or its module level changed."""
+    return _path_changes(file) or module_level_edited(file)
+
+
+def _path_changes(file: FileChange) -> bool:
+    change = file.change
+    return change.status in (ChangeStatus.ADDED, ChangeStatus.DELETED) or (
+        change.status is ChangeStatus.RENAMED and change.old_path != change.new_path)
 
 
 def module_level_edited(file: FileChange) -> bool:

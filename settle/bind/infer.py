@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from settle.bind.binder import module_level_edited
+from settle.bind.binder import module_level_edited, needs_file_claim
 from settle.bind.claims import parse_pattern, symbol_segments
 from settle.diff.changes import FileChange, SymbolChangeKind
 from settle.errors import SettleError
@@ -72,12 +72,15 @@ def _file_claims(file: FileChange) -> dict[str, set[str]]:
     }
     claimed = [parse_pattern(p) for patterns in result.values() for p in patterns]
     paths = [p for p in (change.old_path, change.new_path) if p]
-    if module_level_edited(file) and not any(p.matches_path(path) for p in claimed for path in paths):
-        # Imports or top-level statements only: nothing smaller than the file names them.
+    if needs_file_claim(file) and not any(p.matches_path(path) for p in claimed for path in paths):
+        # An empty file, or imports and top-level statements only: nothing smaller than the file names them.
         if change.status is ChangeStatus.ADDED:
             result["create"].add(change.new_path)
         elif change.status is ChangeStatus.DELETED:
             result["delete"].add(change.old_path)
+        elif change.status is ChangeStatus.RENAMED and change.old_path != change.new_path and not module_level_edited(file):
+            result["delete"].add(change.old_path)
+            result["create"].add(change.new_path)
         else:
             result["edit"].add(change.old_path or change.new_path)
     return result
