@@ -79,6 +79,10 @@ def check(
     findings, stats = settle_findings(session, target_ref, target, chosen, progress)
     findings = apply_policy(findings, policy)
     settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
+    if plan is not None:
+        from settle.bind.plans import candidate_dependencies, hold_dependents
+
+        settlement = hold_dependents(settlement, candidate_dependencies(chosen))
     return Verdict(
         verdict="merge" if not settlement.held else "reject",
         target=TargetRef(ref=target_ref, commit=target),

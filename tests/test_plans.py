@@ -178,3 +178,14 @@ def test_branch_template_maps_tasks_to_branches(settle, repo, tmp_path):
 def test_check_takes_claims_or_plan_not_both(settle, repo):
     result = settle("check", "--plan", str(PLANS / "good.plan.toml"), "--claims", str(PLANS / "good.plan.toml"), repo=repo)
     assert result.returncode == 2
+
+
+def test_stacked_task_branches_land_in_order_when_every_task_keeps_to_its_claims(build, settle, tmp_path):
+    repo = build(PLANS / "stacked_check.toml")
+    plan = tmp_path / "stacked.plan.toml"
+    plan.write_text((PLANS / "stacked.plan.toml").read_text().replace(
+        'edit = ["src/client.py::Client.send"]', 'edit = ["src/client.py::Client.send"]\ncreate = ["src/retry.py"]'))
+    result = settle("check", "--plan", str(plan), "--format", "json", repo=repo)
+    verdict = json.loads(result.stdout)
+    assert result.returncode == 0, verdict["findings"]
+    assert verdict["settlement"]["order"] == ["agent/retry", "agent/retry-docs"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from settle.bind.claims import ClaimsDocument, Pattern
+from settle.bind.claims import ClaimsDocument, Pattern, TaskClaims
 from settle.diff.changes import FileChange, SideChanges, SymbolChange, SymbolChangeKind
 from settle.diff.pair import make_finding
 from settle.languages import profile_for_path
@@ -47,9 +47,17 @@ class Claims:
         return [(op, p) for op, patterns in self.by_operation.items() for p in patterns]
 
 
-def bind_claims(document: ClaimsDocument, side: SideChanges, session, fork: str, target: str) -> Bound:
+def bind_claims(document: ClaimsDocument | TaskClaims, side: SideChanges, session, fork: str, target: str) -> Bound:
     """Findings for everything the side touched that its claims don't allow, claims that name
-    nothing, and (when the claims restrict reads) new code using symbols outside the read scope."""
+    nothing, and (when the claims restrict reads) new code using symbols outside the read scope.
+
+    A plan task stacked on a dependency's branch is bound to its own work only: what changed
+    since the dependency's tip (`TaskClaims.since`), which is also where its claims resolve."""
+    if isinstance(document, TaskClaims):
+        since = document.since
+        if since is not None and since != fork and session.repository.is_ancestor(fork, since):
+            side, fork = session.side(side.name, since, side.tip), since
+        document = document.document
     claims = Claims(document)
     trees = _Trees(session)
     findings = [finding for file in side.files for finding in _touch_findings(file, side, claims)]

@@ -253,6 +253,17 @@ class ClaimsDocument(_Strict):
     claims: ClaimSet = Field(default_factory=ClaimSet)
 
 
+@dataclass(frozen=True)
+class TaskClaims:
+    """A plan task's claims; the commit its own work starts from when its branch is stacked on a
+    dependency's branch (the dependency's changes are not the task's to claim); and the
+    candidates it depends on (it cannot land while one of them is held)."""
+
+    document: ClaimsDocument
+    since: str | None = None
+    depends_on: tuple[str, ...] = ()
+
+
 def load_claims(path: str) -> ClaimsDocument:
     document = load_toml(path, "claims file")
     return validate(ClaimsDocument, document, path)

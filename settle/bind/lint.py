@@ -15,10 +15,10 @@ from __future__ import annotations
 from itertools import combinations
 
 from settle.bind.claims import Pattern
-from settle.bind.plans import Plan, Task, ancestors, dependency_problems, load_plan, topological_order
+from settle.bind.plans import Plan, Task, ancestors, dependency_problems, hold_dependents, load_plan, topological_order
 from settle.diff.pair import make_finding
 from settle.errors import SettleError
-from settle.models import CandidateRef, CandidateStats, Settlement, Stats, TargetRef, Verdict
+from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
 from settle.repo import EntryKind
 from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts
@@ -38,7 +38,8 @@ def lint_plan(plan_path: str, repo: str = ".", base: str | None = None, branch_t
     policy = Policy()
     findings = apply_policy(list({f.id: f for f in findings}.values()), policy)
     order = [names[task_id] for task_id in topological_order(plan)]
-    settlement = _hold_dependents(plan, names, settle_order(order, base_ref, findings, policy))
+    dependencies = {names[t.id]: tuple(names[d] for d in t.depends_on if d in names) for t in plan.tasks.values()}
+    settlement = hold_dependents(settle_order(order, base_ref, findings, policy), dependencies)
     return Verdict(
         verdict="merge" if not settlement.held else "reject",
         target=TargetRef(ref=base_ref, commit=commit),
@@ -48,20 +49,6 @@ def lint_plan(plan_path: str, repo: str = ".", base: str | None = None, branch_t
         stats=Stats(findings=severity_counts(findings), pairs=len(plan.tasks) * (len(plan.tasks) - 1) // 2,
                     files_parsed=session.tables.parsed, candidates={name: CandidateStats() for name in order}),
     )
-
-
-def _hold_dependents(plan: Plan, names: dict[str, str], settlement: Settlement) -> Settlement:
-    """A task that depends on a held task cannot land either: it is held by what holds its dependency."""
-    held = dict(settlement.held)
-    changed = True
-    while changed:
-        changed = False
-        for task in plan.tasks.values():
-            blockers = {b for dep in task.depends_on if names.get(dep) in held for b in held[names[dep]]}
-            if blockers - set(held.get(names[task.id], ())):
-                held[names[task.id]] = sorted(blockers | set(held.get(names[task.id], ())))
-                changed = True
-    return Settlement(order=[name for name in settlement.order if name not in held], held=held)
 
 
 def _name(repository, task: Task) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from settle.bind.claims import ClaimsDocument, ClaimSet, PatternError, parse_pattern, validate
+from settle.bind.claims import ClaimsDocument, ClaimSet, PatternError, TaskClaims, parse_pattern, validate
 from settle.errors import ConfigError, SettleError
 from settle.verdict import load_toml
 
@@ -264,13 +264,46 @@ def plan_candidates(repository, plan_path: str, branch_template: str):
         raise SettleError(f"plan {plan_path}: task '{unknown[0][0]}' depends on unknown task '{unknown[0][1]}'; run `settle plan lint`")
     if cycles:
         raise SettleError(f"plan {plan_path}: tasks depend on each other in a cycle ({' → '.join(cycles[0])}); run `settle plan lint`")
-    candidates = []
+    commits: dict[str, str] = {}
     for task_id in topological_order(plan):
         task = plan.tasks[task_id]
         try:
-            commit = repository.resolve(task.branch)
+            commits[task_id] = repository.resolve(task.branch)
         except SettleError as error:
             raise SettleError(f"plan {plan_path}: task '{task_id}' (branch {task.branch}): {error}; "
                               f"name its branch with `branch =` or --branch-template") from error
-        candidates.append(Candidate(task.branch, commit, claims=task.claims, claims_source=f"{plan_path}#{task_id}"))
-    return candidates
+    before = ancestors(plan)
+    return [
+        Candidate(plan.tasks[task_id].branch, commit, claims_source=f"{plan_path}#{task_id}",
+                  claims=TaskClaims(plan.tasks[task_id].claims,
+                                    since=_stacked_on(repository, commit, [commits[d] for d in before[task_id]]),
+                                    depends_on=tuple(plan.tasks[d].branch for d in plan.tasks[task_id].depends_on)))
+        for task_id, commit in commits.items()
+    ]
+
+
+def hold_dependents(settlement, dependencies: dict[str, tuple[str, ...]]):
+    """A task that depends on a held task cannot land either: it is held by what holds its dependency."""
+    from settle.models import Settlement
+
+    held = {name: list(ids) for name, ids in settlement.held.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name, depends in dependencies.items():
+            blockers = {b for dep in depends if dep in held for b in held[dep]} - set(held.get(name, ()))
+            if blockers:
+                held[name] = sorted(blockers | set(held.get(name, ())))
+                changed = True
+    return Settlement(order=[name for name in settlement.order if name not in held], held=held)
+
+
+def candidate_dependencies(candidates) -> dict[str, tuple[str, ...]]:
+    return {c.ref: c.claims.depends_on for c in candidates if isinstance(c.claims, TaskClaims)}
+
+
+def _stacked_on(repository, commit: str, dependencies: list[str]) -> str | None:
+    """The dependency tip this task's branch was built on, when one contains all the others it contains."""
+    contained = [d for d in dependencies if d != commit and repository.is_ancestor(d, commit)]
+    latest = [d for d in contained if all(other == d or repository.is_ancestor(other, d) for other in contained)]
+    return latest[0] if latest else None
