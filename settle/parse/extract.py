@@ -46,7 +46,8 @@ _BINARY_PROBE = 8000  # git's own heuristic: a NUL in the first 8000 bytes means
 _WHITESPACE = re.compile(rb"\s+")
 # After collapsing whitespace, a space survives only between two word characters
 # (`return x`), so `f(a, b)` and `f(a,b)` normalize alike.
-_NON_ESSENTIAL_SPACE = re.compile(rb" (?=\W)|(?<=\W) ")
+_NON_ESSENTIAL_SPACE = re.compile(rb" (?=[^\w\xff])|(?<=[^\w\xff]) ")
+_SENTINEL_SPACE = re.compile(rb" ?\xff ?")
 _TEXT_WHITESPACE = re.compile(r"\s+")
 _IDENTIFIER = rb"[A-Za-z_$][\w$]*"
 _HEAD = re.compile(r"[A-Za-z_$][\w$]*")
@@ -194,10 +195,11 @@ class _Extraction:
                 definition.start_line = node.start_point[0] + 1
                 definition.decorators = tuple(decorators)
         ordered = self._ordered(pending, parameters)
+        emitted = [d for d in ordered if d.kind is not None and d.qualname]
+        texts = _NormalizedTexts(self.source, emitted, comments, blocks)
         definitions = tuple(
-            self._definition(definition, ordered, parameters, comments, blocks)
-            for definition in ordered
-            if definition.kind is not None and definition.qualname
+            self._definition(definition, ordered, parameters, texts.header(index), texts.body(index))
+            for index, definition in enumerate(emitted)
         )
         enclosing = _Enclosing([(d.span.start_byte, d.span.end_byte, d.qualname) for d in definitions])
         references = self._calls(calls, argument_lists, enclosing)
@@ -213,13 +215,8 @@ class _Extraction:
             imports=tuple(sorted(set(imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
             syntax_errors=self._syntax_errors(),
             size=len(self.source),
-            module_hash=self._module_hash(definitions, comments, blocks),
+            module_hash=_digest(texts.module) if texts.module else "",
         )
-
-    def _module_hash(self, definitions, comments, blocks) -> str:
-        holes = sorted((d.span.start_byte, d.span.end_byte) for d in definitions)
-        text = self._normalized(0, len(self.source), holes, comments, blocks)
-        return _digest(text) if text else ""
 
     # -- structural matches ------------------------------------------------------------
 
@@ -419,12 +416,8 @@ class _Extraction:
             result[0] = Parameter(first.name, ParameterKind.RECEIVER, first.has_default, first.annotation)
         return tuple(result)
 
-    def _definition(self, definition, ordered, parameters, comments, blocks) -> Definition:
-        children = [(ordered[c].start, ordered[c].node_end) for c in definition.children]
+    def _definition(self, definition, ordered, parameters, header_text: bytes, body_text: bytes) -> Definition:
         header_end = definition.body_start if definition.body_start is not None else definition.node_end
-        header_text = self._normalized(definition.start, header_end, [], comments, [])
-        body_start = definition.body_start if definition.body_start is not None else definition.start
-        body_text = self._normalized(body_start, definition.node_end, children, comments, blocks)
         signature = None
         if definition.parameters_id is not None:
             signature = Signature(
@@ -447,44 +440,6 @@ class _Extraction:
             # A receiver-qualified method (`func (s *Store) Get`) belongs to its receiver type.
             parent=definition.qualifier or (parent.qualname if parent is not None else None),
         )
-
-    def _normalized(self, start, end, holes, comments, blocks) -> bytes:
-        """[start, end) minus nested definitions and comments, with block markers, whitespace-normalized."""
-        cuts = list(holes)
-        for index in range(bisect_left(comments, (start, -1)), len(comments)):
-            if comments[index][0] >= end:
-                break
-            cuts.append(comments[index])
-        cuts.sort()
-        pieces = []
-        cursor = start
-        for cut_start, cut_end in cuts + [(end, end)]:
-            if cut_start > cursor:
-                pieces.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
-        # A block's markers belong to this text when the whole block lies in it and
-        # not in a nested definition: nested blocks often end on the same byte.
-        kept = sorted(
-            marker
-            for block_start, block_end in blocks[bisect_left(blocks, (start, -1)) :]
-            if block_start < end and block_end <= end
-            and not any(s <= block_start and block_end <= e for s, e in cuts)
-            for marker in ((block_start, b"{"), (block_end, b"}"))
-        ) if blocks else []
-        out: list[bytes] = []
-        index = 0
-        for piece_start, piece_end in pieces:
-            position = piece_start
-            while index < len(kept) and kept[index][0] <= piece_end:
-                marker_position = max(kept[index][0], position)
-                out.append(self.source[position:marker_position])
-                out.append(kept[index][1])
-                position = marker_position
-                index += 1
-            out.append(self.source[position:piece_end])
-        out.extend(marker for _, marker in kept[index:])
-        collapsed = b" ".join(b" ".join(out).split())
-        return _NON_ESSENTIAL_SPACE.sub(b"", collapsed).strip()
 
     # -- references ----------------------------------------------------------------
 
@@ -531,6 +486,8 @@ class _Extraction:
             scopes.append((definition.qualname, definition.start, definition.node_end, children, local))
         references = []
         source = self.source
+        # The same chain recurs in many scopes: its text, head and name are worked out once.
+        described: dict[bytes, tuple | None] = {}
         for qualname, start, end, children, local in scopes:
             holes = skipped[bisect_left(skipped, (start, -1)) : bisect_left(skipped, (end, -1))]
             holes = sorted(holes + [(c.start, c.node_end) for c in children]) + [(end, end)]
@@ -538,28 +495,20 @@ class _Extraction:
             cursor = start
             for hole_start, hole_end in holes:
                 if hole_start > cursor:
-                    for raw in chain.findall(source, cursor, hole_start):
+                    # findall is much cheaper than finditer; the position of the
+                    # first use is looked up for unique chains only.
+                    for raw in dict.fromkeys(chain.findall(source, cursor, hole_start)):
                         if raw not in found:
-                            # findall is much cheaper than finditer; the position of
-                            # the first use is looked up for unique chains only.
                             found[raw] = source.find(raw, cursor, hole_start)
                 cursor = max(cursor, hole_end)
             for raw, position in found.items():
-                text = raw.decode("utf-8", "replace")
-                if not text.isidentifier():
-                    text = _compact(text)
-                head = _HEAD.match(text).group()
-                if head in keywords or head in local:
+                description = described.get(raw, False)
+                if description is False:
+                    description = described[raw] = _describe_chain(raw, keywords)
+                if description is None or description[1] in local:
                     continue
-                references.append(
-                    Reference(
-                        kind=ReferenceKind.NAME if head == text else ReferenceKind.ATTRIBUTE,
-                        text=text,
-                        name=_last_name(text),
-                        line=lines.line(position),
-                        scope=qualname,
-                    )
-                )
+                text, head, kind, name = description
+                references.append(Reference(kind, text, name, lines.line(position), qualname))
         return references
 
     def _syntax_errors(self) -> tuple[int, ...]:
@@ -583,11 +532,113 @@ def syntax_error_lines(tree, source: bytes, profile: LanguageProfile) -> tuple[i
     return tuple(sorted(lines))
 
 
+def definition_spans(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[tuple[int, int], ...] | None:
+    """Line spans (1-based, inclusive) of the file's definitions, decorators included, from a parse
+    and a definitions-only query: where symbols are, at a fraction of a full extraction's cost.
+    None when the bytes are not parseable text."""
+    import tree_sitter
+
+    if classify_bytes(source, max_bytes) is not TableStatus.PARSED:
+        return None
+    grammar = grammar_for(profile)
+    tree = grammar.parser().parse(source)
+    spans = set()
+    for _, captures in tree_sitter.QueryCursor(grammar.outline).matches(tree.root_node):
+        for name, nodes in captures.items():
+            if name.startswith("definition.") or name == "decoration":
+                spans.add((nodes[0].start_point[0] + 1, nodes[0].end_point[0] + 1))
+    return tuple(sorted(spans))
+
+
 def syntax_errors_only(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[int, ...] | None:
     """Syntax error lines from a parse alone (no extraction); None when the bytes are not parseable text."""
     if classify_bytes(source, max_bytes) is not TableStatus.PARSED:
         return None
     return syntax_error_lines(grammar_for(profile).parser().parse(source), source, profile)
+
+
+_OPEN, _BODY, _CLOSE, _MARK, _CUT = range(5)
+_SENTINEL = b"\xff"  # never in UTF-8 text, so it can stand for a boundary between symbols
+
+
+class _NormalizedTexts:
+    """Header and body text of every definition, and the module-level text, normalized in one pass.
+
+    Comments are dropped, block boundaries become `{` `}` markers, whitespace
+    collapses as `_NON_ESSENTIAL_SPACE` says. A definition's body is its own
+    text: nested definitions are cut out and hashed on their own, so adding a
+    method does not edit its class. The file is normalized once with a
+    sentinel at every definition boundary and then split, which costs a few C
+    calls per file instead of a few Python calls per definition.
+    """
+
+    def __init__(self, source: bytes, emitted: list[_PendingDefinition], comments, blocks):
+        events = []
+        sequence = 0
+        # At one position, closings come before openings; inner closes first and
+        # outer opens first; a block whose span equals a definition's holds it,
+        # while a definition's body holds its own block.
+        for index, definition in enumerate(emitted):
+            events.append((definition.start, 1, -definition.node_end, 2, sequence, _OPEN, index))
+            if definition.body_start is not None:
+                events.append((definition.body_start, 1, -definition.node_end, 0, sequence + 1, _BODY, index))
+            events.append((definition.node_end, 0, -definition.start, -2, sequence + 2, _CLOSE, index))
+            sequence += 3
+        for block_start, block_end in blocks:
+            events.append((block_start, 1, -block_end, 1, sequence, _MARK, b"{"))
+            events.append((block_end, 0, -block_start, -1, sequence + 1, _MARK, b"}"))
+            sequence += 2
+        for comment_start, comment_end in comments:
+            events.append((comment_start, 1, 0, 0, sequence, _CUT, comment_end))
+            sequence += 1
+        events.sort()
+        chunks: list[bytes] = []
+        boundaries: list[tuple[int, int]] = []
+        cursor = 0
+        for position, _, _, _, _, kind, payload in events:
+            if position > cursor:
+                chunks.append(source[cursor:position])
+                cursor = position
+            if kind == _CUT:
+                cursor = max(cursor, payload)
+            elif kind == _MARK:
+                chunks.append(payload)
+            else:
+                chunks.append(_SENTINEL)
+                boundaries.append((kind, payload))
+        chunks.append(source[cursor:])
+        collapsed = _NON_ESSENTIAL_SPACE.sub(b"", b" ".join(b"".join(chunks).split()))
+        segments = _SENTINEL_SPACE.sub(_SENTINEL, collapsed).split(_SENTINEL)
+        # Segment k + 1 follows boundary k; it belongs to the innermost open definition.
+        self.segments = segments
+        self.opened = [0] * len(emitted)
+        self.header_end = [0] * len(emitted)
+        owned: list[list[bytes]] = [[] for _ in emitted]  # own text after the body starts (all of it without a body)
+        module = [segments[0]]
+        stack: list[int] = []
+        for number, (kind, index) in enumerate(boundaries):
+            if kind == _OPEN:
+                stack.append(index)
+                self.opened[index] = number
+                self.header_end[index] = number  # until a body boundary says otherwise
+            elif kind == _BODY:
+                self.header_end[index] = number
+                owned[index] = []  # the header's own text is in the header hash
+            else:
+                if self.header_end[index] == self.opened[index]:
+                    self.header_end[index] = number  # no body: the header is the whole definition
+                stack.pop()
+            segment = segments[number + 1]
+            if segment:
+                (owned[stack[-1]] if stack else module).append(segment)
+        self.owned = owned
+        self.module = b" ".join(module).strip()
+
+    def header(self, index: int) -> bytes:
+        return b" ".join(s for s in self.segments[self.opened[index] + 1 : self.header_end[index] + 1] if s)
+
+    def body(self, index: int) -> bytes:
+        return b" ".join(self.owned[index])
 
 
 class _Enclosing:
@@ -628,6 +679,17 @@ class _LineIndex:
 def _chain_pattern(separators: tuple[str, ...]) -> re.Pattern[bytes]:
     joiner = b"|".join(re.escape(separator.encode()) for separator in separators)
     return re.compile(rb"(?<![\w$])" + _IDENTIFIER + rb"(?:\s*(?:" + joiner + rb")\s*" + _IDENTIFIER + rb")*")
+
+
+def _describe_chain(raw: bytes, keywords: frozenset[str]) -> tuple[str, str, ReferenceKind, str] | None:
+    """(text, head, kind, name) of an identifier chain as a use, or None when it starts with a keyword."""
+    text = raw.decode("utf-8", "replace")
+    if not text.isidentifier():
+        text = _compact(text)
+    head = _HEAD.match(text).group()
+    if head in keywords:
+        return None
+    return text, head, ReferenceKind.NAME if head == text else ReferenceKind.ATTRIBUTE, _last_name(text)
 
 
 def _digest(data: bytes) -> str:
