@@ -12,6 +12,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -118,6 +119,9 @@ class MergeConflict:
     theirs_kind: EntryKind
 
 
+_BLOB_CACHE_BYTES = 64 * 1024 * 1024
+
+
 class Repository:
     """A git repository opened for reading."""
 
@@ -125,6 +129,10 @@ class Repository:
         self._repo = handle
         self.location = location
         self._shadow: pygit2.Repository | None = None
+        # Recently read blobs: several stages read the same blob (prefilters, then the parser),
+        # and neighbouring merges share most of theirs. Bounded by bytes, oldest dropped first.
+        self._blobs: OrderedDict[str, bytes] = OrderedDict()
+        self._blob_bytes = 0
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -217,7 +225,17 @@ class Repository:
     # -- trees and blobs -------------------------------------------------------------
 
     def blob(self, blob_id: str) -> bytes:
-        return self._object(blob_id).data
+        data = self._blobs.get(blob_id)
+        if data is not None:
+            self._blobs.move_to_end(blob_id)
+            return data
+        data = self._object(blob_id).data
+        self._blobs[blob_id] = data
+        self._blob_bytes += len(data)
+        while self._blob_bytes > _BLOB_CACHE_BYTES and len(self._blobs) > 1:
+            _, dropped = self._blobs.popitem(last=False)
+            self._blob_bytes -= len(dropped)
+        return data
 
     def _object(self, object_id: str):
         """An object of the repository, or one a merge wrote to the scratch store (virtual ancestors)."""
