@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from settle.languages import profile_for_path
-from settle.parse.extract import DEFAULT_MAX_BYTES, extract, syntax_errors_only
+from settle.parse.extract import DEFAULT_MAX_BYTES, definition_spans, extract, syntax_errors_only
 from settle.parse.model import SymbolTable, TableStatus
 
 
@@ -16,6 +16,7 @@ class SymbolTables:
         self._read_blob = read_blob
         self._max_bytes = max_bytes
         self._tables: dict[tuple[str, str], SymbolTable] = {}
+        self._spans: dict[tuple[str, str], tuple[tuple[int, int], ...] | None] = {}
         self.parsed = 0  # how many blobs were actually parsed (for stats)
 
     def get(self, path: str, blob_id: str | None) -> SymbolTable | None:
@@ -39,3 +40,15 @@ class SymbolTables:
         if blob_id is None or profile is None:
             return None
         return syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes)
+
+    def spans(self, path: str, blob_id: str) -> tuple[tuple[int, int], ...] | None:
+        """Line spans of the blob's definitions (see `definition_spans`); from the table when one
+        is built, else from a definitions-only parse. None when the file isn't parseable code."""
+        key = (blob_id, path)
+        table = self._tables.get(key)
+        if table is not None:
+            return tuple(sorted({(d.span.start_line, d.span.end_line) for d in table.definitions})) if table.parsed else None
+        if key not in self._spans:
+            profile = profile_for_path(path)
+            self._spans[key] = definition_spans(self._read_blob(blob_id), profile, self._max_bytes) if profile else None
+        return self._spans[key]

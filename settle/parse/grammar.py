@@ -34,6 +34,8 @@ class Grammar:
     roles: tuple[str, ...]  # role of each pattern, by pattern index
     definition_kinds: tuple[str | None, ...]  # the <kind> of @definition.<kind>, by pattern index
     version: str  # enters cache keys: a new grammar may parse the same bytes differently
+    # Only the patterns that place definitions (and decorations): where they are, not what they say.
+    outline: tree_sitter.Query
 
     def parser(self) -> tree_sitter.Parser:
         return tree_sitter.Parser(self.language)
@@ -70,7 +72,7 @@ def _load(profile: LanguageProfile) -> Grammar:
     except tree_sitter.QueryError as error:  # a broken query file is our bug, not the user's input
         raise RuntimeError(f"query files of {profile.name} do not compile: {error}") from error
     source = query_source(profile).encode("utf-8")
-    roles, kinds = [], []
+    roles, kinds, placing = [], [], []
     for pattern in range(query.pattern_count):
         text = source[query.start_byte_for_pattern(pattern) : query.end_byte_for_pattern(pattern)]
         names = [name.decode() for name in _CAPTURE.findall(_COMMENT.sub(b"", text))]
@@ -80,6 +82,9 @@ def _load(profile: LanguageProfile) -> Grammar:
             raise RuntimeError(f"a query pattern of {profile.name} has no role capture: {names}")
         roles.append(role)
         kinds.append(kind)
+        if role in ("definition", "decoration"):
+            placing.append(text)
     distribution = profile.grammar_module.replace("_", "-")
     version = f"{distribution}={metadata.version(distribution)};abi={language.abi_version}"
-    return Grammar(language, query, tuple(roles), tuple(kinds), version)
+    outline = tree_sitter.Query(language, b"\n".join(placing).decode("utf-8"))
+    return Grammar(language, query, tuple(roles), tuple(kinds), version, outline)
