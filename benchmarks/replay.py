@@ -4,7 +4,9 @@
 
 Prints wall time of both, their ratio, settle's peak memory (max RSS of the
 replay and its workers), and whether both find the same set of merges with
-text conflicts (they must). Prints a table and one JSON line.
+text conflicts (they must). settle runs twice: as `settle replay` (every
+changed candidate file checked for syntax errors) and with `--no-syntax`.
+Prints a table and one JSON line.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,14 +49,42 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"git merge-tree failed on {merge}: {result.stderr.decode()[:300]}")
     git_seconds = time.perf_counter() - start
 
+    runs = {}
+    for label, extra in (("settle replay", []), ("settle replay --no-syntax", ["--no-syntax"])):
+        runs[label] = _run_settle(args, extra)
+    settle_seconds, peak_mib, settle_conflicted, kinds = runs["settle replay"]
+    same = all(run[2] == git_conflicted for run in runs.values())
+    ratio = settle_seconds / git_seconds
+    name = os.path.basename(os.path.abspath(args.repo).rstrip("/"))
+    print(f"repository: {args.repo} ({name}), {len(merges)} merges, settle --jobs {args.jobs}")
+    print(f"{'':<26} {'seconds':>8}  {'ratio':>6}  {'peak MiB':>8}  conflicted merges")
+    print(f"{'git merge-tree loop':<26} {git_seconds:>8.2f}  {'':>6}  {'':>8}  {len(git_conflicted)}")
+    for label, (seconds, peak, conflicted, _) in runs.items():
+        print(f"{label:<26} {seconds:>8.2f}  {seconds / git_seconds:>5.2f}x  {peak:>8.0f}  {len(conflicted)}")
+    print(f"ratio settle/git: {ratio:.2f}x (bar: 3x)   same text conflicts: {'yes' if same else 'NO'}   peak memory: {peak_mib:.0f} MiB")
+    if not same:
+        print(f"  only git: {sorted(git_conflicted - settle_conflicted)[:5]}  only settle: {sorted(settle_conflicted - git_conflicted)[:5]}")
+    print(json.dumps({"benchmark": "replay", "repo": args.repo, "merges": len(merges), "jobs": args.jobs,
+                      "git_s": round(git_seconds, 2), "settle_s": round(settle_seconds, 2), "ratio": round(ratio, 2),
+                      "same_conflicts": same, "peak_mib": round(peak_mib), "findings": kinds,
+                      "no_syntax_s": round(runs["settle replay --no-syntax"][0], 2),
+                      "no_syntax_ratio": round(runs["settle replay --no-syntax"][0] / git_seconds, 2)}, sort_keys=True))
+    return 0 if same else 1
+
+
+def _run_settle(args, extra: list[str]) -> tuple[float, float, set[str], dict[str, int]]:
+    """(wall seconds, peak MiB of this run's processes, merges with a text conflict, finding counts)."""
     with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as handle:
         output = handle.name
     start = time.perf_counter()
-    subprocess.run([SETTLE, "replay", "--repo", args.repo, "--last", str(args.last), "--jobs", str(args.jobs),
-                    "--output", output], check=True)
-    settle_seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    settle_conflicted = set()
+    # A child of its own, so that its peak memory is not mixed with an earlier run's.
+    measure = [sys.executable, "-c", "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True);"
+               " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"]
+    result = subprocess.run(measure + [SETTLE, "replay", "--repo", args.repo, "--last", str(args.last), "--jobs", str(args.jobs),
+                                       "--output", output, *extra], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak_mib = int(result.stdout.split()[-1]) / 1024
+    conflicted = set()
     kinds: dict[str, int] = {}
     with open(output, encoding="utf-8") as lines:
         for line in lines:
@@ -63,22 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             for finding in verdict["findings"]:
                 kinds[f"{finding['kind']}/{finding['subkind']}"] = kinds.get(f"{finding['kind']}/{finding['subkind']}", 0) + 1
                 if finding["kind"] == "text_conflict" and "parent1" in finding["candidates"]:
-                    settle_conflicted.add(verdict["merge_commit"])
+                    conflicted.add(verdict["merge_commit"])
     os.unlink(output)
-    same = settle_conflicted == git_conflicted
-    ratio = settle_seconds / git_seconds
-    name = os.path.basename(os.path.abspath(args.repo).rstrip("/"))
-    print(f"repository: {args.repo} ({name}), {len(merges)} merges, settle --jobs {args.jobs}")
-    print(f"{'':<24} {'seconds':>8}  conflicted merges")
-    print(f"{'git merge-tree loop':<24} {git_seconds:>8.2f}  {len(git_conflicted)}")
-    print(f"{'settle replay':<24} {settle_seconds:>8.2f}  {len(settle_conflicted)}")
-    print(f"ratio settle/git: {ratio:.2f}x (bar: 3x)   same text conflicts: {'yes' if same else 'NO'}   peak memory: {peak_mib:.0f} MiB")
-    if not same:
-        print(f"  only git: {sorted(git_conflicted - settle_conflicted)[:5]}  only settle: {sorted(settle_conflicted - git_conflicted)[:5]}")
-    print(json.dumps({"benchmark": "replay", "repo": args.repo, "merges": len(merges), "jobs": args.jobs,
-                      "git_s": round(git_seconds, 2), "settle_s": round(settle_seconds, 2), "ratio": round(ratio, 2),
-                      "same_conflicts": same, "peak_mib": round(peak_mib), "findings": kinds}, sort_keys=True))
-    return 0 if same else 1
+    return seconds, peak_mib, conflicted, kinds
 
 
 if __name__ == "__main__":

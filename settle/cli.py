@@ -182,9 +182,12 @@ def claims_infer(candidate, repo_path, base, output):
 @click.option("--range", "revision_range", metavar="A..B", help="Merges reachable from B and not from A.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write JSON Lines to this file instead of stdout.")
+@click.option("--syntax/--no-syntax", default=True, show_default=True,
+              help="Parse every file a candidate changed for syntax errors it introduces; --no-syntax looks only "
+                   "in the files replay parses anyway (much faster on large histories).")
 @MAX_SIZE_OPTION
 @_guarded
-def replay(repo_path, last, revision_range, jobs, output, max_file_size):
+def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
     from settle.errors import SettleError
     from settle.replay import merge_commits, replay_lines
@@ -198,7 +201,7 @@ def replay(repo_path, last, revision_range, jobs, output, max_file_size):
     except OSError as error:
         raise SettleError(f"cannot write --output {output}: {error.strerror}") from error
     progress = _progress_factory()
-    lines = replay_lines(repo_path, merges, jobs, max_file_size)
+    lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax)
     bar = progress(lines, f"replaying {len(merges)} merges") if progress and merges else None
     try:
         # Whole lines only: an interrupted run leaves a valid JSON Lines file.

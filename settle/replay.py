@@ -7,9 +7,14 @@ Verdicts stream as JSON Lines in history order whatever --jobs is.
 
 from __future__ import annotations
 
+import posixpath
+import re
+from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 from itertools import combinations
 
+from settle.diff.drift import drift_names
 from settle.diff.pair import pair_findings, side_findings
 from settle.languages import profile_for_path
 from settle.errors import SettleError
@@ -32,7 +37,8 @@ def merge_commits(repository: Repository, last: int | None = None, revision_rang
     return merges[-last:] if last is not None else merges
 
 
-def settle_merge(session: Session, merge: str) -> Verdict:
+def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
+    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed."""
     repository, tables = session.repository, session.tables
     parents = repository.parents(merge)
     names = [f"parent{index}" for index in range(1, len(parents) + 1)]
@@ -45,10 +51,7 @@ def settle_merge(session: Session, merge: str) -> Verdict:
             forks[second_name] = fork
         if fork is None:
             continue
-        # Replay has no stale-caller scan, so each side only needs what the other can meet.
-        left_changes, right_changes = repository.changes(fork, first), repository.changes(fork, second)
-        left = session.side(first_name, fork, first, parse=_meets(right_changes, repository))
-        right = session.side(second_name, fork, second, parse=_meets(left_changes, repository))
+        left, right = _sides(session, fork, (first_name, first), (second_name, second), syntax)
         findings.extend(pair_findings(repository, tables, fork, left, right))
         # Counted per merge, not from the process-wide cache, so --jobs can't change the output.
         parsed.update(id(t) for side in (left, right) for f in side.files
@@ -70,67 +73,202 @@ def settle_merge(session: Session, merge: str) -> Verdict:
     )
 
 
-def _meets(other: tuple[PathChange, ...], repository: Repository):
+def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[str, str], syntax: bool):
+    """Both sides of a pair, each parsed only where the other can meet it.
+
+    Replay has no stale-caller scan; the files it does not parse are checked
+    for syntax errors only when `syntax` says so. First each side parses what
+    `_meets` the other's changes; then, where that shows one side removing or
+    re-shaping a symbol, the other side also parses the files whose new text
+    spells its name (their uses may now be stale).
+    """
+    repository = session.repository
+    changes = [repository.changes(fork, tip) for _, tip in (first, second)]
+    meets = [_meets(changes[1], session), _meets(changes[0], session)]
+    sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax) for (name, tip), meet in zip((first, second), meets)]
+    names = [drift_names(sides[1]), drift_names(sides[0])]  # what each side's code may now use wrongly
+    for index, (name, tip) in enumerate((first, second)):
+        if names[index]:
+            mention = _mentions(names[index], repository)
+            meet = meets[index]
+            sides[index] = session.side(name, fork, tip, parse=lambda change, meet=meet: meet(change) or mention(change),
+                                        syntax_of_skipped=syntax)
+    return sides
+
+
+def _mentions(names: set[str], repository: Repository):
+    """A change whose new text spells one of the names as a whole word."""
+    pattern = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")(?![\w$])")
+
+    def mentions(change: PathChange) -> bool:
+        return bool(change.new_id and change.new_kind is EntryKind.FILE and pattern.search(repository.blob(change.new_id)))
+
+    return mentions
+
+
+def _meets(other: tuple[PathChange, ...], session: Session):
     """Paths of one side worth parsing against the other side's changes: those both changed
-    (conflicts, concurrent edits, duplicates); modules the other's changed code mentions by
-    name (this side changes what it calls); and files that mention a module the other side
-    changed (this side calls what it changes). Files without a grammar are kept: they are
-    never parsed anyway."""
-    touched = {p for change in other for p in (change.old_path, change.new_path) if p}
+    where the two sides' edits meet in one symbol (conflicts, concurrent edits, duplicates —
+    see `_edits_meet`); files whose module the other side's changed code imports, when this
+    side may have removed or re-shaped a symbol there (`_may_strand_uses`); and, where a
+    directory is a namespace, files beside the other side's. Files without a grammar are
+    kept: they are never parsed anyway. "Imports" is a byte-level reading of import lines
+    (the profile's `import_lines`), so a change to a module the other side reaches without
+    naming it (an instance's method, a plugin hook) is not looked at.
+    """
+    repository = session.repository
+    touched = {p: change for change in other for p in (change.old_path, change.new_path) if p}
     code = [change for change in other if profile_for_path(change.path) is not None]
-    mentioned = b"\0".join(repository.blob(c.new_id) for c in code if c.new_id and c.new_kind is EntryKind.FILE)
-    words = {_module_word(c.old_path or c.path).encode() for c in code}
+    imported_by_other: set[bytes] = set()
+    for change in code:
+        if change.new_id and change.new_kind is EntryKind.FILE:
+            imported_by_other |= _imported_words(repository, change.new_path, change.new_id)
+    namespaces = {posixpath.dirname(c.path) for c in code if profile_for_path(c.path).directory_is_namespace}
 
     def parse(change: PathChange) -> bool:
-        if change.old_path in touched or change.new_path in touched or profile_for_path(change.path) is None:
+        profile = profile_for_path(change.path)
+        if profile is None:
             return True
-        if _module_word(change.old_path or change.path).encode() in mentioned:
+        theirs = touched.get(change.old_path) or touched.get(change.new_path)
+        if theirs is not None:
+            return _edits_meet(session, change, theirs) or _may_strand_uses(repository, change)
+        if _module_word(change.old_path or change.path) in imported_by_other and _may_strand_uses(repository, change):
             return True
-        if change.new_id and change.new_kind is EntryKind.FILE:
-            text = repository.blob(change.new_id)
-            return any(word in text for word in words)
-        return False
-
+        return profile.directory_is_namespace and posixpath.dirname(change.path) in namespaces
     return parse
 
 
-def _module_word(path: str) -> str:
-    """The word an importer would write: the file's stem, or its directory for a package file."""
+_IDENTIFIER = re.compile(rb"[A-Za-z_$][\w$]*")
+_IMPORTED: dict[tuple[str, str], set[bytes]] = {}  # (path, blob id) → words on its import lines; blobs recur across merges
+
+
+def _imported_words(repository: Repository, path: str, blob_id: str) -> set[bytes]:
+    key = (path, blob_id)
+    words = _IMPORTED.get(key)
+    if words is None:
+        profile = profile_for_path(path)
+        pattern = _multiline(profile.import_lines) if profile is not None and profile.import_lines else None
+        text = b"\n".join(pattern.findall(repository.blob(blob_id))) if pattern is not None else b""
+        words = _IMPORTED[key] = set(_IDENTIFIER.findall(text))
+    return words
+
+
+def _edits_meet(session: Session, mine: PathChange, theirs: PathChange) -> bool:
+    """Do two sides' edits of one file touch a common symbol's own text, or both the module level?
+
+    Only then can they conflict inside a symbol, edit one symbol twice or add one twice.
+    Decided on the base's definition spans (a definitions-only parse) and the two sides'
+    line hunks; anything but an in-place edit of a file on both sides is assumed to meet.
+    """
+    if not (mine.old_path == mine.new_path == theirs.old_path == theirs.new_path and mine.old_id == theirs.old_id
+            and all(kind is EntryKind.FILE for kind in (mine.old_kind, mine.new_kind, theirs.old_kind, theirs.new_kind))):
+        return True
+    spans = session.tables.spans(mine.path, mine.old_id)
+    if spans is None:
+        return True
+    # A decorated definition and its inner node end on one line: one symbol, one span.
+    outermost: dict[int, tuple[int, int]] = {}
+    for start, end in spans:
+        if end not in outermost or start < outermost[end][0]:
+            outermost[end] = (start, end)
+    spans = sorted(outermost.values())
+    touched = [_touched_spans(spans, session.repository.hunks(change.old_id, change.new_id)) for change in (mine, theirs)]
+    return not touched[0].isdisjoint(touched[1])
+
+
+def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
+    """The spans whose own text (children excluded) the hunks touch; None stands for the module level."""
+    touched: set = set()
+    for hunk in hunks:
+        low, high = hunk.old.start, hunk.old.end
+        if high < low:  # an insertion after line `high`: it touches both neighbours
+            low, high = high, low
+        containing = [span for span in spans if span[0] <= low and high <= span[1]]
+        innermost = min(containing, key=lambda span: span[1] - span[0]) if containing else None
+        for span in spans:
+            if span[0] <= high and low <= span[1] and not (
+                innermost is not None and span != innermost and span[0] <= innermost[0] and innermost[1] <= span[1]
+            ):
+                touched.add(span)
+        if not containing and any(
+            not any(start <= line <= end for start, end in spans) for line in range(max(low, 1), high + 1)
+        ):
+            touched.add(None)
+    return touched
+
+
+def _may_strand_uses(repository: Repository, change: PathChange) -> bool:
+    """Can this change remove or re-shape a symbol? Only a deletion, a move, or a change of the
+    file's definition headers can (the profile's `header_lines`; without one, assume it can)."""
+    if change.old_id is None or change.old_kind is not EntryKind.FILE:
+        return False  # an added file only adds symbols
+    if change.new_id is None or change.new_kind is not EntryKind.FILE or change.old_path != change.new_path:
+        return True
+    profile = profile_for_path(change.path)
+    if profile is None or profile.header_lines is None:
+        return True
+    # Added headers only add symbols; a header that is gone was removed or re-shaped.
+    return bool(_headers(repository, profile.header_lines, change.old_id) - _headers(repository, profile.header_lines, change.new_id))
+
+
+_HEADERS: dict[str, Counter[bytes]] = {}  # blob id → its definition headers, whitespace removed
+
+
+def _headers(repository: Repository, pattern: str, blob_id: str) -> Counter[bytes]:
+    headers = _HEADERS.get(blob_id)
+    if headers is None:
+        found = _multiline(pattern).findall(repository.blob(blob_id))
+        headers = _HEADERS[blob_id] = Counter(b"".join(header.split()) for header in found)
+    return headers
+
+
+@lru_cache(maxsize=None)
+def _multiline(source: str) -> re.Pattern[bytes]:
+    return re.compile(source.encode(), re.MULTILINE)
+
+
+def _module_word(path: str) -> bytes:
+    """The word an importer would write: the file's stem, its directory for a package file,
+    or the directory where a directory is the namespace (a Go package)."""
     directory, _, filename = path.rpartition("/")
     stem = filename.rsplit(".", 1)[0]
     profile = profile_for_path(path)
-    if profile is not None and stem in profile.package_stems and directory:
-        return directory.rsplit("/", 1)[-1]
-    return stem
+    if profile is not None and directory and (stem in profile.package_stems or profile.directory_is_namespace):
+        return directory.rsplit("/", 1)[-1].encode()
+    return stem.encode()
 
 
 _WORKER: Session | None = None
 
 
-def _start_worker(repo: str, max_file_size: int) -> None:
-    global _WORKER
+_SYNTAX = True
+
+
+def _start_worker(repo: str, max_file_size: int, syntax: bool) -> None:
+    global _WORKER, _SYNTAX
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     _WORKER = Session.open(repo, max_file_size)
+    _SYNTAX = syntax
 
 
 def _replay_one(merge: str) -> str:
     assert _WORKER is not None, "worker started without a session"
-    return settle_merge(_WORKER, merge).to_json(compact=True)
+    return settle_merge(_WORKER, merge, _SYNTAX).to_json(compact=True)
 
 
-def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int) -> Iterator[str]:
+def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True) -> Iterator[str]:
     """One JSON line per merge, in the order of merges."""
     if jobs <= 1:
         session = Session.open(repo, max_file_size)
         for merge in merges:
-            yield settle_merge(session, merge).to_json(compact=True)
+            yield settle_merge(session, merge, syntax).to_json(compact=True)
         return
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    pool = context.Pool(jobs, initializer=_start_worker, initargs=(repo, max_file_size))
+    pool = context.Pool(jobs, initializer=_start_worker, initargs=(repo, max_file_size, syntax))
     try:
         # Workers keep their caches, so neighbouring merges (which share blobs) go to one worker.
         yield from pool.imap(_replay_one, merges, chunksize=4)

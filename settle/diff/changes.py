@@ -68,6 +68,8 @@ class FileChange:
         """(base, tip) syntax error lines; None where a side lacks the file or it isn't parseable text."""
         if not self.skipped:
             return tuple(t.syntax_errors if t is not None and t.parsed else None for t in (self.old_table, self.new_table))
+        if self.syntax_check is None:
+            return None, None
         change = self.change
         old = self.syntax_check(change.old_path, change.old_id) if change.old_kind is EntryKind.FILE else None
         new = self.syntax_check(change.new_path, change.new_id) if change.new_kind is EntryKind.FILE else None
@@ -139,9 +141,10 @@ class SideChanges:
     """Everything one side changed between base and tip."""
 
     def __init__(self, name: str, base: str, tip: str, repository: Repository, tables: SymbolTables,
-                 parse: Callable[[PathChange], bool] | None = None):
+                 parse: Callable[[PathChange], bool] | None = None, syntax_of_skipped: bool = True):
         """parse, when given, says which changed paths are worth parsing; the others are kept
-        as paths only (`FileChange.skipped`) and can produce no symbol-level finding."""
+        as paths only (`FileChange.skipped`) and can produce no symbol-level finding. Their
+        syntax is still checked (a parse without extraction) unless syntax_of_skipped is False."""
         self.name = name
         self.base = base
         self.tip = tip
@@ -150,7 +153,7 @@ class SideChanges:
             if parse is not None and not parse(change):
                 file = FileChange(change, None, None, repository)
                 file.skipped = True
-                file.syntax_check = tables.syntax_errors
+                file.syntax_check = tables.syntax_errors if syntax_of_skipped else None
             else:
                 file = FileChange(change, _table(tables, change.old_path, change.old_id, change.old_kind),
                                   _table(tables, change.new_path, change.new_id, change.new_kind), repository)

@@ -94,13 +94,41 @@ class MergedTree:
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
     """Findings for the symbols `changer` changed or removed, against `other`'s code (and stale callers)."""
     other_removed = {c.old.id for c in other.symbol_changes if c.old is not None and c.kind is SymbolChangeKind.REMOVED}
-    for change in changer.symbol_changes:
-        if change.old is None or change.old.id in other_removed:
+    for change in _drifting(changer):
+        if change.old.id not in other_removed:
+            yield from _uses_of(merged, change, changer, other, stale_callers)
+
+
+def drift_names(side: SideChanges) -> set[str]:
+    """The names a use must spell to be stale after this side's changes (empty: nothing can drift)."""
+    names: set[str] = set()
+    for change in _drifting(side):
+        profile = profile_for_path(change.old.id.split("::", 1)[0])
+        if profile is not None:
+            names |= _use_names(change.old, profile)[0]
+    return names
+
+
+def _drifting(side: SideChanges) -> Iterator[SymbolChange]:
+    """Changes that can leave a use behind: removals, renames to another id, binding changes."""
+    for change in side.symbol_changes:
+        if change.old is None:
             continue
         if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and change.old.id != (change.new.id if change.new else None):
-            yield from _uses_of(merged, change, changer, other, stale_callers)
+            yield change
         elif change.binding_changed:
-            yield from _uses_of(merged, change, changer, other, stale_callers)
+            yield change
+
+
+def _use_names(definition: Definition, profile: LanguageProfile) -> tuple[set[str], bool]:
+    """(names a use of the definition spells, whether it is a constructor: used by its class's name)."""
+    constructor = definition.name in profile.constructor_names or (
+        profile.constructors_named_after_class and definition.parent is not None
+        and definition.name == definition.parent.rsplit(".", 1)[-1]
+    )
+    if constructor and definition.parent:
+        return {definition.parent.rsplit(".", 1)[-1]}, True
+    return {definition.name}, constructor
 
 
 def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
@@ -110,13 +138,7 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
     profile = profile_for_path(path)
     if profile is None:
         return
-    names = {definition.name}
-    constructor = definition.name in profile.constructor_names or (
-        profile.constructors_named_after_class and definition.parent is not None
-        and definition.name == definition.parent.rsplit(".", 1)[-1]
-    )
-    if constructor and definition.parent:
-        names = {definition.parent.rsplit(".", 1)[-1]}
+    names, constructor = _use_names(definition, profile)
     seen: set[tuple] = set()
     for side_name, table, reference in _candidate_references(merged, names, profile, changer, other, stale_callers):
         key = (table.path, reference.line, reference.text, reference.kind)
@@ -292,4 +314,4 @@ def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:
     return [d for d in table.definitions if d.name == definition.name and d.parent == definition.parent and d.signature is not None]
 
 
-__all__ = ["Drift", "MergedTree", "signature_drift"]
+__all__ = ["Drift", "MergedTree", "drift_names", "signature_drift"]

@@ -23,6 +23,15 @@ PROFILES: tuple[LanguageProfile, ...] = (
         constructor_names=("__init__",),
         uppercase_constants=True,
         module_resolver="python",
+        import_lines=r"^[ \t]*(?:from|import)\b[^\n]*",
+        # `def`/`class` with the one-line decorators right above it (a new
+        # @staticmethod re-shapes the method), a parenthesized list nested two deep
+        # and the return annotation; and unindented assignments (module variables).
+        header_lines=(
+            r"^(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+[ \t]*"
+            r"(?:\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?(?:[ \t]*->[^:\n]*)?"
+            r"|^\w+[ \t]*(?::[^=\n]*)?=(?!=)"
+        ),
         syntax_oracle="libcst",
         self_names=("self", "cls"),
         package_stems=("__init__",),
@@ -39,6 +48,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         # Exact arity; a variadic last parameter takes any number more.
         binding=BindingRules(checks_arity=True, keywords=False),
         module_resolver="go_package",
+        import_lines=r'"[^"\n]*"',
         directory_is_namespace=True,
         import_path_separator="/",
         keywords=frozenset(
@@ -56,6 +66,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         constructor_names=("constructor",),
         uppercase_constants=True,
         module_resolver="relative",
+        import_lines=r"^[ \t]*(?:import|export)\b[^\n]*|\bfrom\s*[\"'][^\"'\n]*|\brequire\s*\(\s*[\"'][^\"'\n]*",
         reference_separators=(".", "?."),
         self_names=("this",),
         package_stems=("index",),
@@ -72,6 +83,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         # Exact arity; `obj.m()` skips the self parameter.
         binding=BindingRules(checks_arity=True, keywords=False),
         module_resolver="rust_crate",
+        import_lines=r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:use|mod)\b[^\n]*",
         reference_separators=("::", "."),
         self_names=("self", "Self"),
         package_stems=("mod",),
@@ -90,6 +102,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         constructors_named_after_class=True,
         implicit_self=True,
         module_resolver="java_package",
+        import_lines=r"^[ \t]*import\b[^\n]*",
         directory_is_namespace=True,
         self_names=("this",),
         keywords=frozenset(
@@ -114,6 +127,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
             constructor_names=("constructor",),
             uppercase_constants=True,
             module_resolver="relative",
+            import_lines=r"^[ \t]*(?:import|export)\b[^\n]*|\bfrom\s*[\"'][^\"'\n]*|\brequire\s*\(\s*[\"'][^\"'\n]*",
             reference_separators=(".", "?."),
             self_names=("this",),
             package_stems=("index",),

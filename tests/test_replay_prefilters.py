@@ -1,0 +1,187 @@
+"""Replay's cheap prefilters decide what is parsed; each is checked against the full parser
+on every fixture file, or on real repositories built for the case."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import FIXTURES
+from settle import replay
+from settle import scenario as scenarios
+from settle.languages import profile_for_path
+from settle.parse.extract import definition_spans, extract
+from settle.repo import Repository
+from settle.settlement import Session
+
+
+def fixture_files():
+    """(path, bytes) of every code file written by any fixture scenario, base or branch."""
+    found = {}
+    for source in sorted(FIXTURES.rglob("*.toml")):
+        try:
+            scenario = scenarios.load(source)
+        except Exception:  # claims, plans and policies are not scenarios
+            continue
+        changes = [scenario.base, *scenario.branches.values()]
+        for change in changes:
+            for path, entry in change.files.items():
+                if profile_for_path(path) is None:
+                    continue
+                data = entry.encode() if isinstance(entry, str) else entry.content()
+                found[(source.relative_to(FIXTURES).as_posix(), path, data)] = None
+    return list(found)
+
+
+FILES = fixture_files()
+
+
+def test_the_fixture_files_cover_every_language():
+    assert {profile_for_path(path).name for _, path, _ in FILES} >= {"python", "go", "javascript", "typescript", "tsx", "rust", "java"}
+
+
+@pytest.mark.parametrize("source, path, data", FILES, ids=[f"{s}:{p}" for s, p, _ in FILES])
+def test_definition_spans_place_every_definition_the_full_extraction_finds(source, path, data):
+    profile = profile_for_path(path)
+    table = extract(data, path, profile)
+    spans = definition_spans(data, profile)
+    if not table.parsed:
+        assert spans is None
+        return
+    assert {(d.span.start_line, d.span.end_line) for d in table.definitions} <= set(spans)
+
+
+@pytest.mark.parametrize("source, path, data", FILES, ids=[f"{s}:{p}" for s, p, _ in FILES])
+def test_import_lines_spell_every_module_the_parser_sees_imported(source, path, data):
+    profile = profile_for_path(path)
+    table = extract(data, path, profile)
+    if not table.parsed:
+        return
+    lines = re.compile(profile.import_lines.encode(), re.MULTILINE).findall(data)
+    words = set(re.findall(rb"[A-Za-z_$][\w$]*", b"\n".join(lines)))
+    for binding in table.imports:
+        assert set(re.findall(rb"[A-Za-z_$][\w$]*", binding.module.encode())) <= words, binding
+
+
+def _session(build, base: dict[str, str], left: dict[str, str], right: dict[str, str]):
+    repo = build({"base": {"files": base}, "branches": {"left": {"files": left}, "right": {"files": right}}})
+    session = Session.open(str(repo))
+    repository: Repository = session.repository
+    fork = repository.merge_base(repository.resolve("left"), repository.resolve("right"))
+    return session, [repository.changes(fork, repository.resolve(name))[0] for name in ("left", "right")]
+
+
+MODULE = """import os
+
+
+def first(a):
+    total = a + 1
+    return total
+
+
+@decorate
+def second(b):
+    value = b * 2
+    return value
+
+
+class Store:
+    def get(self, key):
+        return key
+
+    def put(self, key, value):
+        return value
+"""
+
+
+def edit(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    "left, right, meet",
+    [
+        (edit(MODULE, "a + 1", "a + 2"), edit(MODULE, "b * 2", "b * 3"), False),
+        (edit(MODULE, "a + 1", "a + 2"), edit(MODULE, "return total", "return total * 1"), True),
+        (edit(MODULE, "@decorate", "@decorate(1)"), edit(MODULE, "b * 2", "b * 3"), True),
+        (edit(MODULE, "return key", "return key or 1"), edit(MODULE, "return value\n", "return value or 2\n"), False),
+        (MODULE + "\n\ndef third():\n    return 3\n", MODULE + "\n\ndef third():\n    return 4\n", True),
+        (edit(MODULE, "import os", "import os\nimport re"), edit(MODULE, "import os", "import sys\nimport os"), True),
+        (edit(MODULE, "    def put", "    def size(self):\n        return 0\n\n    def put"),
+         edit(MODULE, "    def put", "    def size(self):\n        return 1\n\n    def put"), True),
+    ],
+    ids=["different-functions", "one-function", "decorator-and-body", "two-methods", "both-append",
+         "both-import", "both-add-a-method"],
+)
+def test_edits_meet_when_both_sides_touch_one_symbol_or_the_module_level(build, left, right, meet):
+    session, (mine, theirs) = _session(build, {"m.py": MODULE}, {"m.py": left}, {"m.py": right})
+    assert replay._edits_meet(session, mine, theirs) is meet
+    assert replay._edits_meet(session, theirs, mine) is meet
+
+
+@pytest.mark.parametrize(
+    "new, strands",
+    [
+        (edit(MODULE, "total = a + 1", "total = a + 10"), False),
+        (edit(MODULE, "def first(a):", "def first(a, b):"), True),
+        (edit(MODULE, "def first(a):", "def first(\n    a\n):"), False),
+        (MODULE + "\n\ndef added():\n    return 1\n", False),
+        (edit(MODULE, "    def get(self, key):\n        return key\n\n", ""), True),
+        (edit(MODULE, "class Store:", "class Store(Base):"), True),
+        (edit(MODULE, "    def get", "    @staticmethod\n    def get"), True),
+        (edit(MODULE, "@decorate\n", "@decorate\n@cache\n") + "\n\nX = 1\n", True),
+    ],
+    ids=["body", "parameter-added", "reformatted", "function-added", "method-removed", "class-header", "staticmethod-added", "decorator-added"],
+)
+def test_may_strand_uses_only_when_a_header_is_gone(build, new, strands):
+    session, (change, _) = _session(build, {"m.py": MODULE}, {"m.py": new}, {"other.py": "x = 1\n"})
+    assert replay._may_strand_uses(session.repository, change) is strands
+
+
+def test_a_removed_decorator_that_changes_binding_strands_uses(build):
+    base = edit(MODULE, "    def get", "    @staticmethod\n    def get")
+    session, (change, _) = _session(build, {"m.py": base}, {"m.py": MODULE}, {"other.py": "x = 1\n"})
+    assert replay._may_strand_uses(session.repository, change) is True
+
+
+def test_no_syntax_replay_keeps_every_finding_but_syntax_errors_of_unparsed_files(build, settle):
+    history = build(FIXTURES / "replay" / "history.toml")
+    full = settle("replay", repo=history)
+    fast = settle("replay", "--no-syntax", repo=history)
+    assert full.returncode == fast.returncode == 0, full.stderr + fast.stderr
+    import json
+
+    for whole, quick in zip(full.stdout.splitlines(), fast.stdout.splitlines()):
+        whole, quick = json.loads(whole), json.loads(quick)
+        assert whole["merge_commit"] == quick["merge_commit"]
+        assert {f["id"] for f in quick["findings"]} <= {f["id"] for f in whole["findings"]}
+        missing = [f for f in whole["findings"] if f["id"] not in {q["id"] for q in quick["findings"]}]
+        assert all(f["kind"] == "parse_error" for f in missing), missing
+    assert "parse_error" in full.stdout
+
+
+PYTHON_SCENARIOS = sorted(p for p in (FIXTURES / "python").glob("*.toml") if not p.name.endswith((".claims.toml", ".policy.toml")))
+
+
+@pytest.mark.parametrize("source", PYTHON_SCENARIOS, ids=[p.stem for p in PYTHON_SCENARIOS])
+def test_header_prefilter_never_hides_a_change_that_can_strand_a_use(build, source):
+    """Soundness: wherever the full parser finds a removal or a binding change, the byte
+    prefilter must have said the file may strand uses."""
+    from settle.diff.drift import _drifting
+
+    scenario = scenarios.load(source)
+    session = Session.open(str(build(scenario)))
+    repository = session.repository
+    base = repository.resolve("main") if repository._repo.lookup_branch("main") else None
+    for name in scenario.branches:
+        tip = repository.resolve(name)
+        fork = repository.merge_base(base, tip) if base else None
+        if fork is None or fork == tip:
+            continue
+        side = session.side(name, fork, tip)
+        stranding = {c.old.id.split("::", 1)[0] for c in _drifting(side)}
+        for file in side.files:
+            if file.change.path in stranding:
+                assert replay._may_strand_uses(repository, file.change), (name, file.change.path)
