@@ -86,11 +86,16 @@ def settle() -> Settle:
 
 
 def assert_extraction_properties(language: str, path: str, data: bytes) -> None:
-    """For any bytes: extraction does not raise, is deterministic, and symbol ids are unique."""
+    """For any bytes: extraction does not raise, is deterministic (with or without references
+    up front), and symbol ids are unique."""
     from settle.languages import profile_named
     from settle.parse.extract import extract
 
     profile = profile_named(language)
     first = extract(data, path, profile)
-    assert first == extract(data, path, profile)
+    again = extract(data, path, profile)
+    assert first == again and first.references == again.references
+    # A table built without references works them out on first use, to the same result.
+    lazy = extract(data, path, profile, references=False)
+    assert lazy == first and lazy.references == first.references
     assert len({d.id for d in first.definitions}) == len(first.definitions)

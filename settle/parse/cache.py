@@ -25,7 +25,8 @@ class SymbolTables:
         key = (blob_id, path)
         table = self._tables.get(key)
         if table is None:
-            table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes)
+            # Most tables are only compared symbol by symbol; calls and uses come when asked for.
+            table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=False)
             if table.status is TableStatus.PARSED:
                 self.parsed += 1
             self._tables[key] = table

@@ -76,14 +76,21 @@ def classify_bytes(source: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TableSt
     return TableStatus.PARSED
 
 
-def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes: int = DEFAULT_MAX_BYTES) -> SymbolTable:
-    """The symbol table of one file; never raises on odd bytes, it says what they were."""
+def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes: int = DEFAULT_MAX_BYTES,
+            references: bool = True) -> SymbolTable:
+    """The symbol table of one file; never raises on odd bytes, it says what they were.
+
+    With references=False the calls and name uses are left out and worked out (by
+    a second, full extraction) only when the table's `references` are first read.
+    """
     status = classify_bytes(source, max_bytes)
     if profile is None:
         status = TableStatus.UNSUPPORTED if status is TableStatus.PARSED else status
         return SymbolTable(path=path, language=None, status=status, size=len(source))
     if status is not TableStatus.PARSED:
         return SymbolTable(path=path, language=profile.name, status=status, size=len(source))
+    if not references:
+        return _Extraction(source, path, profile, references=False).table()
     return _Extraction(source, path, profile).table()
 
 
@@ -126,12 +133,13 @@ class _ArgumentList:
 
 
 class _Extraction:
-    def __init__(self, source: bytes, path: str, profile: LanguageProfile):
+    def __init__(self, source: bytes, path: str, profile: LanguageProfile, references: bool = True):
         import tree_sitter
 
         self.source = source
         self.path = path
         self.profile = profile
+        self.references = references
         self.grammar = grammar_for(profile)
         self.tree = self.grammar.parser().parse(source)
         self.cursor = tree_sitter.QueryCursor
@@ -150,8 +158,10 @@ class _Extraction:
         strings: list[tuple[int, int]] = []
         comments: list[tuple[int, int]] = []
         blocks: list[tuple[int, int]] = []
-        roles = self.grammar.roles
-        for pattern, captures in self.cursor(self.grammar.query).matches(self.tree.root_node):
+        grammar = self.grammar
+        query, roles, kinds = (grammar.query, grammar.roles, grammar.definition_kinds) if self.references else (
+            grammar.symbols, grammar.symbol_roles, grammar.symbol_kinds)
+        for pattern, captures in self.cursor(query).matches(self.tree.root_node):
             role = roles[pattern]
             if role == "call":
                 calls.append(
@@ -177,7 +187,7 @@ class _Extraction:
                 node = captures["block"][0]
                 blocks.append((node.start_byte, node.end_byte))
             elif role == "definition":
-                kind = self.grammar.definition_kinds[pattern]
+                kind = kinds[pattern]
                 self._add_definition(SymbolKind(kind), captures["definition." + kind][0], captures, pending)
             elif role == "scope":
                 self._add_definition(None, captures["scope"][0], captures, pending)
@@ -201,17 +211,22 @@ class _Extraction:
             self._definition(definition, ordered, parameters, texts.header(index), texts.body(index))
             for index, definition in enumerate(emitted)
         )
-        enclosing = _Enclosing([(d.span.start_byte, d.span.end_byte, d.qualname) for d in definitions])
-        references = self._calls(calls, argument_lists, enclosing)
-        skipped = sorted(comments + strings + self.import_spans)
-        references += self._uses(ordered, parameters, skipped)
-        references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
+        references = None
+        if self.references:
+            enclosing = _Enclosing([(d.span.start_byte, d.span.end_byte, d.qualname) for d in definitions])
+            found = self._calls(calls, argument_lists, enclosing)
+            skipped = sorted(comments + strings + self.import_spans)
+            found += self._uses(ordered, parameters, skipped)
+            found.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
+            references = tuple(found)
+        source, path, profile = self.source, self.path, self.profile
         return SymbolTable(
             path=self.path,
             language=self.profile.name,
             status=TableStatus.PARSED,
             definitions=definitions,
-            references=tuple(references),
+            _references=references,
+            load_references=None if references is not None else lambda: _Extraction(source, path, profile).table().references,
             imports=tuple(sorted(set(imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
             syntax_errors=self._syntax_errors(),
             size=len(self.source),

@@ -36,10 +36,17 @@ class Grammar:
     version: str  # enters cache keys: a new grammar may parse the same bytes differently
     # Only the patterns that place definitions (and decorations): where they are, not what they say.
     outline: tree_sitter.Query
+    # Every pattern but calls, their arguments and string literals: a table without references.
+    symbols: tree_sitter.Query
+    symbol_roles: tuple[str, ...]
+    symbol_kinds: tuple[str | None, ...]
 
     def parser(self) -> tree_sitter.Parser:
         return tree_sitter.Parser(self.language)
 
+
+# Patterns only references need: left out of the `symbols` query.
+_REFERENCE_ROLES = ("call", "arguments", "string")
 
 _LOADED: dict[str, Grammar] = {}
 _CAPTURE = re.compile(rb"@([\w.]+)")
@@ -72,7 +79,7 @@ def _load(profile: LanguageProfile) -> Grammar:
     except tree_sitter.QueryError as error:  # a broken query file is our bug, not the user's input
         raise RuntimeError(f"query files of {profile.name} do not compile: {error}") from error
     source = query_source(profile).encode("utf-8")
-    roles, kinds, placing = [], [], []
+    roles, kinds, placing, symbols = [], [], [], []
     for pattern in range(query.pattern_count):
         text = source[query.start_byte_for_pattern(pattern) : query.end_byte_for_pattern(pattern)]
         names = [name.decode() for name in _CAPTURE.findall(_COMMENT.sub(b"", text))]
@@ -84,7 +91,11 @@ def _load(profile: LanguageProfile) -> Grammar:
         kinds.append(kind)
         if role in ("definition", "decoration"):
             placing.append(text)
+        if role not in _REFERENCE_ROLES:
+            symbols.append((text, role, kind))
     distribution = profile.grammar_module.replace("_", "-")
     version = f"{distribution}={metadata.version(distribution)};abi={language.abi_version}"
     outline = tree_sitter.Query(language, b"\n".join(placing).decode("utf-8"))
-    return Grammar(language, query, tuple(roles), tuple(kinds), version, outline)
+    symbols_query = tree_sitter.Query(language, b"\n".join(text for text, _, _ in symbols).decode("utf-8"))
+    return Grammar(language, query, tuple(roles), tuple(kinds), version, outline, symbols_query,
+                   tuple(role for _, role, _ in symbols), tuple(kind for _, _, kind in symbols))

@@ -6,6 +6,7 @@ differ reads it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -164,7 +165,9 @@ class SymbolTable:
     language: str | None
     status: TableStatus
     definitions: tuple[Definition, ...] = ()
-    references: tuple[Reference, ...] = ()
+    # Calls and name uses, worked out on first use when the table was built without
+    # them (`load_references`): most tables are only compared symbol by symbol.
+    _references: tuple[Reference, ...] | None = field(default=(), compare=False, repr=False)
     imports: tuple[ImportBinding, ...] = ()
     syntax_errors: tuple[int, ...] = ()  # lines of ERROR / MISSING nodes
     size: int = 0
@@ -172,6 +175,15 @@ class SymbolTable:
     # whitespace ignored; "" when there is none. Equal hashes: no module-level edit.
     module_hash: str = ""
     _by_id: dict = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    load_references: Callable[[], tuple[Reference, ...]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        if self._references is None:
+            loaded = self.load_references() if self.load_references is not None else ()
+            object.__setattr__(self, "_references", loaded)
+            object.__setattr__(self, "load_references", None)
+        return self._references  # type: ignore[return-value]
 
     @property
     def parsed(self) -> bool:
