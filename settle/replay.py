@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import posixpath
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 from itertools import combinations
 
+from settle.diff.changes import spells
 from settle.diff.drift import drift_names
 from settle.diff.pair import pair_findings, side_findings
 from settle.languages import profile_for_path
@@ -98,10 +100,10 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
 
 def _mentions(names: set[str], repository: Repository):
     """A change whose new text spells one of the names as a whole word."""
-    pattern = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")(?![\w$])")
+    spelled = frozenset(name.encode() for name in names)
 
     def mentions(change: PathChange) -> bool:
-        return bool(change.new_id and change.new_kind is EntryKind.FILE and pattern.search(repository.blob(change.new_id)))
+        return bool(change.new_id and change.new_kind is EntryKind.FILE and spells(spelled, repository.blob(change.new_id)))
 
     return mentions
 
@@ -125,14 +127,27 @@ def _meets(other: tuple[PathChange, ...], session: Session):
             imported_by_other |= _imported_words(repository, change.new_path, change.new_id)
     namespaces = {posixpath.dirname(c.path) for c in code if profile_for_path(c.path).directory_is_namespace}
 
+    written: list[bytes] = []  # the lines the other side's code changes added, read when first needed
+
+    def strands_their_uses(change: PathChange) -> bool:
+        """Does this change remove or re-shape a symbol whose name the other side's changed code spells?"""
+        names = _stranded_names(repository, change)
+        if names is None:
+            return True
+        if not names:
+            return False
+        if not written:
+            written.append(b"\0".join(_added_text(repository, c) for c in code if c.new_id and c.new_kind is EntryKind.FILE))
+        return spells(names, written[0])
+
     def parse(change: PathChange) -> bool:
         profile = profile_for_path(change.path)
         if profile is None:
             return True
         theirs = touched.get(change.old_path) or touched.get(change.new_path)
         if theirs is not None:
-            return _edits_meet(session, change, theirs) or _may_strand_uses(repository, change)
-        if _module_word(change.old_path or change.path) in imported_by_other and _may_strand_uses(repository, change):
+            return _edits_meet(session, change, theirs) or strands_their_uses(change)
+        if _module_word(change.old_path or change.path) in imported_by_other and strands_their_uses(change):
             return True
         return profile.directory_is_namespace and posixpath.dirname(change.path) in namespaces
     return parse
@@ -153,16 +168,38 @@ def _imported_words(repository: Repository, path: str, blob_id: str) -> set[byte
     return words
 
 
+def _added_text(repository: Repository, change: PathChange) -> bytes:
+    """Text around what a change added: each hunk widened to the top-level block holding it
+    (from the unindented line before it to the next one), since a use anywhere inside a
+    symbol the change touched counts as its code (all of a new file)."""
+    data = repository.blob(change.new_id)
+    if change.old_id is None or change.old_kind is not EntryKind.FILE:
+        return data
+    lines = data.split(b"\n")
+    tops = [index for index, line in enumerate(lines) if line[:1] not in (b"", b" ", b"\t")]
+    pieces = []
+    for hunk in repository.hunks(change.old_id, change.new_id):
+        first = max(hunk.new.start - 1, 0)
+        before = bisect_right(tops, first) - 1
+        after = bisect_right(tops, max(hunk.new.end - 1, first))
+        pieces.append(b"\n".join(lines[tops[before] if before >= 0 else 0 : tops[after] if after < len(tops) else len(lines)]))
+    return b"\n".join(pieces)
+
+
 def _edits_meet(session: Session, mine: PathChange, theirs: PathChange) -> bool:
     """Do two sides' edits of one file touch a common symbol's own text, or both the module level?
 
     Only then can they conflict inside a symbol, edit one symbol twice or add one twice.
     Decided on the base's definition spans (a definitions-only parse) and the two sides'
-    line hunks; anything but an in-place edit of a file on both sides is assumed to meet.
+    line hunks — and, where the profile has `header_lines`, on the names each side's new
+    headers carry instead of the module level; anything but an in-place edit of a file on
+    both sides is assumed to meet.
     """
     if not (mine.old_path == mine.new_path == theirs.old_path == theirs.new_path and mine.old_id == theirs.old_id
             and all(kind is EntryKind.FILE for kind in (mine.old_kind, mine.new_kind, theirs.old_kind, theirs.new_kind))):
         return True
+    if mine.new_id == theirs.new_id:
+        return False  # the same change on both sides: nothing collides
     spans = session.tables.spans(mine.path, mine.old_id)
     if spans is None:
         return True
@@ -173,7 +210,21 @@ def _edits_meet(session: Session, mine: PathChange, theirs: PathChange) -> bool:
             outermost[end] = (start, end)
     spans = sorted(outermost.values())
     touched = [_touched_spans(spans, session.repository.hunks(change.old_id, change.new_id)) for change in (mine, theirs)]
+    profile = profile_for_path(mine.path)
+    if profile is not None and profile.header_lines is not None:
+        # At the module level only two additions of one name can collide (a duplicate
+        # definition); the headers tell what each side added, so edits of imports and
+        # other top-level statements on both sides need no parse.
+        touched = [spans - {None} for spans in touched]
+        added = [_added_names(session.repository, profile.header_lines, change) for change in (mine, theirs)]
+        if not added[0].isdisjoint(added[1]):
+            return True
     return not touched[0].isdisjoint(touched[1])
+
+
+def _added_names(repository: Repository, pattern: str, change: PathChange) -> set[bytes]:
+    old, (new, names) = _headers(repository, pattern, change.old_id)[0], _headers(repository, pattern, change.new_id)
+    return {names[header] for header in new - old}
 
 
 def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
@@ -198,28 +249,44 @@ def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
 
 
 def _may_strand_uses(repository: Repository, change: PathChange) -> bool:
-    """Can this change remove or re-shape a symbol? Only a deletion, a move, or a change of the
-    file's definition headers can (the profile's `header_lines`; without one, assume it can)."""
+    """Can this change remove or re-shape a symbol?"""
+    return _stranded_names(repository, change) != frozenset()
+
+
+def _stranded_names(repository: Repository, change: PathChange) -> frozenset[bytes] | None:
+    """Names of the symbols this change may have removed or re-shaped, read off the file's
+    definition headers (the profile's `header_lines`): a header that is gone was removed or
+    re-shaped, added ones only add symbols. None when any symbol may be: a deletion, a move,
+    or a language without the pattern."""
     if change.old_id is None or change.old_kind is not EntryKind.FILE:
-        return False  # an added file only adds symbols
+        return frozenset()  # an added file only adds symbols
     if change.new_id is None or change.new_kind is not EntryKind.FILE or change.old_path != change.new_path:
-        return True
+        return None
     profile = profile_for_path(change.path)
     if profile is None or profile.header_lines is None:
-        return True
-    # Added headers only add symbols; a header that is gone was removed or re-shaped.
-    return bool(_headers(repository, profile.header_lines, change.old_id) - _headers(repository, profile.header_lines, change.new_id))
+        return None
+    old = _headers(repository, profile.header_lines, change.old_id)
+    gone = old[0] - _headers(repository, profile.header_lines, change.new_id)[0]
+    names = frozenset(old[1][header] for header in gone)
+    if any(name.decode() in profile.constructor_names for name in names):
+        return None  # a constructor is used by its class's name, which its header does not spell
+    return names
 
 
-_HEADERS: dict[str, Counter[bytes]] = {}  # blob id → its definition headers, whitespace removed
+_HEADERS: dict[str, tuple[Counter[bytes], dict[bytes, bytes]]] = {}  # blob id → (headers, whitespace removed; header → name)
 
 
-def _headers(repository: Repository, pattern: str, blob_id: str) -> Counter[bytes]:
-    headers = _HEADERS.get(blob_id)
-    if headers is None:
-        found = _multiline(pattern).findall(repository.blob(blob_id))
-        headers = _HEADERS[blob_id] = Counter(b"".join(header.split()) for header in found)
-    return headers
+def _headers(repository: Repository, pattern: str, blob_id: str) -> tuple[Counter[bytes], dict[bytes, bytes]]:
+    found = _HEADERS.get(blob_id)
+    if found is None:
+        headers: Counter[bytes] = Counter()
+        names: dict[bytes, bytes] = {}
+        for match in _multiline(pattern).finditer(repository.blob(blob_id)):
+            header = b"".join(match.group().split())
+            headers[header] += 1
+            names[header] = next((group for group in match.groups() if group), header)
+        found = _HEADERS[blob_id] = (headers, names)
+    return found
 
 
 @lru_cache(maxsize=None)

@@ -108,14 +108,15 @@ def edit(text: str, old: str, new: str) -> str:
         (edit(MODULE, "@decorate", "@decorate(1)"), edit(MODULE, "b * 2", "b * 3"), True),
         (edit(MODULE, "return key", "return key or 1"), edit(MODULE, "return value\n", "return value or 2\n"), False),
         (MODULE + "\n\ndef third():\n    return 3\n", MODULE + "\n\ndef third():\n    return 4\n", True),
-        (edit(MODULE, "import os", "import os\nimport re"), edit(MODULE, "import os", "import sys\nimport os"), True),
+        (edit(MODULE, "import os", "import os\nimport re"), edit(MODULE, "import os", "import sys\nimport os"), False),
+        (edit(MODULE, "import os\n", "import os\n\n\ndef third():\n    return 3\n"), MODULE + "\n\ndef third():\n    return 4\n", True),
         (edit(MODULE, "    def put", "    def size(self):\n        return 0\n\n    def put"),
          edit(MODULE, "    def put", "    def size(self):\n        return 1\n\n    def put"), True),
     ],
     ids=["different-functions", "one-function", "decorator-and-body", "two-methods", "both-append",
-         "both-import", "both-add-a-method"],
+         "both-import", "one-name-added-in-two-places", "both-add-a-method"],
 )
-def test_edits_meet_when_both_sides_touch_one_symbol_or_the_module_level(build, left, right, meet):
+def test_edits_meet_when_both_sides_touch_one_symbol_or_add_one_name(build, left, right, meet):
     session, (mine, theirs) = _session(build, {"m.py": MODULE}, {"m.py": left}, {"m.py": right})
     assert replay._edits_meet(session, mine, theirs) is meet
     assert replay._edits_meet(session, theirs, mine) is meet

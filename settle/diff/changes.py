@@ -6,10 +6,11 @@ changes are computed once and shared by every pair it takes part in.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from settle.parse.cache import SymbolTables
 from settle.parse.model import Definition, ReferenceKind, SymbolTable
@@ -114,6 +115,12 @@ class FileChange:
                     return True
         return False
 
+    def spells_any(self, names) -> bool:
+        """Does the new text spell one of the names as a word? (Bytes: cheaper than its references.)"""
+        if self.change.new_id is None or self.change.new_kind is not EntryKind.FILE:
+            return False
+        return spells({name.encode() for name in names}, self._repository.blob(self.change.new_id))
+
     def new_code_references(self):
         """References on the tip that this side wrote: inside symbols it added or changed, or on changed lines."""
         if self.new_table is None or not self.new_table.parsed:
@@ -126,6 +133,18 @@ class FileChange:
             elif reference.line in self.changed_new_lines:
                 result.append(reference)
         return result
+
+
+def spells(names: Iterable[bytes], data: bytes) -> bool:
+    """Does data spell one of the names as a whole word? A substring search comes first:
+    a regex with look-arounds tried at every position is many times slower."""
+    present = tuple(sorted(name for name in names if name in data))
+    return bool(present) and _whole_words(present).search(data) is not None
+
+
+@lru_cache(maxsize=4096)
+def _whole_words(names: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    return re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(name) for name in names) + rb")(?![\w$])")
 
 
 def _within(scope: str, qualnames: set[str]) -> bool:
@@ -252,4 +271,4 @@ def _compare(old: Definition, new: Definition, renamed: bool) -> SymbolChange | 
     return SymbolChange(kind, old, new)
 
 
-__all__ = ["FileChange", "ReferenceKind", "SideChanges", "SymbolChange", "SymbolChangeKind"]
+__all__ = ["FileChange", "ReferenceKind", "SideChanges", "SymbolChange", "SymbolChangeKind", "spells"]

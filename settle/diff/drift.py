@@ -155,7 +155,7 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
     """(side, table, reference) for uses of any of names: the other side's new code, then stale code."""
     for file in other.files:
         table = file.new_table
-        if table is None or not table.parsed:
+        if table is None or not table.parsed or not file.spells_any(names):
             continue
         for reference in file.new_code_references():
             if reference.name in names:

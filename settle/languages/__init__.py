@@ -28,9 +28,9 @@ PROFILES: tuple[LanguageProfile, ...] = (
         # @staticmethod re-shapes the method), a parenthesized list nested two deep
         # and the return annotation; and unindented assignments (module variables).
         header_lines=(
-            r"^(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+[ \t]*"
+            r"^(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)[ \t]*"
             r"(?:\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?(?:[ \t]*->[^:\n]*)?"
-            r"|^\w+[ \t]*(?::[^=\n]*)?=(?!=)"
+            r"|^(\w+)[ \t]*(?::[^=\n]*)?=(?!=)"
         ),
         syntax_oracle="libcst",
         self_names=("self", "cls"),

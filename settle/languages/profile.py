@@ -65,9 +65,10 @@ class LanguageProfile:
     # must name the module it imports; replay's byte prefilter reads it.
     import_lines: str | None = None
     # A regex (multiline) matching every definition header with its parameters and
-    # decorators, and module-level bindings: where two versions of a file match it
-    # alike (whitespace aside), no symbol was removed or re-shaped. Optional; replay
-    # uses it to skip files whose changes cannot leave a use behind.
+    # decorators, and module-level bindings, its one participating group the name:
+    # where two versions of a file match it alike (whitespace aside), no symbol was
+    # removed or re-shaped. Optional; replay uses it to skip files whose changes
+    # cannot leave a use behind.
     header_lines: str | None = None
     # Name uses are identifier chains in a symbol's own text (comments and
     # string literals skipped), joined by these separators, minus keywords.
