@@ -7,21 +7,15 @@ Verdicts stream as JSON Lines in history order whatever --jobs is.
 
 from __future__ import annotations
 
-import posixpath
-import re
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Iterator
-from functools import lru_cache
 from itertools import combinations
 
-from settle.diff.changes import spells
+from settle.diff import reach
 from settle.diff.drift import drift_names
 from settle.diff.pair import pair_findings, side_findings
-from settle.languages import profile_for_path
 from settle.errors import SettleError
 from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
-from settle.repo import EntryKind, PathChange, Repository
+from settle.repo import Repository
 from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts
 
@@ -80,229 +74,22 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
 
     Replay has no stale-caller scan; the files it does not parse are checked
     for syntax errors only when `syntax` says so. First each side parses what
-    `_meets` the other's changes; then, where that shows one side removing or
+    `reach.meets` the other's changes; then, where that shows one side removing or
     re-shaping a symbol, the other side also parses the files whose new text
     spells its name (their uses may now be stale).
     """
     repository = session.repository
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
-    meets = [_meets(changes[1], session), _meets(changes[0], session)]
+    meets = [reach.meets(changes[1], repository, session.tables), reach.meets(changes[0], repository, session.tables)]
     sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax) for (name, tip), meet in zip((first, second), meets)]
     names = [drift_names(sides[1]), drift_names(sides[0])]  # what each side's code may now use wrongly
     for index, (name, tip) in enumerate((first, second)):
         if names[index]:
-            mention = _mentions(names[index], repository)
+            mention = reach.mentions(names[index], repository)
             meet = meets[index]
             sides[index] = session.side(name, fork, tip, parse=lambda change, meet=meet: meet(change) or mention(change),
                                         syntax_of_skipped=syntax)
     return sides
-
-
-def _mentions(names: set[str], repository: Repository):
-    """A change whose new text spells one of the names as a whole word."""
-    spelled = frozenset(name.encode() for name in names)
-
-    def mentions(change: PathChange) -> bool:
-        return bool(change.new_id and change.new_kind is EntryKind.FILE and spells(spelled, repository.blob(change.new_id)))
-
-    return mentions
-
-
-def _meets(other: tuple[PathChange, ...], session: Session):
-    """Paths of one side worth parsing against the other side's changes: those both changed
-    where the two sides' edits meet in one symbol (conflicts, concurrent edits, duplicates —
-    see `_edits_meet`); files whose module the other side's changed code imports, when this
-    side may have removed or re-shaped a symbol there (`_may_strand_uses`); and, where a
-    directory is a namespace, files beside the other side's. Files without a grammar are
-    kept: they are never parsed anyway. "Imports" is a byte-level reading of import lines
-    (the profile's `import_lines`), so a change to a module the other side reaches without
-    naming it (an instance's method, a plugin hook) is not looked at.
-    """
-    repository = session.repository
-    touched = {p: change for change in other for p in (change.old_path, change.new_path) if p}
-    code = [change for change in other if profile_for_path(change.path) is not None]
-    imported_by_other: set[bytes] = set()
-    for change in code:
-        if change.new_id and change.new_kind is EntryKind.FILE:
-            imported_by_other |= _imported_words(repository, change.new_path, change.new_id)
-    namespaces = {posixpath.dirname(c.path) for c in code if profile_for_path(c.path).directory_is_namespace}
-
-    written: list[bytes] = []  # the lines the other side's code changes added, read when first needed
-
-    def strands_their_uses(change: PathChange) -> bool:
-        """Does this change remove or re-shape a symbol whose name the other side's changed code spells?"""
-        names = _stranded_names(repository, change)
-        if names is None:
-            return True
-        if not names:
-            return False
-        if not written:
-            written.append(b"\0".join(_added_text(repository, c) for c in code if c.new_id and c.new_kind is EntryKind.FILE))
-        return spells(names, written[0])
-
-    def parse(change: PathChange) -> bool:
-        profile = profile_for_path(change.path)
-        if profile is None:
-            return True
-        theirs = touched.get(change.old_path) or touched.get(change.new_path)
-        if theirs is not None:
-            return _edits_meet(session, change, theirs) or strands_their_uses(change)
-        if _module_word(change.old_path or change.path) in imported_by_other and strands_their_uses(change):
-            return True
-        return profile.directory_is_namespace and posixpath.dirname(change.path) in namespaces
-    return parse
-
-
-_IDENTIFIER = re.compile(rb"[A-Za-z_$][\w$]*")
-_IMPORTED: dict[tuple[str, str], set[bytes]] = {}  # (path, blob id) → words on its import lines; blobs recur across merges
-
-
-def _imported_words(repository: Repository, path: str, blob_id: str) -> set[bytes]:
-    key = (path, blob_id)
-    words = _IMPORTED.get(key)
-    if words is None:
-        profile = profile_for_path(path)
-        pattern = _multiline(profile.import_lines) if profile is not None and profile.import_lines else None
-        text = b"\n".join(pattern.findall(repository.blob(blob_id))) if pattern is not None else b""
-        words = _IMPORTED[key] = set(_IDENTIFIER.findall(text))
-    return words
-
-
-def _added_text(repository: Repository, change: PathChange) -> bytes:
-    """Text around what a change added: each hunk widened to the top-level block holding it
-    (from the unindented line before it to the next one), since a use anywhere inside a
-    symbol the change touched counts as its code (all of a new file)."""
-    data = repository.blob(change.new_id)
-    if change.old_id is None or change.old_kind is not EntryKind.FILE:
-        return data
-    lines = data.split(b"\n")
-    tops = [index for index, line in enumerate(lines) if line[:1] not in (b"", b" ", b"\t")]
-    pieces = []
-    for hunk in repository.hunks(change.old_id, change.new_id):
-        first = max(hunk.new.start - 1, 0)
-        before = bisect_right(tops, first) - 1
-        after = bisect_right(tops, max(hunk.new.end - 1, first))
-        pieces.append(b"\n".join(lines[tops[before] if before >= 0 else 0 : tops[after] if after < len(tops) else len(lines)]))
-    return b"\n".join(pieces)
-
-
-def _edits_meet(session: Session, mine: PathChange, theirs: PathChange) -> bool:
-    """Do two sides' edits of one file touch a common symbol's own text, or both the module level?
-
-    Only then can they conflict inside a symbol, edit one symbol twice or add one twice.
-    Decided on the base's definition spans (a definitions-only parse) and the two sides'
-    line hunks — and, where the profile has `header_lines`, on the names each side's new
-    headers carry instead of the module level; anything but an in-place edit of a file on
-    both sides is assumed to meet.
-    """
-    if not (mine.old_path == mine.new_path == theirs.old_path == theirs.new_path and mine.old_id == theirs.old_id
-            and all(kind is EntryKind.FILE for kind in (mine.old_kind, mine.new_kind, theirs.old_kind, theirs.new_kind))):
-        return True
-    if mine.new_id == theirs.new_id:
-        return False  # the same change on both sides: nothing collides
-    spans = session.tables.spans(mine.path, mine.old_id)
-    if spans is None:
-        return True
-    # A decorated definition and its inner node end on one line: one symbol, one span.
-    outermost: dict[int, tuple[int, int]] = {}
-    for start, end in spans:
-        if end not in outermost or start < outermost[end][0]:
-            outermost[end] = (start, end)
-    spans = sorted(outermost.values())
-    touched = [_touched_spans(spans, session.repository.hunks(change.old_id, change.new_id)) for change in (mine, theirs)]
-    profile = profile_for_path(mine.path)
-    if profile is not None and profile.header_lines is not None:
-        # At the module level only two additions of one name can collide (a duplicate
-        # definition); the headers tell what each side added, so edits of imports and
-        # other top-level statements on both sides need no parse.
-        touched = [spans - {None} for spans in touched]
-        added = [_added_names(session.repository, profile.header_lines, change) for change in (mine, theirs)]
-        if not added[0].isdisjoint(added[1]):
-            return True
-    return not touched[0].isdisjoint(touched[1])
-
-
-def _added_names(repository: Repository, pattern: str, change: PathChange) -> set[bytes]:
-    old, (new, names) = _headers(repository, pattern, change.old_id)[0], _headers(repository, pattern, change.new_id)
-    return {names[header] for header in new - old}
-
-
-def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
-    """The spans whose own text (children excluded) the hunks touch; None stands for the module level."""
-    touched: set = set()
-    for hunk in hunks:
-        low, high = hunk.old.start, hunk.old.end
-        if high < low:  # an insertion after line `high`: it touches both neighbours
-            low, high = high, low
-        containing = [span for span in spans if span[0] <= low and high <= span[1]]
-        innermost = min(containing, key=lambda span: span[1] - span[0]) if containing else None
-        for span in spans:
-            if span[0] <= high and low <= span[1] and not (
-                innermost is not None and span != innermost and span[0] <= innermost[0] and innermost[1] <= span[1]
-            ):
-                touched.add(span)
-        if not containing and any(
-            not any(start <= line <= end for start, end in spans) for line in range(max(low, 1), high + 1)
-        ):
-            touched.add(None)
-    return touched
-
-
-def _may_strand_uses(repository: Repository, change: PathChange) -> bool:
-    """Can this change remove or re-shape a symbol?"""
-    return _stranded_names(repository, change) != frozenset()
-
-
-def _stranded_names(repository: Repository, change: PathChange) -> frozenset[bytes] | None:
-    """Names of the symbols this change may have removed or re-shaped, read off the file's
-    definition headers (the profile's `header_lines`): a header that is gone was removed or
-    re-shaped, added ones only add symbols. None when any symbol may be: a deletion, a move,
-    or a language without the pattern."""
-    if change.old_id is None or change.old_kind is not EntryKind.FILE:
-        return frozenset()  # an added file only adds symbols
-    if change.new_id is None or change.new_kind is not EntryKind.FILE or change.old_path != change.new_path:
-        return None
-    profile = profile_for_path(change.path)
-    if profile is None or profile.header_lines is None:
-        return None
-    old = _headers(repository, profile.header_lines, change.old_id)
-    gone = old[0] - _headers(repository, profile.header_lines, change.new_id)[0]
-    names = frozenset(old[1][header] for header in gone)
-    if any(name.decode() in profile.constructor_names for name in names):
-        return None  # a constructor is used by its class's name, which its header does not spell
-    return names
-
-
-_HEADERS: dict[str, tuple[Counter[bytes], dict[bytes, bytes]]] = {}  # blob id → (headers, whitespace removed; header → name)
-
-
-def _headers(repository: Repository, pattern: str, blob_id: str) -> tuple[Counter[bytes], dict[bytes, bytes]]:
-    found = _HEADERS.get(blob_id)
-    if found is None:
-        headers: Counter[bytes] = Counter()
-        names: dict[bytes, bytes] = {}
-        for match in _multiline(pattern).finditer(repository.blob(blob_id)):
-            header = b"".join(match.group().split())
-            headers[header] += 1
-            names[header] = next((group for group in match.groups() if group), header)
-        found = _HEADERS[blob_id] = (headers, names)
-    return found
-
-
-@lru_cache(maxsize=None)
-def _multiline(source: str) -> re.Pattern[bytes]:
-    return re.compile(source.encode(), re.MULTILINE)
-
-
-def _module_word(path: str) -> bytes:
-    """The word an importer would write: the file's stem, its directory for a package file,
-    or the directory where a directory is the namespace (a Go package)."""
-    directory, _, filename = path.rpartition("/")
-    stem = filename.rsplit(".", 1)[0]
-    profile = profile_for_path(path)
-    if profile is not None and directory and (stem in profile.package_stems or profile.directory_is_namespace):
-        return directory.rsplit("/", 1)[-1].encode()
-    return stem.encode()
 
 
 _WORKER: Session | None = None

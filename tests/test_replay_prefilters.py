@@ -1,5 +1,5 @@
-"""Replay's cheap prefilters decide what is parsed; each is checked against the full parser
-on every fixture file, or on real repositories built for the case."""
+"""Replay's cheap prefilters (settle/diff/reach.py) decide what is parsed; each is checked
+against the full parser on every fixture file, or on real repositories built for the case."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import FIXTURES
-from settle import replay
+from settle.diff import reach
 from settle import scenario as scenarios
 from settle.languages import profile_for_path
 from settle.parse.extract import definition_spans, extract
@@ -118,8 +118,8 @@ def edit(text: str, old: str, new: str) -> str:
 )
 def test_edits_meet_when_both_sides_touch_one_symbol_or_add_one_name(build, left, right, meet):
     session, (mine, theirs) = _session(build, {"m.py": MODULE}, {"m.py": left}, {"m.py": right})
-    assert replay._edits_meet(session, mine, theirs) is meet
-    assert replay._edits_meet(session, theirs, mine) is meet
+    assert reach.edits_meet(session.repository, session.tables, mine, theirs) is meet
+    assert reach.edits_meet(session.repository, session.tables, theirs, mine) is meet
 
 
 @pytest.mark.parametrize(
@@ -138,13 +138,13 @@ def test_edits_meet_when_both_sides_touch_one_symbol_or_add_one_name(build, left
 )
 def test_may_strand_uses_only_when_a_header_is_gone(build, new, strands):
     session, (change, _) = _session(build, {"m.py": MODULE}, {"m.py": new}, {"other.py": "x = 1\n"})
-    assert replay._may_strand_uses(session.repository, change) is strands
+    assert reach.may_strand_uses(session.repository, change) is strands
 
 
 def test_a_removed_decorator_that_changes_binding_strands_uses(build):
     base = edit(MODULE, "    def get", "    @staticmethod\n    def get")
     session, (change, _) = _session(build, {"m.py": base}, {"m.py": MODULE}, {"other.py": "x = 1\n"})
-    assert replay._may_strand_uses(session.repository, change) is True
+    assert reach.may_strand_uses(session.repository, change) is True
 
 
 def test_no_syntax_replay_keeps_every_finding_but_syntax_errors_of_unparsed_files(build, settle):
@@ -185,4 +185,4 @@ def test_header_prefilter_never_hides_a_change_that_can_strand_a_use(build, sour
         stranding = {c.old.id.split("::", 1)[0] for c in _drifting(side)}
         for file in side.files:
             if file.change.path in stranding:
-                assert replay._may_strand_uses(repository, file.change), (name, file.change.path)
+                assert reach.may_strand_uses(repository, file.change), (name, file.change.path)
