@@ -75,18 +75,15 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
 
 
 _IDENTIFIER = re.compile(rb"[A-Za-z_$][\w$]*")
-_IMPORTED: dict[tuple[str, str], set[bytes]] = {}  # (path, blob id) → words on its import lines; blobs recur across merges
 
 
-def _imported_words(repository: Repository, path: str, blob_id: str) -> set[bytes]:
-    key = (path, blob_id)
-    words = _IMPORTED.get(key)
-    if words is None:
-        profile = profile_for_path(path)
-        pattern = _multiline(profile.import_lines) if profile is not None and profile.import_lines else None
-        text = b"\n".join(pattern.findall(repository.blob(blob_id))) if pattern is not None else b""
-        words = _IMPORTED[key] = set(_IDENTIFIER.findall(text))
-    return words
+@lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
+def _imported_words(repository: Repository, path: str, blob_id: str) -> frozenset[bytes]:
+    """The words on a blob's import lines (the profile's `import_lines`)."""
+    profile = profile_for_path(path)
+    pattern = _multiline(profile.import_lines) if profile is not None and profile.import_lines else None
+    text = b"\n".join(pattern.findall(repository.blob(blob_id))) if pattern is not None else b""
+    return frozenset(_IDENTIFIER.findall(text))
 
 
 def _added_text(repository: Repository, change: PathChange) -> bytes:
@@ -194,20 +191,16 @@ def stranded_names(repository: Repository, change: PathChange) -> frozenset[byte
     return names
 
 
-_HEADERS: dict[str, tuple[Counter[bytes], dict[bytes, bytes]]] = {}  # blob id → (headers, whitespace removed; header → name)
-
-
+@lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
 def _headers(repository: Repository, pattern: str, blob_id: str) -> tuple[Counter[bytes], dict[bytes, bytes]]:
-    found = _HEADERS.get(blob_id)
-    if found is None:
-        headers: Counter[bytes] = Counter()
-        names: dict[bytes, bytes] = {}
-        for match in _multiline(pattern).finditer(repository.blob(blob_id)):
-            header = b"".join(match.group().split())
-            headers[header] += 1
-            names[header] = next((group for group in match.groups() if group), header)
-        found = _HEADERS[blob_id] = (headers, names)
-    return found
+    """A blob's definition headers, whitespace removed, counted; and each header's name."""
+    headers: Counter[bytes] = Counter()
+    names: dict[bytes, bytes] = {}
+    for match in _multiline(pattern).finditer(repository.blob(blob_id)):
+        header = b"".join(match.group().split())
+        headers[header] += 1
+        names[header] = next((group for group in match.groups() if group), header)
+    return headers, names
 
 
 @lru_cache(maxsize=None)
