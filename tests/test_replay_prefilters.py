@@ -141,6 +141,13 @@ def test_may_strand_uses_only_when_a_header_is_gone(build, new, strands):
     assert reach.may_strand_uses(session.repository, change) is strands
 
 
+@pytest.mark.parametrize("field", ["    size: int = 0\n", "    size = 0\n", "    size: int\n"])
+def test_a_removed_class_field_strands_uses(build, field):
+    base = "class Config:\n" + field + "    name = 'x'\n"
+    session, (change, _) = _session(build, {"c.py": base}, {"c.py": base.replace(field, "")}, {"other.py": "x = 1\n"})
+    assert reach.stranded_names(session.repository, change) == {b"size"}
+
+
 def test_a_removed_decorator_that_changes_binding_strands_uses(build):
     base = edit(MODULE, "    def get", "    @staticmethod\n    def get")
     session, (change, _) = _session(build, {"m.py": base}, {"m.py": MODULE}, {"other.py": "x = 1\n"})

@@ -26,11 +26,13 @@ PROFILES: tuple[LanguageProfile, ...] = (
         import_lines=r"^[ \t]*(?:from|import)\b[^\n]*",
         # `def`/`class` with the one-line decorators right above it (a new
         # @staticmethod re-shapes the method), a parenthesized list nested two deep
-        # and the return annotation; and unindented assignments (module variables).
+        # and the return annotation; and every `name[: type] =` or `name: type` line
+        # (module variables and class fields; locals too, which only costs a parse).
         header_lines=(
             r"^(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)[ \t]*"
             r"(?:\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?(?:[ \t]*->[^:\n]*)?"
-            r"|^(\w+)[ \t]*(?::[^=\n]*)?=(?!=)"
+            r"|^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=(?!=)"
+            r"|^[ \t]*(\w+)[ \t]*:[ \t]*[^=\s][^=\n]*$"
         ),
         syntax_oracle="libcst",
         self_names=("self", "cls"),
