@@ -40,7 +40,7 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
     names = [f"parent{index}" for index in range(1, len(parents) + 1)]
     findings = []
     forks: dict[str, str | None] = {}
-    parsed: set[int] = set()  # ids of the (cached, so unique per blob) tables this merge used
+    parsed: set[tuple[str, str]] = set()  # (blob id, path) of the tables this merge used
     for (first_name, first), (second_name, second) in combinations(zip(names, parents), 2):
         fork = repository.merge_base(first, second)
         if first_name == "parent1":
@@ -50,8 +50,11 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
         left, right = _sides(session, fork, (first_name, first), (second_name, second), syntax)
         findings.extend(pair_findings(repository, tables, fork, left, right))
         # Counted per merge, not from the process-wide cache, so --jobs can't change the output.
-        parsed.update(id(t) for side in (left, right) for f in side.files
-                      for t in (f.old_table, f.new_table) if t is not None and t.parsed)
+        for file in (f for side in (left, right) for f in side.files):
+            change = file.change
+            parsed.update((blob, path) for table, blob, path in ((file.old_table, change.old_id, change.old_path),
+                                                                  (file.new_table, change.new_id, change.new_path))
+                          if table is not None and table.parsed)
         if first_name == "parent1":
             findings.extend(side_findings(right))
     policy = Policy()

@@ -193,3 +193,16 @@ def test_header_prefilter_never_hides_a_change_that_can_strand_a_use(build, sour
         for file in side.files:
             if file.change.path in stranding:
                 assert reach.may_strand_uses(repository, file.change), (name, file.change.path)
+
+
+def test_a_table_cache_that_keeps_nothing_changes_no_verdict(build):
+    """Long replays drop old tables; re-parsing a dropped blob must give the same verdicts."""
+    from settle.parse.cache import SymbolTables
+    from settle.replay import merge_commits, settle_merge
+
+    history = str(build(FIXTURES / "replay" / "history.toml"))
+    roomy = Session.open(history)
+    repository = Repository.open(history)
+    cramped = Session(repository, SymbolTables(repository.blob, cache_bytes=1))
+    for merge in merge_commits(roomy.repository):
+        assert settle_merge(cramped, merge).to_json() == settle_merge(roomy, merge).to_json()

@@ -1,7 +1,8 @@
-"""Symbol tables by blob id: each blob is parsed once per process."""
+"""Symbol tables by blob id: each blob is parsed once per process (while it stays in the cache)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 from settle.languages import profile_for_path
@@ -9,14 +10,24 @@ from settle.parse.extract import DEFAULT_MAX_BYTES, definition_spans, extract, s
 from settle.parse.model import SymbolTable, TableStatus
 
 
-class SymbolTables:
-    """Parses on demand; the key includes the path because symbol ids do."""
+# Tables take about 15 bytes of memory per byte of source: this keeps a long replay
+# under half a GiB of tables, and is more than any single check parses.
+CACHE_SOURCE_BYTES = 32 * 1024 * 1024
+_CACHED_SPANS = 4096  # blobs whose definition spans are kept
 
-    def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES):
+
+class SymbolTables:
+    """Parses on demand; the key includes the path because symbol ids do. The least recently
+    used tables are dropped once the sources they were built from pass `cache_bytes`."""
+
+    def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
+                 cache_bytes: int = CACHE_SOURCE_BYTES):
         self._read_blob = read_blob
         self._max_bytes = max_bytes
-        self._tables: dict[tuple[str, str], SymbolTable] = {}
-        self._spans: dict[tuple[str, str], tuple[tuple[int, int], ...] | None] = {}
+        self._cache_bytes = cache_bytes
+        self._cached = 0
+        self._tables: OrderedDict[tuple[str, str], SymbolTable] = OrderedDict()
+        self._spans: OrderedDict[tuple[str, str], tuple[tuple[int, int], ...] | None] = OrderedDict()
         self.parsed = 0  # how many blobs were actually parsed (for stats)
 
     def get(self, path: str, blob_id: str | None) -> SymbolTable | None:
@@ -24,12 +35,18 @@ class SymbolTables:
             return None
         key = (blob_id, path)
         table = self._tables.get(key)
-        if table is None:
-            # Most tables are only compared symbol by symbol; calls and uses come when asked for.
-            table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=False)
-            if table.status is TableStatus.PARSED:
-                self.parsed += 1
-            self._tables[key] = table
+        if table is not None:
+            self._tables.move_to_end(key)
+            return table
+        # Most tables are only compared symbol by symbol; calls and uses come when asked for.
+        table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=False)
+        if table.status is TableStatus.PARSED:
+            self.parsed += 1
+        self._tables[key] = table
+        self._cached += table.size
+        while self._cached > self._cache_bytes and len(self._tables) > 1:
+            _, dropped = self._tables.popitem(last=False)
+            self._cached -= dropped.size
         return table
 
     def syntax_errors(self, path: str, blob_id: str | None) -> tuple[int, ...] | None:
@@ -49,7 +66,11 @@ class SymbolTables:
         table = self._tables.get(key)
         if table is not None:
             return tuple(sorted({(d.span.start_line, d.span.end_line) for d in table.definitions})) if table.parsed else None
-        if key not in self._spans:
-            profile = profile_for_path(path)
-            self._spans[key] = definition_spans(self._read_blob(blob_id), profile, self._max_bytes) if profile else None
-        return self._spans[key]
+        if key in self._spans:
+            self._spans.move_to_end(key)
+            return self._spans[key]
+        profile = profile_for_path(path)
+        spans = self._spans[key] = definition_spans(self._read_blob(blob_id), profile, self._max_bytes) if profile else None
+        if len(self._spans) > _CACHED_SPANS:
+            self._spans.popitem(last=False)
+        return spans
