@@ -132,6 +132,21 @@ class _ArgumentList:
     spread: bool = False
 
 
+@dataclass(slots=True)
+class _Collected:
+    """What one query traversal of a file found, before definitions or references are built."""
+
+    ordered: list[_PendingDefinition] = field(default_factory=list)  # definitions and scopes, nested and qualified
+    emitted: list[_PendingDefinition] = field(default_factory=list)  # those that become definitions
+    parameters: dict[int, list[_PendingParameter]] = field(default_factory=dict)
+    argument_lists: dict[int, _ArgumentList] = field(default_factory=dict)
+    calls: list = field(default_factory=list)
+    imports: list[ImportBinding] = field(default_factory=list)
+    strings: list[tuple[int, int]] = field(default_factory=list)
+    comments: list[tuple[int, int]] = field(default_factory=list)
+    blocks: list[tuple[int, int]] = field(default_factory=list)
+
+
 class _Extraction:
     def __init__(self, source: bytes, path: str, profile: LanguageProfile, references: bool = True):
         import tree_sitter
@@ -149,22 +164,51 @@ class _Extraction:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     def table(self) -> SymbolTable:
+        found = self._collect()
+        texts = _NormalizedTexts(self.source, found.emitted, found.comments, found.blocks)
+        definitions = tuple(
+            self._definition(definition, found.ordered, found.parameters, texts.header(index), texts.body(index))
+            for index, definition in enumerate(found.emitted)
+        )
+        references = self._references(found) if self.references else None
+        source, path, profile = self.source, self.path, self.profile
+        return SymbolTable(
+            path=self.path,
+            language=self.profile.name,
+            status=TableStatus.PARSED,
+            definitions=definitions,
+            _references=references,
+            load_references=None if references is not None else lambda: _Extraction(source, path, profile).references_only(),
+            imports=tuple(sorted(set(found.imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
+            syntax_errors=self._syntax_errors(),
+            size=len(self.source),
+            module_hash=_digest(texts.module) if texts.module else "",
+        )
+
+    def references_only(self) -> tuple[Reference, ...]:
+        """The table's references without building its definitions (no hashes, no signatures)."""
+        return self._references(self._collect())
+
+    def _references(self, found: _Collected) -> tuple[Reference, ...]:
+        enclosing = _Enclosing([(d.start, d.node_end, d.qualname) for d in found.emitted])
+        references = self._calls(found.calls, found.argument_lists, enclosing)
+        skipped = sorted(found.comments + found.strings + self.import_spans)
+        references += self._uses(found.ordered, found.parameters, skipped)
+        references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
+        return tuple(references)
+
+    def _collect(self) -> _Collected:
+        """One query traversal: pending definitions nested and qualified, and everything else captured."""
+        found = _Collected()
         pending: list[_PendingDefinition] = []
         decorations: dict[int, tuple[object, list[str]]] = {}
-        parameters: dict[int, list[_PendingParameter]] = {}
-        argument_lists: dict[int, _ArgumentList] = {}
-        calls: list = []
-        imports: list[ImportBinding] = []
-        strings: list[tuple[int, int]] = []
-        comments: list[tuple[int, int]] = []
-        blocks: list[tuple[int, int]] = []
         grammar = self.grammar
         query, roles, kinds = (grammar.query, grammar.roles, grammar.definition_kinds) if self.references else (
             grammar.symbols, grammar.symbol_roles, grammar.symbol_kinds)
         for pattern, captures in self.cursor(query).matches(self.tree.root_node):
             role = roles[pattern]
             if role == "call":
-                calls.append(
+                found.calls.append(
                     (
                         captures["call"][0],
                         captures.get("call.object", (None,))[0],
@@ -174,29 +218,29 @@ class _Extraction:
                     )
                 )
             elif role == "arguments":
-                self._add_argument(captures, argument_lists)
+                self._add_argument(captures, found.argument_lists)
             elif role == "list":
-                self._add_parameter(captures, parameters)
+                self._add_parameter(captures, found.parameters)
             elif role == "comment":
                 node = captures["comment"][0]
-                comments.append((node.start_byte, node.end_byte))
+                found.comments.append((node.start_byte, node.end_byte))
             elif role == "string":
                 node = captures["string"][0]
-                strings.append((node.start_byte, node.end_byte))
+                found.strings.append((node.start_byte, node.end_byte))
             elif role == "block":
                 node = captures["block"][0]
-                blocks.append((node.start_byte, node.end_byte))
+                found.blocks.append((node.start_byte, node.end_byte))
             elif role == "definition":
                 kind = kinds[pattern]
                 self._add_definition(SymbolKind(kind), captures["definition." + kind][0], captures, pending)
             elif role == "scope":
                 self._add_definition(None, captures["scope"][0], captures, pending)
             elif role == "import":
-                self._add_import(captures, imports)
+                self._add_import(captures, found.imports)
             elif role == "decoration":
                 self._add_decoration(captures, decorations)
-        comments.sort()
-        blocks.sort()
+        found.comments.sort()
+        found.blocks.sort()
         for definition in pending:
             decoration = decorations.get(definition.node_start)
             if decoration is not None:
@@ -204,34 +248,9 @@ class _Extraction:
                 definition.start = node.start_byte
                 definition.start_line = node.start_point[0] + 1
                 definition.decorators = tuple(decorators)
-        ordered = self._ordered(pending, parameters)
-        emitted = [d for d in ordered if d.kind is not None and d.qualname]
-        texts = _NormalizedTexts(self.source, emitted, comments, blocks)
-        definitions = tuple(
-            self._definition(definition, ordered, parameters, texts.header(index), texts.body(index))
-            for index, definition in enumerate(emitted)
-        )
-        references = None
-        if self.references:
-            enclosing = _Enclosing([(d.span.start_byte, d.span.end_byte, d.qualname) for d in definitions])
-            found = self._calls(calls, argument_lists, enclosing)
-            skipped = sorted(comments + strings + self.import_spans)
-            found += self._uses(ordered, parameters, skipped)
-            found.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
-            references = tuple(found)
-        source, path, profile = self.source, self.path, self.profile
-        return SymbolTable(
-            path=self.path,
-            language=self.profile.name,
-            status=TableStatus.PARSED,
-            definitions=definitions,
-            _references=references,
-            load_references=None if references is not None else lambda: _Extraction(source, path, profile).table().references,
-            imports=tuple(sorted(set(imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
-            syntax_errors=self._syntax_errors(),
-            size=len(self.source),
-            module_hash=_digest(texts.module) if texts.module else "",
-        )
+        found.ordered = self._ordered(pending, found.parameters)
+        found.emitted = [d for d in found.ordered if d.kind is not None and d.qualname]
+        return found
 
     # -- structural matches ------------------------------------------------------------
 
