@@ -206,3 +206,87 @@ def test_a_table_cache_that_keeps_nothing_changes_no_verdict(build):
     cramped = Session(repository, SymbolTables(repository.blob, cache_bytes=1))
     for merge in merge_commits(roomy.repository):
         assert settle_merge(cramped, merge).to_json() == settle_merge(roomy, merge).to_json()
+
+
+def test_prefilters_drop_no_finding_on_the_fixture_history(build, monkeypatch):
+    """Differential: replay with every changed file parsed finds exactly what the prefilters let it find."""
+    from settle.replay import merge_commits, settle_merge
+
+    history = str(build(FIXTURES / "replay" / "history.toml"))
+    filtered = Session.open(history)
+    verdicts = {merge: settle_merge(filtered, merge) for merge in merge_commits(filtered.repository)}
+    monkeypatch.setattr(reach, "meets", lambda other, repository, tables: (lambda change: True))
+    everything = Session.open(history)
+    for merge, verdict in verdicts.items():
+        assert {f.id for f in settle_merge(everything, merge).findings} == {f.id for f in verdict.findings}
+
+
+# -- differential property: generated histories -------------------------------------
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+FUNCTIONS = ("f0", "f1")
+OPERATIONS = st.one_of(
+    st.tuples(st.just("param"), st.sampled_from(FUNCTIONS)),
+    st.tuples(st.just("remove"), st.sampled_from(FUNCTIONS)),
+    st.tuples(st.just("body"), st.sampled_from(FUNCTIONS)),
+    st.tuples(st.just("call"), st.sampled_from(FUNCTIONS), st.integers(min_value=0, max_value=3)),
+    st.tuples(st.just("field")),
+    st.tuples(st.just("method")),
+    st.tuples(st.just("use-field")),
+    st.tuples(st.just("call-method"), st.integers(min_value=0, max_value=2)),
+    st.tuples(st.just("add"), st.integers(min_value=0, max_value=1)),
+)
+
+
+def _render(operations, side: str) -> dict[str, str]:
+    """The files of one side after its operations on the base (operations=() gives the base)."""
+    applied = {op[0] + ":" + str(op[1]) if len(op) > 1 else op[0] for op in operations}
+    module = []
+    for name in FUNCTIONS:
+        if f"remove:{name}" in applied:
+            continue
+        params = "a, b, c" if f"param:{name}" in applied else "a, b"
+        body = "x - b" if f"body:{name}" in applied else "x + b"
+        module.append(f"def {name}({params}):\n    x = a\n    return {body}\n")
+    field = "" if "field" in applied else "    size = 1\n"
+    run = "self, x, y" if "method" in applied else "self, x"
+    module.append(f"class C:\n{field}\n    def run({run}):\n        return x\n")
+    module += [f"def g():\n    return {op[1]}\n" for op in operations if op[0] == "add"][:1]
+    files = {"m.py": "\n\n".join(module), "u.py": "from m import f0\n\n\ndef use():\n    return f0(1, 2)\n"}
+    for index, op in enumerate(operations):
+        if op[0] == "call":
+            args = ", ".join(str(n) for n in range(op[2]))
+            files[f"w_{side}{index}.py"] = f"from m import {op[1]}\n\n\ndef w():\n    return {op[1]}({args})\n"
+        elif op[0] == "use-field":
+            files[f"w_{side}{index}.py"] = "from m import C\n\n\ndef w():\n    return C().size\n"
+        elif op[0] == "call-method":
+            args = ", ".join(str(n) for n in range(op[1]))
+            files[f"w_{side}{index}.py"] = f"from m import C\n\n\ndef w():\n    return C().run({args})\n"
+    return files
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.lists(OPERATIONS, min_size=1, max_size=3), candidate=st.lists(OPERATIONS, min_size=1, max_size=3))
+def test_prefilters_drop_no_finding_on_generated_histories(tmp_path_factory, target, candidate):
+    """Whatever two sides do to a module and its callers, replay's prefilters find what parsing
+    every changed file finds."""
+    from unittest import mock
+
+    from settle.replay import settle_merge
+
+    scenario = scenarios.Scenario.model_validate({
+        "base": {"files": _render((), "base")},
+        "target": {"files": _render(target, "t")},
+        "branches": {"cand": {"files": _render(candidate, "c")}},
+        "merges": [{"parents": ["cand"]}],
+    })
+    repo = scenarios.build(scenario, tmp_path_factory.mktemp("history") / "repo")
+    merge = Repository.open(str(repo)).resolve("main")
+    filtered = {f.id for f in settle_merge(Session.open(str(repo)), merge).findings}
+    with mock.patch.object(reach, "meets", lambda other, repository, tables: (lambda change: True)):
+        found = settle_merge(Session.open(str(repo)), merge).findings
+    for kind in sorted({f"{f.kind}/{f.subkind}" for f in found}):
+        event(kind)
+    assert filtered == {f.id for f in found}
