@@ -46,8 +46,7 @@ _BINARY_PROBE = 8000  # git's own heuristic: a NUL in the first 8000 bytes means
 _WHITESPACE = re.compile(rb"\s+")
 # After collapsing whitespace, a space survives only between two word characters
 # (`return x`), so `f(a, b)` and `f(a,b)` normalize alike.
-_NON_ESSENTIAL_SPACE = re.compile(rb" (?=[^\w\xff])|(?<=[^\w\xff]) ")
-_SENTINEL_SPACE = re.compile(rb" ?\xff ?")
+_NON_ESSENTIAL_SPACE = re.compile(rb" (?=\W)|(?<=\W) ")
 _TEXT_WHITESPACE = re.compile(r"\s+")
 _IDENTIFIER = rb"[A-Za-z_$][\w$]*"
 _HEAD = re.compile(r"[A-Za-z_$][\w$]*")
@@ -69,6 +68,8 @@ def classify_bytes(source: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TableSt
         return TableStatus.OVERSIZED
     if b"\0" in source[:_BINARY_PROBE]:
         return TableStatus.BINARY
+    if source.isascii():
+        return TableStatus.PARSED  # most code is; checking costs far less than decoding
     try:
         source.decode("utf-8")
     except UnicodeDecodeError:
@@ -641,8 +642,8 @@ class _NormalizedTexts:
                 chunks.append(_SENTINEL)
                 boundaries.append((kind, payload))
         chunks.append(source[cursor:])
-        collapsed = _NON_ESSENTIAL_SPACE.sub(b"", b" ".join(b"".join(chunks).split()))
-        segments = _SENTINEL_SPACE.sub(_SENTINEL, collapsed).split(_SENTINEL)
+        # The sentinel is a non-word byte, so the spaces beside it go too: segments come out stripped.
+        segments = _NON_ESSENTIAL_SPACE.sub(b"", b" ".join(b"".join(chunks).split())).split(_SENTINEL)
         # Segment k + 1 follows boundary k; it belongs to the innermost open definition.
         self.segments = segments
         self.opened = [0] * len(emitted)
