@@ -170,10 +170,13 @@ def test_no_syntax_replay_keeps_every_finding_but_syntax_errors_of_unparsed_file
     assert "parse_error" in full.stdout
 
 
-PYTHON_SCENARIOS = sorted(p for p in (FIXTURES / "python").glob("*.toml") if not p.name.endswith((".claims.toml", ".policy.toml")))
+LANGUAGE_SCENARIOS = sorted(
+    p for language in ("python", "go", "javascript", "typescript", "rust", "java")
+    for p in (FIXTURES / language).glob("*.toml") if not p.name.endswith((".claims.toml", ".policy.toml"))
+)
 
 
-@pytest.mark.parametrize("source", PYTHON_SCENARIOS, ids=[p.stem for p in PYTHON_SCENARIOS])
+@pytest.mark.parametrize("source", LANGUAGE_SCENARIOS, ids=[p.stem for p in LANGUAGE_SCENARIOS])
 def test_header_prefilter_never_hides_a_change_that_can_strand_a_use(build, source):
     """Soundness: wherever the full parser finds a removal or a binding change, the byte
     prefilter must have said the file may strand uses."""
