@@ -84,14 +84,15 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     repository = session.repository
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
     meets = [reach.meets(changes[1], repository, session.tables), reach.meets(changes[0], repository, session.tables)]
-    sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax) for (name, tip), meet in zip((first, second), meets)]
+    sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax, changes=found)
+             for (name, tip), meet, found in zip((first, second), meets, changes)]
     names = [drift_names(sides[1]), drift_names(sides[0])]  # what each side's code may now use wrongly
     for index, (name, tip) in enumerate((first, second)):
         if names[index]:
             mention = reach.mentions(names[index], repository)
             meet = meets[index]
             sides[index] = session.side(name, fork, tip, parse=lambda change, meet=meet: meet(change) or mention(change),
-                                        syntax_of_skipped=syntax)
+                                        syntax_of_skipped=syntax, changes=changes[index])
     return sides
 
 

@@ -42,11 +42,11 @@ class Session:
         repository = Repository.open(repo_path)
         return cls(repository, SymbolTables(repository.blob, max_file_size))
 
-    def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True) -> SideChanges:
+    def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True, changes=None) -> SideChanges:
         """A side's changes, shared by every pair it is in. A side built with a `parse` filter
         is specific to the pair it was filtered for and is not shared."""
         if parse is not None:
-            return SideChanges(name, base, tip, self.repository, self.tables, parse, syntax_of_skipped)
+            return SideChanges(name, base, tip, self.repository, self.tables, parse, syntax_of_skipped, changes)
         key = (name, base, tip)
         if key not in self._sides:
             self._sides[key] = SideChanges(name, base, tip, self.repository, self.tables)

@@ -160,15 +160,17 @@ class SideChanges:
     """Everything one side changed between base and tip."""
 
     def __init__(self, name: str, base: str, tip: str, repository: Repository, tables: SymbolTables,
-                 parse: Callable[[PathChange], bool] | None = None, syntax_of_skipped: bool = True):
+                 parse: Callable[[PathChange], bool] | None = None, syntax_of_skipped: bool = True,
+                 changes: tuple[PathChange, ...] | None = None):
         """parse, when given, says which changed paths are worth parsing; the others are kept
         as paths only (`FileChange.skipped`) and can produce no symbol-level finding. Their
-        syntax is still checked (a parse without extraction) unless syntax_of_skipped is False."""
+        syntax is still checked (a parse without extraction) unless syntax_of_skipped is False.
+        changes, when given, are `repository.changes(base, tip)` already computed."""
         self.name = name
         self.base = base
         self.tip = tip
         files = []
-        for change in repository.changes(base, tip):
+        for change in changes if changes is not None else repository.changes(base, tip):
             if parse is not None and not parse(change):
                 file = FileChange(change, None, None, repository)
                 file.skipped = True

@@ -34,7 +34,7 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
     """Paths of one side worth parsing against the other side's changes: those both changed
     where the two sides' edits meet in one symbol (conflicts, concurrent edits, duplicates —
     see `edits_meet`); files whose module the other side's changed code imports, when this
-    side may have removed or re-shaped a symbol there (`may_strand_uses`); and, where a
+    side may have removed or re-shaped a symbol there (`stranded_names`); and, where a
     directory is a namespace, files beside the other side's. Files without a grammar are
     kept: they are never parsed anyway. "Imports" is a byte-level reading of import lines
     (the profile's `import_lines`), so a change to a module the other side reaches without
@@ -61,7 +61,9 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
             written.append(b"\0".join(_added_text(repository, c) for c in code if c.new_id and c.new_kind is EntryKind.FILE))
         return spells(names, written[0])
 
-    def parse(change: PathChange) -> bool:
+    decided: dict[PathChange, bool] = {}  # a side rebuilt for a second pass asks again
+
+    def decide(change: PathChange) -> bool:
         profile = profile_for_path(change.path)
         if profile is None:
             return True
@@ -71,6 +73,12 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
         if _module_word(change.old_path or change.path) in imported_by_other and strands_their_uses(change):
             return True
         return profile.directory_is_namespace and posixpath.dirname(change.path) in namespaces
+
+    def parse(change: PathChange) -> bool:
+        if change not in decided:
+            decided[change] = decide(change)
+        return decided[change]
+
     return parse
 
 
@@ -133,7 +141,7 @@ def edits_meet(repository: Repository, tables: SymbolTables, mine: PathChange, t
         # At the module level only two additions of one name can collide (a duplicate
         # definition); the headers tell what each side added, so edits of imports and
         # other top-level statements on both sides need no parse.
-        touched = [spans - {None} for spans in touched]
+        touched = [found - {None} for found in touched]
         added = [_added_names(repository, profile.header_lines, change) for change in (mine, theirs)]
         if not added[0].isdisjoint(added[1]):
             return True
@@ -164,11 +172,6 @@ def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
         ):
             touched.add(None)
     return touched
-
-
-def may_strand_uses(repository: Repository, change: PathChange) -> bool:
-    """Can this change remove or re-shape a symbol?"""
-    return stranded_names(repository, change) != frozenset()
 
 
 def stranded_names(repository: Repository, change: PathChange) -> frozenset[bytes] | None:
