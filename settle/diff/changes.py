@@ -65,16 +65,24 @@ class FileChange:
         self.skipped = False  # not parsed: nothing the other side does can make it matter
         self.syntax_check = None  # for skipped files: (path, blob id) → syntax error lines
 
-    def syntax_errors(self) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
-        """(base, tip) syntax error lines; None where a side lacks the file or it isn't parseable text."""
+    def introduced_syntax_errors(self) -> tuple[int, ...]:
+        """Lines of syntax errors the tip has where the base (if the file existed) had none.
+
+        The base is looked at only when the tip has errors: most tips have none, and for
+        a skipped file each look is a parse."""
+        new = self._syntax_errors(self.new_table, self.change.new_path, self.change.new_id, self.change.new_kind)
+        if not new or self.change.old_id is None:
+            return new or ()
+        old = self._syntax_errors(self.old_table, self.change.old_path, self.change.old_id, self.change.old_kind)
+        return new if old == () else ()
+
+    def _syntax_errors(self, table, path, blob_id, kind) -> tuple[int, ...] | None:
+        """A version's syntax error lines; None where it is missing or not parseable text."""
         if not self.skipped:
-            return tuple(t.syntax_errors if t is not None and t.parsed else None for t in (self.old_table, self.new_table))
-        if self.syntax_check is None:
-            return None, None
-        change = self.change
-        old = self.syntax_check(change.old_path, change.old_id) if change.old_kind is EntryKind.FILE else None
-        new = self.syntax_check(change.new_path, change.new_id) if change.new_kind is EntryKind.FILE else None
-        return old, new
+            return table.syntax_errors if table is not None and table.parsed else None
+        if self.syntax_check is None or kind is not EntryKind.FILE:
+            return None
+        return self.syntax_check(path, blob_id)
 
     @property
     def path(self) -> str:

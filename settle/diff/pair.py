@@ -67,8 +67,8 @@ def pair_findings(repository: Repository, tables: SymbolTables, base: str, left:
 def side_findings(side: SideChanges) -> Iterator[Finding]:
     """What a candidate does on its own: syntax it breaks, files settle can only see whole."""
     for file in side.files:
-        old_errors, new_errors = file.syntax_errors()
-        if new_errors and (file.change.old_id is None or old_errors == ()):
+        new_errors = file.introduced_syntax_errors()
+        if new_errors:
             path = file.change.new_path
             yield make_finding("parse_error", "introduced", [side.name], path=path,
                                locations=[Location(side=side.name, path=path, start_line=new_errors[0], end_line=new_errors[-1])],
