@@ -297,3 +297,18 @@ def test_prefilters_drop_no_finding_on_generated_histories(tmp_path_factory, tar
     for kind in sorted({f"{f.kind}/{f.subkind}" for f in found}):
         event(kind)
     assert filtered == {f.id for f in found}
+
+
+@pytest.mark.parametrize(
+    "new, inside",
+    [
+        (edit(MODULE, "    total = a + 1\n    return total\n", "    return a + 1\n"), b"def first"),  # lines removed inside first
+        (edit(MODULE, "    value = b * 2\n", ""), b"def second"),  # a removal right under a decorated def
+        (edit(MODULE, "        return value\n", ""), b"def put"),  # the last line of the module's last def
+        (edit(MODULE, "    def get(self, key):", "    def get(\n        self,\n        key,\n    ):"), b"class Store"),
+    ],
+    ids=["removed-lines", "removed-under-decorator", "removed-last-line", "reformatted-header"],
+)
+def test_added_text_holds_every_symbol_the_change_touched(build, new, inside):
+    session, (change, _) = _session(build, {"m.py": MODULE}, {"m.py": new}, {"other.py": "x = 1\n"})
+    assert inside in reach._added_text(session.repository, change)

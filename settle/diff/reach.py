@@ -21,11 +21,12 @@ from settle.repo import EntryKind, PathChange, Repository
 
 
 def mentions(names: set[str], repository: Repository):
-    """A change whose new text spells one of the names as a whole word."""
+    """A change whose new code spells one of the names as a whole word: around its hunks
+    (`_added_text`), where every use the change wrote lies."""
     spelled = frozenset(name.encode() for name in names)
 
     def mentions(change: PathChange) -> bool:
-        return bool(change.new_id and change.new_kind is EntryKind.FILE and spells(spelled, repository.blob(change.new_id)))
+        return bool(change.new_id and change.new_kind is EntryKind.FILE and spells(spelled, _added_text(repository, change)))
 
     return mentions
 
@@ -83,6 +84,8 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
 
 
 _IDENTIFIER = re.compile(rb"[A-Za-z_$][\w$]*")
+# First bytes of a line that cannot start a top-level statement.
+_CONTINUING = frozenset((b"", b" ", b"\t", b")", b"]", b"}"))
 
 
 @lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
@@ -96,18 +99,21 @@ def _imported_words(repository: Repository, path: str, blob_id: str) -> frozense
 
 def _added_text(repository: Repository, change: PathChange) -> bytes:
     """Text around what a change added: each hunk widened to the top-level block holding it
-    (from the unindented line before it to the next one), since a use anywhere inside a
-    symbol the change touched counts as its code (all of a new file)."""
+    (from the unindented line before it to the next one; a line that starts by closing a
+    bracket continues a statement), since a use anywhere inside a symbol the change
+    touched counts as its code (all of a new file)."""
     data = repository.blob(change.new_id)
     if change.old_id is None or change.old_kind is not EntryKind.FILE:
         return data
     lines = data.split(b"\n")
-    tops = [index for index, line in enumerate(lines) if line[:1] not in (b"", b" ", b"\t")]
+    tops = [index for index, line in enumerate(lines) if line[:1] not in _CONTINUING]
     pieces = []
     for hunk in repository.hunks(change.old_id, change.new_id):
-        first = max(hunk.new.start - 1, 0)
-        before = bisect_right(tops, first) - 1
-        after = bisect_right(tops, max(hunk.new.end - 1, first))
+        low, high = hunk.new.start - 1, hunk.new.end - 1  # 0-based lines
+        if high < low:  # lines only removed: the lines on both sides of the gap
+            low, high = high, low
+        before = bisect_right(tops, max(low, 0)) - 1
+        after = bisect_right(tops, max(high, low, 0))
         pieces.append(b"\n".join(lines[tops[before] if before >= 0 else 0 : tops[after] if after < len(tops) else len(lines)]))
     return b"\n".join(pieces)
 
