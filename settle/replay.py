@@ -78,8 +78,8 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     Replay has no stale-caller scan; the files it does not parse are checked
     for syntax errors only when `syntax` says so. First each side parses what
     `reach.meets` the other's changes; then, where that shows one side removing or
-    re-shaping a symbol, the other side also parses the files whose new text
-    spells its name (their uses may now be stale).
+    re-shaping a symbol, the other side also parses the files whose changed code
+    spells its name (`reach.mentions`: their uses may now be stale).
     """
     repository = session.repository
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
