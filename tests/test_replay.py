@@ -30,10 +30,10 @@ def kinds(verdict):
 
 def test_every_merge_is_one_verdict_in_history_order(settle, history):
     verdicts = replay(settle, history)
-    assert len(verdicts) == 8
+    assert len(verdicts) == 9
     log = subprocess.run(["git", "log", "--merges", "--reverse", "--format=%H"], cwd=history, capture_output=True, text=True).stdout.split()
     assert [v["merge_commit"] for v in verdicts] == log
-    conflicting, caller, docs, mixed, duplicated, octopus, distinct, module = verdicts
+    conflicting, caller, docs, mixed, duplicated, octopus, distinct, module, spread = verdicts
     assert {("concurrent_edit", "same_symbol"), ("signature_drift", "call_incompatible"),
             ("parse_error", "introduced")} <= kinds(mixed)
     assert ("duplicate_definition", "add_add") in kinds(duplicated)
@@ -46,6 +46,7 @@ def test_every_merge_is_one_verdict_in_history_order(settle, history):
     # git conflicts between two functions (avoidable by a syntax-aware merge) and on import lines
     assert kinds(distinct) == {("text_conflict", "distinct_symbols")}
     assert kinds(module) == {("text_conflict", "module_level")}
+    assert kinds(spread) == {("signature_drift", "changed_in_use")} and spread["verdict"] == "merge"
 
 
 def test_replay_finds_the_same_text_conflicts_as_git_merge_tree(settle, history):
@@ -63,7 +64,7 @@ def test_jobs_do_not_change_the_output(settle, history):
 def test_replay_reads_bare_repositories(settle, history, tmp_path):
     bare = tmp_path / "mirror.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(history), str(bare)], check=True)
-    assert len(replay(settle, bare)) == 8
+    assert len(replay(settle, bare)) == 9
 
 
 def test_last_and_range_select_merges(settle, history):
@@ -99,7 +100,7 @@ def test_report_renders_every_kind_in_markdown_json_and_html(settle, history, tm
     drift = scenarios.build(scenarios.load(FIXTURES / "python" / "drift_keyword_and_method.toml"), tmp_path / "drift")
     checked.write_text(settle("check", "--format", "json", "agent/api", "agent/use", repo=drift).stdout)
     taxonomy = json.loads(settle("report", str(replayed), str(checked), "--format", "json", repo=None).stdout)
-    assert taxonomy["verdicts"] == 9 and taxonomy["replayed_merges"] == 8
+    assert taxonomy["verdicts"] == 10 and taxonomy["replayed_merges"] == 9
     present = set(taxonomy["by_kind"])
     assert {"text_conflict/same_symbol", "text_conflict/distinct_symbols", "text_conflict/module_level",
             "signature_drift/removed_in_use", "signature_drift/call_incompatible",

@@ -118,8 +118,8 @@ def render_markdown(taxonomy: dict) -> str:
     ]
     if conflicts["total"]:
         avoidable = conflicts["distinct_symbols"]
-        lines += [f"Of git's {conflicts['total']} text conflicts, **{avoidable}** were `distinct_symbols` "
-                  f"(a syntax-aware merge could have avoided them) and {conflicts['same_symbol']} were `same_symbol`; "
+        lines += [f"Of git's {conflicts['total']} text conflict(s): **{avoidable}** `distinct_symbols` "
+                  f"(a syntax-aware merge could have avoided them), {conflicts['same_symbol']} `same_symbol`, "
                   f"{conflicts['module_level']} module-level, {conflicts['file_level']} file-level.", ""]
     sections = [("Findings by kind", "kind / subkind", list(taxonomy["by_kind"].items())),
                 ("By language", "language", list(taxonomy["by_language"].items())),
