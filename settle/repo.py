@@ -120,6 +120,7 @@ class MergeConflict:
 
 
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
+_CACHED_DIFFS = 4096
 
 
 class Repository:
@@ -133,6 +134,7 @@ class Repository:
         # and neighbouring merges share most of theirs. Bounded by bytes, oldest dropped first.
         self._blobs: OrderedDict[str, bytes] = OrderedDict()
         self._blob_bytes = 0
+        self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -304,6 +306,15 @@ class Repository:
 
     def hunks(self, old_id: str | None, new_id: str | None) -> tuple[Hunk, ...]:
         """Changed line ranges between two blobs (None for a side that lacks the file)."""
+        key = (old_id, new_id)
+        found = self._hunks.get(key)
+        if found is None:
+            found = self._hunks[key] = self._diff(old_id, new_id)
+            if len(self._hunks) > _CACHED_DIFFS:
+                self._hunks.pop(next(iter(self._hunks)))  # the oldest: a diff is asked for by neighbouring stages
+        return found
+
+    def _diff(self, old_id: str | None, new_id: str | None) -> tuple[Hunk, ...]:
         old = self._object(old_id) if old_id else None
         new = self._object(new_id) if new_id else None
         if old is None and new is None:
@@ -361,7 +372,7 @@ class Repository:
         if self._shadow is None:
             scratch = tempfile.mkdtemp(prefix="settle-merge-")
             atexit.register(shutil.rmtree, scratch, True)
-            shadow = pygit2.init_repository(scratch, bare=True)
+            pygit2.init_repository(scratch, bare=True)  # reopened below, once it knows its alternates
             alternates = Path(scratch, "objects", "info", "alternates")
             alternates.parent.mkdir(parents=True, exist_ok=True)
             alternates.write_text(str(Path(self.common_dir, "objects").resolve()) + "\n")
