@@ -30,7 +30,9 @@ class SymbolTables:
         self._spans: OrderedDict[tuple[str, str], tuple[tuple[int, int], ...] | None] = OrderedDict()
         self.parsed = 0  # how many blobs were actually parsed (for stats)
 
-    def get(self, path: str, blob_id: str | None) -> SymbolTable | None:
+    def get(self, path: str, blob_id: str | None, references: bool = False) -> SymbolTable | None:
+        """The blob's table; built with its calls and name uses when `references` says they will
+        be read (else they are worked out on first read, at the cost of a second pass)."""
         if blob_id is None:
             return None
         key = (blob_id, path)
@@ -39,7 +41,7 @@ class SymbolTables:
             self._tables.move_to_end(key)
             return table
         # Most tables are only compared symbol by symbol; calls and uses come when asked for.
-        table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=False)
+        table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=references)
         if table.status is TableStatus.PARSED:
             self.parsed += 1
         self._tables[key] = table
