@@ -25,10 +25,10 @@ def mentions(names: set[str], repository: Repository):
     (`_added_text`), where every use the change wrote lies."""
     spelled = frozenset(name.encode() for name in names)
 
-    def mentions(change: PathChange) -> bool:
+    def spells_one(change: PathChange) -> bool:
         return bool(change.new_id and change.new_kind is EntryKind.FILE and spells(spelled, _added_text(repository, change)))
 
-    return mentions
+    return spells_one
 
 
 def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolTables):
@@ -119,7 +119,7 @@ def _added_text(repository: Repository, change: PathChange) -> bytes:
 
 
 def edits_meet(repository: Repository, tables: SymbolTables, mine: PathChange, theirs: PathChange) -> bool:
-    """Do two sides' edits of one file touch a common symbol's own text, or both the module level?
+    """Do two sides' edits of one file touch a common symbol's own text (or add one name)?
 
     Only then can they conflict inside a symbol, edit one symbol twice or add one twice.
     Decided on the base's definition spans (a definitions-only parse) and the two sides'

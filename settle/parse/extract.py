@@ -81,8 +81,8 @@ def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes
             references: bool = True) -> SymbolTable:
     """The symbol table of one file; never raises on odd bytes, it says what they were.
 
-    With references=False the calls and name uses are left out and worked out (by
-    a second, full extraction) only when the table's `references` are first read.
+    With references=False the calls and name uses are left out and worked out (by a
+    second traversal that builds only them) when the table's `references` are first read.
     """
     status = classify_bytes(source, max_bytes)
     if profile is None:
@@ -90,9 +90,7 @@ def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes
         return SymbolTable(path=path, language=None, status=status, size=len(source))
     if status is not TableStatus.PARSED:
         return SymbolTable(path=path, language=profile.name, status=status, size=len(source))
-    if not references:
-        return _Extraction(source, path, profile, references=False).table()
-    return _Extraction(source, path, profile).table()
+    return _Extraction(source, path, profile, references).table()
 
 
 @dataclass(slots=True)
