@@ -315,21 +315,9 @@ class Repository:
         return found
 
     def _diff(self, old_id: str | None, new_id: str | None) -> tuple[Hunk, ...]:
-        old = self._object(old_id) if old_id else None
-        new = self._object(new_id) if new_id else None
-        if old is None and new is None:
-            return ()
-        if old is None:
-            return (Hunk(LineRange(1, 0), LineRange(1, _line_count(new.data))),)
-        if new is None:
-            return (Hunk(LineRange(1, _line_count(old.data)), LineRange(1, 0)),)
-        patch = old.diff(new, context_lines=0)
-        result = []
-        for hunk in patch.hunks:
-            old_range = LineRange(hunk.old_start, hunk.old_start + hunk.old_lines - 1) if hunk.old_lines else LineRange(hunk.old_start + 1, hunk.old_start)
-            new_range = LineRange(hunk.new_start, hunk.new_start + hunk.new_lines - 1) if hunk.new_lines else LineRange(hunk.new_start + 1, hunk.new_start)
-            result.append(Hunk(old_range, new_range))
-        return tuple(result)
+        # From the blobs' bytes, which the blob cache usually holds: looking objects up again
+        # would inflate them again.
+        return line_hunks(self.blob(old_id) if old_id else None, self.blob(new_id) if new_id else None)
 
     # -- merges ----------------------------------------------------------------------
 
@@ -378,6 +366,22 @@ class Repository:
             alternates.write_text(str(Path(self.common_dir, "objects").resolve()) + "\n")
             self._shadow = pygit2.Repository(scratch)
         return self._shadow
+
+
+def line_hunks(old: bytes | None, new: bytes | None) -> tuple[Hunk, ...]:
+    """git's line diff of two texts (None for a side that lacks the file), without context lines."""
+    if old is None and new is None:
+        return ()
+    if old is None:
+        return (Hunk(LineRange(1, 0), LineRange(1, _line_count(new))),)
+    if new is None:
+        return (Hunk(LineRange(1, _line_count(old)), LineRange(1, 0)),)
+    result = []
+    for hunk in pygit2.Patch.create_from(old, new, context_lines=0).hunks:
+        old_range = LineRange(hunk.old_start, hunk.old_start + hunk.old_lines - 1) if hunk.old_lines else LineRange(hunk.old_start + 1, hunk.old_start)
+        new_range = LineRange(hunk.new_start, hunk.new_start + hunk.new_lines - 1) if hunk.new_lines else LineRange(hunk.new_start + 1, hunk.new_start)
+        result.append(Hunk(old_range, new_range))
+    return tuple(result)
 
 
 def _line_count(data: bytes) -> int:

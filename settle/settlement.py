@@ -40,7 +40,7 @@ class Session:
     @classmethod
     def open(cls, repo_path: str, max_file_size: int = DEFAULT_MAX_BYTES) -> Session:
         repository = Repository.open(repo_path)
-        return cls(repository, SymbolTables(repository.blob, max_file_size))
+        return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks))
 
     def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True, changes=None) -> SideChanges:
         """A side's changes, shared by every pair it is in. A side built with a `parse` filter

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from settle.languages import profile_for_path
 from settle.parse.extract import DEFAULT_MAX_BYTES, definition_spans, extract, syntax_errors_only
 from settle.parse.model import SymbolTable, TableStatus
+from settle.parse.trees import Trees
 
 
 # Tables take about 15 bytes of memory per byte of source: this keeps a long replay
@@ -18,11 +20,14 @@ _CACHED_SPANS = 4096  # blobs whose definition spans are kept
 
 class SymbolTables:
     """Parses on demand; the key includes the path because symbol ids do. The least recently
-    used tables are dropped once the sources they were built from pass `cache_bytes`."""
+    used tables are dropped once the sources they were built from pass `cache_bytes`. With
+    `hunks(old_blob, new_blob)` (the line diff of two blobs), a new version of a file is
+    parsed from the tree of a recent one (see settle.parse.trees)."""
 
     def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
-                 cache_bytes: int = CACHE_SOURCE_BYTES):
+                 cache_bytes: int = CACHE_SOURCE_BYTES, hunks: Callable[[str, str], Sequence] | None = None):
         self._read_blob = read_blob
+        self.trees = Trees(hunks)
         self._max_bytes = max_bytes
         self._cache_bytes = cache_bytes
         self._cached = 0
@@ -41,7 +46,8 @@ class SymbolTables:
             self._tables.move_to_end(key)
             return table
         # Most tables are only compared symbol by symbol; calls and uses come when asked for.
-        table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=references)
+        table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=references,
+                        parse=self._parse(path, blob_id))
         if table.status is TableStatus.PARSED:
             self.parsed += 1
         self._tables[key] = table
@@ -59,7 +65,7 @@ class SymbolTables:
         profile = profile_for_path(path)
         if blob_id is None or profile is None:
             return None
-        return syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes)
+        return syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))
 
     def spans(self, path: str, blob_id: str) -> tuple[tuple[int, int], ...] | None:
         """Line spans of the blob's definitions (see `definition_spans`); from the table when one
@@ -72,7 +78,11 @@ class SymbolTables:
             self._spans.move_to_end(key)
             return self._spans[key]
         profile = profile_for_path(path)
-        spans = self._spans[key] = definition_spans(self._read_blob(blob_id), profile, self._max_bytes) if profile else None
+        spans = self._spans[key] = (definition_spans(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))
+                                    if profile else None)
         if len(self._spans) > _CACHED_SPANS:
             self._spans.popitem(last=False)
         return spans
+
+    def _parse(self, path: str, blob_id: str):
+        return partial(self.trees.parse, path=path, blob_id=blob_id)

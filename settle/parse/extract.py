@@ -21,10 +21,11 @@ import hashlib
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import lru_cache
 
 from settle.languages import LanguageProfile
-from settle.parse.grammar import grammar_for
+from settle.parse.grammar import Grammar, grammar_for
 from settle.parse.oracles import accepts
 from settle.parse.model import (
     Definition,
@@ -42,6 +43,8 @@ from settle.parse.model import (
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 _BINARY_PROBE = 8000  # git's own heuristic: a NUL in the first 8000 bytes means binary
+
+Parse = Callable[[Grammar, bytes], "tree_sitter.Tree"]
 
 _WHITESPACE = re.compile(rb"\s+")
 # After collapsing whitespace, a space survives only between two word characters
@@ -63,6 +66,10 @@ _PARAMETER_KINDS = {
 _SHADOWED_DUPLICATES = frozenset({SymbolKind.VARIABLE, SymbolKind.CONSTANT, SymbolKind.FIELD})
 
 
+def _fresh(grammar: Grammar, source: bytes):
+    return grammar.parser().parse(source)
+
+
 def classify_bytes(source: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TableStatus:
     if len(source) > max_bytes:
         return TableStatus.OVERSIZED
@@ -78,11 +85,13 @@ def classify_bytes(source: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TableSt
 
 
 def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes: int = DEFAULT_MAX_BYTES,
-            references: bool = True) -> SymbolTable:
+            references: bool = True, parse: Parse | None = None) -> SymbolTable:
     """The symbol table of one file; never raises on odd bytes, it says what they were.
 
     With references=False the calls and name uses are left out and worked out (by a
     second traversal that builds only them) when the table's `references` are first read.
+    parse(grammar, source) gives the tree (settle.parse.trees re-parses from an earlier
+    version); by default each call parses afresh.
     """
     status = classify_bytes(source, max_bytes)
     if profile is None:
@@ -90,7 +99,7 @@ def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes
         return SymbolTable(path=path, language=None, status=status, size=len(source))
     if status is not TableStatus.PARSED:
         return SymbolTable(path=path, language=profile.name, status=status, size=len(source))
-    return _Extraction(source, path, profile, references).table()
+    return _Extraction(source, path, profile, references, parse).table()
 
 
 @dataclass(slots=True)
@@ -147,15 +156,17 @@ class _Collected:
 
 
 class _Extraction:
-    def __init__(self, source: bytes, path: str, profile: LanguageProfile, references: bool = True):
+    def __init__(self, source: bytes, path: str, profile: LanguageProfile, references: bool = True,
+                 parse: Parse | None = None):
         import tree_sitter
 
         self.source = source
         self.path = path
         self.profile = profile
         self.references = references
+        self.parse = parse or _fresh
         self.grammar = grammar_for(profile)
-        self.tree = self.grammar.parser().parse(source)
+        self.tree = self.parse(self.grammar, source)
         self.cursor = tree_sitter.QueryCursor
         self.import_spans: list[tuple[int, int]] = []
 
@@ -170,14 +181,14 @@ class _Extraction:
             for index, definition in enumerate(found.emitted)
         )
         references = self._references(found) if self.references else None
-        source, path, profile = self.source, self.path, self.profile
+        source, path, profile, parse = self.source, self.path, self.profile, self.parse
         return SymbolTable(
             path=self.path,
             language=self.profile.name,
             status=TableStatus.PARSED,
             definitions=definitions,
             _references=references,
-            load_references=None if references is not None else lambda: _Extraction(source, path, profile).references_only(),
+            load_references=None if references is not None else lambda: _Extraction(source, path, profile, parse=parse).references_only(),
             imports=tuple(sorted(set(found.imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
             syntax_errors=self._syntax_errors(),
             size=len(self.source),
@@ -565,7 +576,8 @@ def syntax_error_lines(tree, source: bytes, profile: LanguageProfile) -> tuple[i
     return tuple(sorted(lines))
 
 
-def definition_spans(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[tuple[int, int], ...] | None:
+def definition_spans(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES,
+                     parse: Parse | None = None) -> tuple[tuple[int, int], ...] | None:
     """Line spans (1-based, inclusive) of the file's definitions, decorators included, from a parse
     and a definitions-only query: where symbols are, at a fraction of a full extraction's cost.
     None when the bytes are not parseable text."""
@@ -574,7 +586,7 @@ def definition_spans(source: bytes, profile: LanguageProfile, max_bytes: int = D
     if classify_bytes(source, max_bytes) is not TableStatus.PARSED:
         return None
     grammar = grammar_for(profile)
-    tree = grammar.parser().parse(source)
+    tree = (parse or _fresh)(grammar, source)
     spans = set()
     for _, captures in tree_sitter.QueryCursor(grammar.outline).matches(tree.root_node):
         for name, nodes in captures.items():
@@ -583,11 +595,12 @@ def definition_spans(source: bytes, profile: LanguageProfile, max_bytes: int = D
     return tuple(sorted(spans))
 
 
-def syntax_errors_only(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[int, ...] | None:
+def syntax_errors_only(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES,
+                       parse: Parse | None = None) -> tuple[int, ...] | None:
     """Syntax error lines from a parse alone (no extraction); None when the bytes are not parseable text."""
     if classify_bytes(source, max_bytes) is not TableStatus.PARSED:
         return None
-    return syntax_error_lines(grammar_for(profile).parser().parse(source), source, profile)
+    return syntax_error_lines((parse or _fresh)(grammar_for(profile), source), source, profile)
 
 
 _OPEN, _BODY, _CLOSE, _MARK, _CUT = range(5)

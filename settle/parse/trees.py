@@ -1,0 +1,143 @@
+"""Parse trees of recent file versions, so the next version of a file is parsed incrementally.
+
+Two versions of one file usually differ by a few hunks. Given the old tree and
+those edits, tree-sitter re-parses only what the edits touched and reuses the
+rest — a fraction of a fresh parse. The edits come from git's line diff of the
+two blobs and are checked against the bytes before they are used: where the
+text between them differs, or the re-parsed tree has an error (where error
+recovery may not be repeatable), the version is parsed afresh.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from itertools import accumulate
+
+# A tree takes about 25 bytes of memory per byte of source: this keeps the
+# trees of a few dozen recent files, around 100 MiB.
+TREE_SOURCE_BYTES = 4 * 1024 * 1024
+_VERSIONS_PER_PATH = 3  # a file's base and the tips of two sides
+
+
+class Trees:
+    """Recent trees by path; `hunks(old_blob, new_blob)` gives the line edits between two blobs
+    (objects with `.old` and `.new` line ranges, 1-based inclusive, as `Repository.hunks`)."""
+
+    def __init__(self, hunks: Callable[[str, str], Sequence] | None = None, budget: int = TREE_SOURCE_BYTES):
+        self._hunks = hunks
+        self._budget = budget
+        self._held = 0
+        self._recent: OrderedDict[tuple[str, str], tuple[bytes, object]] = OrderedDict()  # (path, blob) → (source, tree)
+        self._versions: dict[str, list[str]] = {}  # path → its held blobs, oldest first
+        self._parsers: dict[int, object] = {}
+        self.fresh = 0
+        self.incremental = 0
+
+    def parse(self, grammar, source: bytes, path: str | None = None, blob_id: str | None = None):
+        """The tree of source; from an earlier version of path when one is held and the edits check out."""
+        parser = self._parsers.get(id(grammar))
+        if parser is None:
+            parser = self._parsers[id(grammar)] = grammar.parser()
+        if path is None or blob_id is None:
+            self.fresh += 1
+            return parser.parse(source)
+        held = self._recent.get((path, blob_id))
+        if held is not None:
+            self._recent.move_to_end((path, blob_id))
+            return held[1]
+        tree = self._incremental(parser, grammar, source, path, blob_id)
+        if tree is None:
+            self.fresh += 1
+            tree = parser.parse(source)
+        else:
+            self.incremental += 1
+        self._hold(path, blob_id, source, tree)
+        return tree
+
+    def _incremental(self, parser, grammar, source: bytes, path: str, blob_id: str):
+        if self._hunks is None:
+            return None
+        best = None
+        for held_blob in self._versions.get(path, ()):
+            old_source, old_tree = self._recent[(path, held_blob)]
+            edits = edits_between(old_source, source, self._hunks(held_blob, blob_id))
+            if edits is not None and (best is None or _edited_bytes(edits) < _edited_bytes(best[1])):
+                best = (old_tree, edits)
+        if best is None:
+            return None
+        tree = best[0].copy()  # held trees stay as they are: others may start from them
+        for edit in reversed(best[1]):  # from the end: each edit's offsets are still the old ones
+            tree.edit(*edit)
+        tree = parser.parse(source, tree)
+        return None if tree.root_node.has_error else tree
+
+    def _hold(self, path: str, blob_id: str, source: bytes, tree) -> None:
+        versions = self._versions.setdefault(path, [])
+        if len(versions) >= _VERSIONS_PER_PATH:
+            self._drop(path, versions[0])
+        self._recent[(path, blob_id)] = (source, tree)
+        versions.append(blob_id)
+        self._held += len(source)
+        while self._held > self._budget and len(self._recent) > 1:
+            self._drop(*next(iter(self._recent)))
+
+    def _drop(self, path: str, blob_id: str) -> None:
+        self._held -= len(self._recent.pop((path, blob_id))[0])
+        versions = self._versions[path]
+        versions.remove(blob_id)
+        if not versions:
+            del self._versions[path]
+
+
+def edits_between(old: bytes, new: bytes, hunks: Sequence) -> list[tuple] | None:
+    """tree-sitter edits (start, old end, new end bytes; the same as points) that turn old into
+    new, in order; None unless the text outside the hunks is the same on both sides."""
+    old_lines, new_lines = _Lines(old), _Lines(new)
+    edits = []
+    old_cursor = new_cursor = 0
+    for hunk in hunks:
+        (old_start, start_point), (old_end, old_end_point) = old_lines.span(hunk.old.start, hunk.old.end)
+        (new_start, _), (new_end, _) = new_lines.span(hunk.new.start, hunk.new.end)
+        if old_start - old_cursor != new_start - new_cursor or old[old_cursor:old_start] != new[new_cursor:new_start]:
+            return None
+        edits.append((old_start, old_end, old_start + new_end - new_start,
+                      start_point, old_end_point, _shifted(start_point, new[new_start:new_end])))
+        old_cursor, new_cursor = old_end, new_end
+    if old[old_cursor:] != new[new_cursor:]:
+        return None
+    return edits
+
+
+class _Lines:
+    """Where a text's lines start, from the cumulative lengths of its lines (built in C, not per line)."""
+
+    def __init__(self, data: bytes):
+        self.lengths = list(accumulate(map(len, data.split(b"\n"))))
+
+    def start(self, index: int) -> tuple[int, tuple[int, int]]:
+        """Offset and point where 0-based line index starts; past the last line, the end of the text."""
+        lengths = self.lengths
+        if index <= 0:
+            return 0, (0, 0)
+        if index < len(lengths):
+            return lengths[index - 1] + index, (index, 0)
+        last = len(lengths) - 1
+        return lengths[-1] + last, (last, lengths[-1] - (lengths[-2] if last else 0))
+
+    def span(self, first: int, last: int) -> tuple[tuple[int, tuple[int, int]], tuple[int, tuple[int, int]]]:
+        """Start and end of 1-based lines first..last (empty, at line first's start, when last < first)."""
+        begin = self.start(first - 1)
+        return begin, max(begin, self.start(last))
+
+
+def _shifted(point: tuple[int, int], text: bytes) -> tuple[int, int]:
+    """The point after text inserted at point."""
+    newlines = text.count(b"\n")
+    if not newlines:
+        return point[0], point[1] + len(text)
+    return point[0] + newlines, len(text) - text.rfind(b"\n") - 1
+
+
+def _edited_bytes(edits: list[tuple]) -> int:
+    return sum(max(old_end, new_end) - start for start, old_end, new_end, *_ in edits)

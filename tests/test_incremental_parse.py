@@ -1,0 +1,162 @@
+"""Incremental parsing (settle/parse/trees.py): a version parsed from an earlier version's
+tree must give exactly what a fresh parse gives — the same tree, the same table."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES
+from settle import scenario as scenarios
+from settle.languages import profile_for_path
+from settle.parse.extract import extract, syntax_error_lines
+from settle.parse.grammar import grammar_for
+from settle.parse.trees import Trees, edits_between
+from settle.repo import Repository, line_hunks
+from settle.settlement import Session
+
+
+def _versions():
+    """Per scenario and path, every distinct version its base and branches write."""
+    found: dict[tuple[str, str], dict[bytes, None]] = {}
+    for source in sorted(FIXTURES.rglob("*.toml")):
+        try:
+            scenario = scenarios.load(source)
+        except Exception:  # claims, plans and policies are not scenarios
+            continue
+        for change in (scenario.base, *scenario.branches.values()):
+            for path, entry in change.files.items():
+                if profile_for_path(path) is None:
+                    continue
+                data = entry.encode() if isinstance(entry, str) else entry.content()
+                found.setdefault((source.relative_to(FIXTURES).as_posix(), path), {})[data] = None
+    return {key: list(versions) for key, versions in found.items()}
+
+
+VERSIONS = _versions()
+PAIRS = [(key, old, new) for key, versions in VERSIONS.items() for old in versions for new in versions if old != new]
+SOURCES = sorted({(path, data) for (_, path), versions in VERSIONS.items() for data in versions})
+
+
+class _Blobs:
+    """Texts by made-up blob id, and git's line diff between them."""
+
+    def __init__(self):
+        self.texts: dict[str, bytes] = {}
+
+    def add(self, data: bytes) -> str:
+        blob = f"blob{len(self.texts)}"
+        self.texts[blob] = data
+        return blob
+
+    def hunks(self, old: str, new: str):
+        return line_hunks(self.texts[old], self.texts[new])
+
+
+def _parse_after(path: str, old: bytes, new: bytes):
+    """new's tree and table from Trees that hold old's tree, and how Trees parsed it."""
+    blobs = _Blobs()
+    trees = Trees(blobs.hunks)
+    grammar = grammar_for(profile_for_path(path))
+    trees.parse(grammar, old, path, blobs.add(old))
+    blob = blobs.add(new)
+    tree = trees.parse(grammar, new, path, blob)
+    table = extract(new, path, profile_for_path(path), parse=lambda g, s: trees.parse(g, s, path, blob))
+    return tree, table, trees
+
+
+def _assert_same_as_fresh(path: str, new: bytes, tree, table) -> None:
+    profile = profile_for_path(path)
+    fresh = grammar_for(profile).parser().parse(new)
+    assert str(tree.root_node) == str(fresh.root_node)
+    assert syntax_error_lines(tree, new, profile) == syntax_error_lines(fresh, new, profile)
+    expected = extract(new, path, profile)
+    assert table == expected
+    assert table.references == expected.references
+
+
+def test_fixture_versions_give_pairs_in_every_language():
+    assert {profile_for_path(path).name for (_, path), _, _ in PAIRS} >= {"python", "go", "javascript", "typescript", "tsx", "rust", "java"}
+
+
+@pytest.mark.parametrize("key, old, new", PAIRS, ids=[f"{k[0]}:{k[1]}:{i}" for i, (k, _, _) in enumerate(PAIRS)])
+def test_a_version_parsed_from_another_is_what_a_fresh_parse_gives(key, old, new):
+    _, path = key
+    tree, table, trees = _parse_after(path, old, new)
+    _assert_same_as_fresh(path, new, tree, table)
+    if not tree.root_node.has_error and b"\0" not in new:
+        assert trees.incremental == 1  # the old tree was used, not silently bypassed
+
+
+def test_the_held_tree_is_not_changed_by_parsing_from_it():
+    (_, path), old, new = next(p for p in PAIRS if p[0][1].endswith(".py"))
+    blobs = _Blobs()
+    trees = Trees(blobs.hunks)
+    grammar = grammar_for(profile_for_path(path))
+    held = trees.parse(grammar, old, path, blobs.add(old))
+    before = str(held.root_node), held.root_node.end_byte
+    trees.parse(grammar, new, path, blobs.add(new))
+    assert (str(held.root_node), held.root_node.end_byte) == before
+    assert trees.parse(grammar, old, path, "blob0") is held  # a version already held is not parsed again
+
+
+def test_edits_that_do_not_match_the_bytes_are_refused():
+    old, new = b"a = 1\nb = 2\nc = 3\n", b"a = 1\nb = 20\nc = 3\n"
+    assert edits_between(old, new, line_hunks(old, new)) is not None
+    assert edits_between(old, new, line_hunks(old, b"a = 1\nb = 2\nc = 30\n")) is None
+    assert edits_between(old, new, ()) is None
+
+
+def test_mismatched_hunks_mean_a_fresh_parse():
+    texts = {"a": b"def f():\n    return 1\n", "b": b"def f():\n    return 2\n", "c": b"x = 1\n"}
+    trees = Trees(lambda old, new: line_hunks(texts[old], texts["c"]))  # the wrong diff
+    grammar = grammar_for(profile_for_path("m.py"))
+    trees.parse(grammar, texts["a"], "m.py", "a")
+    tree = trees.parse(grammar, texts["b"], "m.py", "b")
+    assert (trees.fresh, trees.incremental) == (2, 0)
+    assert str(tree.root_node) == str(grammar.parser().parse(texts["b"]).root_node)
+
+
+def _line_edits(draw, lines: list[bytes], pool: list[bytes]) -> list[bytes]:
+    edited = list(lines)
+    for _ in range(draw(st.integers(1, 6))):
+        position = draw(st.integers(0, len(edited)))
+        operation = draw(st.sampled_from(("insert", "delete", "replace", "garble")))
+        if operation == "insert":
+            edited.insert(position, draw(st.sampled_from(pool)))
+        elif operation == "delete" and position < len(edited):
+            del edited[position]
+        elif operation == "replace" and position < len(edited):
+            edited[position] = draw(st.sampled_from(pool))
+        elif operation == "garble":
+            edited.insert(position, draw(st.binary(max_size=12)).replace(b"\n", b" "))
+    return edited
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_line_edits_parse_incrementally_to_the_fresh_result(data):
+    """Edits anywhere, including ones that break the syntax (those fall back to a fresh parse)."""
+    path, old = data.draw(st.sampled_from(SOURCES))
+    language = profile_for_path(path).name
+    pool = [line for other, text in SOURCES if profile_for_path(other).name == language for line in text.split(b"\n")]
+    new = b"\n".join(_line_edits(data.draw, old.split(b"\n"), pool))
+    if new == old:
+        return
+    tree, table, trees = _parse_after(path, old, new)
+    event("incremental" if trees.incremental else "fresh (edits broke the syntax)")
+    _assert_same_as_fresh(path, new, tree, table)
+
+
+def test_replay_verdicts_are_the_same_with_and_without_incremental_parsing(build):
+    from settle.parse.cache import SymbolTables
+    from settle.replay import merge_commits, settle_merge
+
+    history = str(build(FIXTURES / "replay" / "history.toml"))
+    incremental = Session.open(history)
+    repository = Repository.open(history)
+    fresh = Session(repository, SymbolTables(repository.blob))  # no diff: every version parsed afresh
+    for merge in merge_commits(incremental.repository):
+        assert settle_merge(incremental, merge).to_json() == settle_merge(fresh, merge).to_json()
+    assert incremental.tables.trees.incremental > 0 and fresh.tables.trees.incremental == 0
