@@ -54,16 +54,20 @@ class _Blobs:
         return line_hunks(self.texts[old], self.texts[new])
 
 
-def _parse_after(path: str, old: bytes, new: bytes):
-    """new's tree and table from Trees that hold old's tree, and how Trees parsed it."""
+def _parse_after(path: str, *versions: bytes):
+    """The last version's tree and table from Trees that parsed the versions before it, in
+    order, and the Trees (to tell how the last one was parsed)."""
     blobs = _Blobs()
     trees = Trees(blobs.hunks)
     grammar = grammar_for(profile_for_path(path))
-    trees.parse(grammar, old, path, blobs.add(old))
+    for version in versions[:-1]:
+        trees.parse(grammar, version, path, blobs.add(version))
+    new = versions[-1]
     blob = blobs.add(new)
+    incremental = trees.incremental
     tree = trees.parse(grammar, new, path, blob)
     table = extract(new, path, profile_for_path(path), parse=lambda g, s: trees.parse(g, s, path, blob))
-    return tree, table, trees
+    return tree, table, trees.incremental - incremental
 
 
 def _assert_same_as_fresh(path: str, new: bytes, tree, table) -> None:
@@ -83,10 +87,10 @@ def test_fixture_versions_give_pairs_in_every_language():
 @pytest.mark.parametrize("key, old, new", PAIRS, ids=[f"{k[0]}:{k[1]}:{i}" for i, (k, _, _) in enumerate(PAIRS)])
 def test_a_version_parsed_from_another_is_what_a_fresh_parse_gives(key, old, new):
     _, path = key
-    tree, table, trees = _parse_after(path, old, new)
+    tree, table, incremental = _parse_after(path, old, new)
     _assert_same_as_fresh(path, new, tree, table)
     if not tree.root_node.has_error and b"\0" not in new:
-        assert trees.incremental == 1  # the old tree was used, not silently bypassed
+        assert incremental == 1  # the old tree was used, not silently bypassed
 
 
 def test_the_held_tree_is_not_changed_by_parsing_from_it():
@@ -137,15 +141,17 @@ def _line_edits(draw, lines: list[bytes], pool: list[bytes]) -> list[bytes]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_line_edits_parse_incrementally_to_the_fresh_result(data):
-    """Edits anywhere, including ones that break the syntax (those fall back to a fresh parse)."""
+    """Two rounds of edits anywhere, including ones that break the syntax: the last version is
+    parsed from the one before (which may hold errors), or afresh where its own tree has errors."""
     path, old = data.draw(st.sampled_from(SOURCES))
     language = profile_for_path(path).name
     pool = [line for other, text in SOURCES if profile_for_path(other).name == language for line in text.split(b"\n")]
-    new = b"\n".join(_line_edits(data.draw, old.split(b"\n"), pool))
-    if new == old:
+    middle = b"\n".join(_line_edits(data.draw, old.split(b"\n"), pool))
+    new = b"\n".join(_line_edits(data.draw, middle.split(b"\n"), pool))
+    if len({old, middle, new}) < 3:
         return
-    tree, table, trees = _parse_after(path, old, new)
-    event("incremental" if trees.incremental else "fresh (edits broke the syntax)")
+    tree, table, incremental = _parse_after(path, old, middle, new)
+    event("incremental" if incremental else "fresh (edits broke the syntax)")
     _assert_same_as_fresh(path, new, tree, table)
 
 

@@ -28,7 +28,8 @@ class Trees:
         self._hunks = hunks
         self._budget = budget
         self._held = 0
-        self._recent: OrderedDict[tuple[str, str], tuple[bytes, object]] = OrderedDict()  # (path, blob) → (source, tree)
+        # (path, blob) → (source, its line starts, tree)
+        self._recent: OrderedDict[tuple[str, str], tuple[bytes, _Lines | None, object]] = OrderedDict()
         self._versions: dict[str, list[str]] = {}  # path → its held blobs, oldest first
         self._parsers: dict[int, object] = {}
         self.fresh = 0
@@ -45,23 +46,24 @@ class Trees:
         held = self._recent.get((path, blob_id))
         if held is not None:
             self._recent.move_to_end((path, blob_id))
-            return held[1]
-        tree = self._incremental(parser, grammar, source, path, blob_id)
+            return held[2]
+        lines = _Lines(source) if self._hunks is not None else None  # kept for the edits to later versions
+        tree = self._incremental(parser, source, lines, path, blob_id)
         if tree is None:
             self.fresh += 1
             tree = parser.parse(source)
         else:
             self.incremental += 1
-        self._hold(path, blob_id, source, tree)
+        self._hold(path, blob_id, source, lines, tree)
         return tree
 
-    def _incremental(self, parser, grammar, source: bytes, path: str, blob_id: str):
+    def _incremental(self, parser, source: bytes, lines: _Lines | None, path: str, blob_id: str):
         if self._hunks is None:
             return None
         best = None
         for held_blob in self._versions.get(path, ()):
-            old_source, old_tree = self._recent[(path, held_blob)]
-            edits = edits_between(old_source, source, self._hunks(held_blob, blob_id))
+            old_source, old_lines, old_tree = self._recent[(path, held_blob)]
+            edits = edits_between(old_source, source, self._hunks(held_blob, blob_id), old_lines, lines)
             if edits is not None and (best is None or _edited_bytes(edits) < _edited_bytes(best[1])):
                 best = (old_tree, edits)
         if best is None:
@@ -72,11 +74,11 @@ class Trees:
         tree = parser.parse(source, tree)
         return None if tree.root_node.has_error else tree
 
-    def _hold(self, path: str, blob_id: str, source: bytes, tree) -> None:
+    def _hold(self, path: str, blob_id: str, source: bytes, lines: _Lines | None, tree) -> None:
         versions = self._versions.setdefault(path, [])
         if len(versions) >= _VERSIONS_PER_PATH:
             self._drop(path, versions[0])
-        self._recent[(path, blob_id)] = (source, tree)
+        self._recent[(path, blob_id)] = (source, lines, tree)
         versions.append(blob_id)
         self._held += len(source)
         while self._held > self._budget and len(self._recent) > 1:
@@ -90,10 +92,11 @@ class Trees:
             del self._versions[path]
 
 
-def edits_between(old: bytes, new: bytes, hunks: Sequence) -> list[tuple] | None:
+def edits_between(old: bytes, new: bytes, hunks: Sequence, old_lines: _Lines | None = None,
+                  new_lines: _Lines | None = None) -> list[tuple] | None:
     """tree-sitter edits (start, old end, new end bytes; the same as points) that turn old into
     new, in order; None unless the text outside the hunks is the same on both sides."""
-    old_lines, new_lines = _Lines(old), _Lines(new)
+    old_lines, new_lines = old_lines or _Lines(old), new_lines or _Lines(new)
     edits = []
     old_cursor = new_cursor = 0
     for hunk in hunks:
