@@ -132,7 +132,7 @@ class Repository:
         self._shadow: pygit2.Repository | None = None
         # Recently read blobs: several stages read the same blob (prefilters, then the parser),
         # and neighbouring merges share most of theirs. Bounded by bytes, oldest dropped first.
-        self._blobs: OrderedDict[str, bytes] = OrderedDict()
+        self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob]] = OrderedDict()  # the object too: diffs want it
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
 
@@ -227,17 +227,20 @@ class Repository:
     # -- trees and blobs -------------------------------------------------------------
 
     def blob(self, blob_id: str) -> bytes:
-        data = self._blobs.get(blob_id)
-        if data is not None:
+        return self._blob(blob_id)[0]
+
+    def _blob(self, blob_id: str) -> tuple[bytes, pygit2.Blob]:
+        held = self._blobs.get(blob_id)
+        if held is not None:
             self._blobs.move_to_end(blob_id)
-            return data
-        data = self._object(blob_id).data
-        self._blobs[blob_id] = data
-        self._blob_bytes += len(data)
+            return held
+        found = self._object(blob_id)
+        held = self._blobs[blob_id] = (found.data, found)
+        self._blob_bytes += 2 * len(held[0])  # the bytes, and the object's own copy
         while self._blob_bytes > _BLOB_CACHE_BYTES and len(self._blobs) > 1:
-            _, dropped = self._blobs.popitem(last=False)
-            self._blob_bytes -= len(dropped)
-        return data
+            _, (dropped, _) = self._blobs.popitem(last=False)
+            self._blob_bytes -= 2 * len(dropped)
+        return held
 
     def _object(self, object_id: str):
         """An object of the repository, or one a merge wrote to the scratch store (virtual ancestors)."""
@@ -315,9 +318,11 @@ class Repository:
         return found
 
     def _diff(self, old_id: str | None, new_id: str | None) -> tuple[Hunk, ...]:
-        # From the blobs' bytes, which the blob cache usually holds: looking objects up again
-        # would inflate them again.
-        return line_hunks(self.blob(old_id) if old_id else None, self.blob(new_id) if new_id else None)
+        # Held blob objects: looking them up again would inflate them again, and libgit2
+        # diffs two blob objects about twice as fast as two byte strings.
+        if old_id is None or new_id is None:
+            return line_hunks(self.blob(old_id) if old_id else None, self.blob(new_id) if new_id else None)
+        return _hunks_of(self._blob(old_id)[1].diff(self._blob(new_id)[1], context_lines=0))
 
     # -- merges ----------------------------------------------------------------------
 
@@ -376,8 +381,12 @@ def line_hunks(old: bytes | None, new: bytes | None) -> tuple[Hunk, ...]:
         return (Hunk(LineRange(1, 0), LineRange(1, _line_count(new))),)
     if new is None:
         return (Hunk(LineRange(1, _line_count(old)), LineRange(1, 0)),)
+    return _hunks_of(pygit2.Patch.create_from(old, new, context_lines=0))
+
+
+def _hunks_of(patch: pygit2.Patch) -> tuple[Hunk, ...]:
     result = []
-    for hunk in pygit2.Patch.create_from(old, new, context_lines=0).hunks:
+    for hunk in patch.hunks:
         old_range = LineRange(hunk.old_start, hunk.old_start + hunk.old_lines - 1) if hunk.old_lines else LineRange(hunk.old_start + 1, hunk.old_start)
         new_range = LineRange(hunk.new_start, hunk.new_start + hunk.new_lines - 1) if hunk.new_lines else LineRange(hunk.new_start + 1, hunk.new_start)
         result.append(Hunk(old_range, new_range))
