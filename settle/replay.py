@@ -96,41 +96,108 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     return sides
 
 
-_WORKER: Session | None = None
-
-
-_SYNTAX = True
-
-
-def _start_worker(repo: str, max_file_size: int, syntax: bool) -> None:
-    global _WORKER, _SYNTAX
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
-    _WORKER = Session.open(repo, max_file_size)
-    _SYNTAX = syntax
-
-
-def _replay_one(merge: str) -> str:
-    assert _WORKER is not None, "worker started without a session"
-    return settle_merge(_WORKER, merge, _SYNTAX).to_json(compact=True)
-
-
 def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True) -> Iterator[str]:
     """One JSON line per merge, in the order of merges."""
-    if jobs <= 1:
+    if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
         for merge in merges:
             yield settle_merge(session, merge, syntax).to_json(compact=True)
         return
-    import multiprocessing
+    yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, syntax)
 
-    context = multiprocessing.get_context("fork")
-    pool = context.Pool(jobs, initializer=_start_worker, initargs=(repo, max_file_size, syntax))
+
+class Segments:
+    """Which merge each worker replays next: each starts on its own contiguous stretch of
+    history and goes forward; one that runs out takes the back half of the longest stretch
+    left. Neighbouring merges share most blobs, so a worker that stays in one stretch finds
+    them in its caches — handing out merges round-robin costs a third more work in all."""
+
+    least_taken = 8  # a worker starting on a new stretch re-reads and re-parses what its first merges need
+
+    def __init__(self, count: int, workers: int):
+        bounds = [count * worker // workers for worker in range(workers + 1)]
+        self._left = [[bounds[worker], bounds[worker + 1]] for worker in range(workers)]  # [next, end) each
+
+    def next_for(self, worker: int) -> int | None:
+        stretch = self._left[worker]
+        if stretch[0] >= stretch[1]:
+            longest = max(self._left, key=lambda other: other[1] - other[0])
+            if longest[1] - longest[0] < 2 * self.least_taken:
+                return None  # too little left to be worth starting cold on
+            middle = (longest[0] + longest[1] + 1) // 2
+            stretch[:] = [middle, longest[1]]
+            longest[1] = middle
+        stretch[0] += 1
+        return stretch[0] - 1
+
+
+def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool) -> Iterator[str]:
+    import multiprocessing
+    import queue
+
+    context = multiprocessing.get_context("fork")  # workers inherit the merge list instead of receiving it
+    results = context.Queue()
+    workers = []
+    for worker in range(jobs):
+        tasks = context.SimpleQueue()
+        process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, syntax, tasks, results), daemon=True)
+        process.start()
+        workers.append((process, tasks))
+    segments = Segments(len(merges), jobs)
+    busy: set[int] = set()  # workers with a merge in hand
+
+    def hand_out(worker: int) -> None:
+        index = segments.next_for(worker)
+        workers[worker][1].put(index)
+        if index is not None:
+            busy.add(worker)
+
     try:
-        # Workers keep their caches, so neighbouring merges (which share blobs) go to one worker.
-        yield from pool.imap(_replay_one, merges, chunksize=4)
-        pool.close()
+        for worker in range(jobs):
+            hand_out(worker)
+        finished: dict[int, str] = {}
+        following = 0
+        while following < len(merges):
+            try:
+                worker, index, line, error = results.get(timeout=1)
+            except queue.Empty:
+                if any(not workers[worker][0].is_alive() for worker in busy):
+                    raise RuntimeError("a replay worker stopped unexpectedly (out of memory?); try --jobs 1") from None
+                continue
+            if error is not None:
+                raise error
+            busy.discard(worker)
+            finished[index] = line
+            hand_out(worker)
+            while following in finished:
+                yield finished.pop(following)
+                following += 1
     finally:
-        pool.terminate()
-        pool.join()
+        for process, _ in workers:
+            process.terminate()
+        for process, _ in workers:
+            process.join()
+
+
+def _work(worker: int, repo: str, merges: list[str], max_file_size: int, syntax: bool, tasks, results) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
+    session = Session.open(repo, max_file_size)
+    while (index := tasks.get()) is not None:
+        try:
+            results.put((worker, index, settle_merge(session, merges[index], syntax).to_json(compact=True), None))
+        except Exception as error:  # noqa: BLE001 - the parent raises it, as a serial replay would
+            results.put((worker, index, None, _portable(error)))
+            return
+
+
+def _portable(error: Exception) -> Exception:
+    """The error itself where it survives pickling (input errors stay input errors), else its description."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any failure means it can't cross the process boundary
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error

@@ -8,6 +8,8 @@ import subprocess
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import FIXTURES, settle_executable
 from settle import scenario as scenarios
@@ -58,7 +60,49 @@ def test_replay_finds_the_same_text_conflicts_as_git_merge_tree(settle, history)
 
 
 def test_jobs_do_not_change_the_output(settle, history):
-    assert settle("replay", "--jobs", "2", repo=history).stdout == settle("replay", repo=history).stdout
+    serial = settle("replay", repo=history).stdout
+    assert settle("replay", "--jobs", "2", repo=history).stdout == serial
+    assert settle("replay", "--jobs", "4", repo=history).stdout == serial  # more workers than stretches last
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 5), st.randoms(use_true_random=False))
+def test_segments_hand_out_every_merge_once_each_worker_going_forward(count, workers, random):
+    """Whatever order workers finish in: each merge is handed out once, and a worker moves forward
+    through history except when it takes over the back half of another's stretch."""
+    from settle.replay import Segments
+
+    segments = Segments(count, workers)
+    handed: list[int] = []
+    jumps = 0
+    last: dict[int, int] = {}
+    working = {worker: index for worker in range(workers) if (index := segments.next_for(worker)) is not None}
+    for worker, index in working.items():
+        last[worker] = index
+    handed.extend(working.values())
+    while working:
+        worker = random.choice(sorted(working))
+        del working[worker]
+        index = segments.next_for(worker)
+        if index is None:
+            continue
+        jumps += index != last[worker] + 1
+        last[worker] = index
+        working[worker] = index
+        handed.append(index)
+    assert sorted(handed) == list(range(count))
+    assert jumps <= max(0, count - 1).bit_length() * workers  # takeovers halve what is left
+
+
+def test_a_failing_merge_fails_the_replay_as_it_would_serially(history):
+    from settle.replay import replay_lines
+
+    bogus = ["0" * 40, "1" * 40]  # no such commits
+    with pytest.raises(Exception) as serial:
+        list(replay_lines(str(history), bogus, 1, 2 ** 21))
+    with pytest.raises(Exception) as parallel:
+        list(replay_lines(str(history), bogus, 2, 2 ** 21))
+    assert (type(parallel.value), str(parallel.value)) == (type(serial.value), str(serial.value))
 
 
 def test_replay_reads_bare_repositories(settle, history, tmp_path):
