@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import resources
 
 import tree_sitter
 
@@ -33,7 +33,6 @@ class Grammar:
     query: tree_sitter.Query
     roles: tuple[str, ...]  # role of each pattern, by pattern index
     definition_kinds: tuple[str | None, ...]  # the <kind> of @definition.<kind>, by pattern index
-    version: str  # enters cache keys: a new grammar may parse the same bytes differently
     # Only the patterns that place definitions (and decorations): where they are, not what they say.
     outline: tree_sitter.Query
     # Every pattern but calls, their arguments and string literals: a table without references.
@@ -93,9 +92,7 @@ def _load(profile: LanguageProfile) -> Grammar:
             placing.append(text)
         if role not in _REFERENCE_ROLES:
             symbols.append((text, role, kind))
-    distribution = profile.grammar_module.replace("_", "-")
-    version = f"{distribution}={metadata.version(distribution)};abi={language.abi_version}"
     outline = tree_sitter.Query(language, b"\n".join(placing).decode("utf-8"))
     symbols_query = tree_sitter.Query(language, b"\n".join(text for text, _, _ in symbols).decode("utf-8"))
-    return Grammar(language, query, tuple(roles), tuple(kinds), version, outline, symbols_query,
+    return Grammar(language, query, tuple(roles), tuple(kinds), outline, symbols_query,
                    tuple(role for _, role, _ in symbols), tuple(kind for _, _, kind in symbols))
