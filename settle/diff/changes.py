@@ -64,6 +64,7 @@ class FileChange:
         self.symbols: tuple[SymbolChange, ...] = ()
         self.skipped = False  # not parsed: nothing the other side does can make it matter
         self.syntax_check = None  # for skipped files: (path, blob id) → syntax error lines
+        self._new_code_references: tuple | None = None
 
     def introduced_syntax_errors(self) -> tuple[int, ...]:
         """Lines of syntax errors the tip has where the base (if the file existed) had none.
@@ -129,18 +130,20 @@ class FileChange:
             return False
         return spells({name.encode() for name in names}, self._repository.blob(self.change.new_id))
 
-    def new_code_references(self):
-        """References on the tip that this side wrote: inside symbols it added or changed, or on changed lines."""
+    def new_code_references(self) -> tuple:
+        """References on the tip that this side wrote: inside symbols it added or changed, or on changed lines.
+        (Worked out once: every changed symbol whose name the file spells asks again.)"""
+        if self._new_code_references is None:
+            self._new_code_references = self._written_references()
+        return self._new_code_references
+
+    def _written_references(self) -> tuple:
         if self.new_table is None or not self.new_table.parsed:
-            return []
+            return ()
         touched = {c.new.qualname for c in self.symbols if c.new is not None}
-        result = []
-        for reference in self.new_table.references:
-            if reference.scope is not None and _within(reference.scope, touched):
-                result.append(reference)
-            elif reference.line in self.changed_new_lines:
-                result.append(reference)
-        return result
+        return tuple(reference for reference in self.new_table.references
+                     if (reference.scope is not None and _within(reference.scope, touched))
+                     or reference.line in self.changed_new_lines)
 
 
 def spells(names: Iterable[bytes], data: bytes) -> bool:
