@@ -107,26 +107,34 @@ def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, sy
 
 
 class Segments:
-    """Which merge each worker replays next: each starts on its own contiguous stretch of
-    history and goes forward; one that runs out takes the back half of the longest stretch
-    left. Neighbouring merges share most blobs, so a worker that stays in one stretch finds
-    them in its caches — handing out merges round-robin costs a third more work in all."""
+    """Which merge each worker replays next. History is cut into stretches of at most
+    `longest_stretch` merges; a worker goes forward through one, then takes the next
+    stretch nobody has started, and once none is left, the back half of the longest
+    stretch still in progress. Neighbouring merges share most blobs, so a worker that
+    stays in one stretch finds them in its caches (handing out merges round-robin costs a
+    third more work in all); stretches are bounded so that lines, which come out in
+    history order, keep flowing on long replays."""
 
+    longest_stretch = 100
     least_taken = 8  # a worker starting on a new stretch re-reads and re-parses what its first merges need
 
     def __init__(self, count: int, workers: int):
-        bounds = [count * worker // workers for worker in range(workers + 1)]
-        self._left = [[bounds[worker], bounds[worker + 1]] for worker in range(workers)]  # [next, end) each
+        size = max(1, min(-(-count // workers), self.longest_stretch))
+        self._unstarted = [[start, min(start + size, count)] for start in range(count - 1 - (count - 1) % size, -1, -size)]
+        self._left = [[0, 0] for _ in range(workers)]  # each worker's [next, end)
 
     def next_for(self, worker: int) -> int | None:
         stretch = self._left[worker]
         if stretch[0] >= stretch[1]:
-            longest = max(self._left, key=lambda other: other[1] - other[0])
-            if longest[1] - longest[0] < 2 * self.least_taken:
-                return None  # too little left to be worth starting cold on
-            middle = (longest[0] + longest[1] + 1) // 2
-            stretch[:] = [middle, longest[1]]
-            longest[1] = middle
+            if self._unstarted:
+                stretch[:] = self._unstarted.pop()  # the earliest: lines come out in history order
+            else:
+                longest = max(self._left, key=lambda other: other[1] - other[0])
+                if longest[1] - longest[0] < 2 * self.least_taken:
+                    return None  # too little left to be worth starting cold on
+                middle = (longest[0] + longest[1] + 1) // 2
+                stretch[:] = [middle, longest[1]]
+                longest[1] = middle
         stretch[0] += 1
         return stretch[0] - 1
 

@@ -65,20 +65,19 @@ def test_jobs_do_not_change_the_output(settle, history):
     assert settle("replay", "--jobs", "4", repo=history).stdout == serial  # more workers than stretches last
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 60), st.integers(1, 5), st.randoms(use_true_random=False))
-def test_segments_hand_out_every_merge_once_each_worker_going_forward(count, workers, random):
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 120), st.integers(1, 5), st.integers(1, 30), st.randoms(use_true_random=False))
+def test_segments_hand_out_every_merge_once_each_worker_going_forward(count, workers, longest, random):
     """Whatever order workers finish in: each merge is handed out once, and a worker moves forward
-    through history except when it takes over the back half of another's stretch."""
+    through history except when it starts a stretch or takes over the back half of another's."""
     from settle.replay import Segments
 
-    segments = Segments(count, workers)
+    segments = type("Short", (Segments,), {"longest_stretch": longest})(count, workers)
     handed: list[int] = []
     jumps = 0
     last: dict[int, int] = {}
     working = {worker: index for worker in range(workers) if (index := segments.next_for(worker)) is not None}
-    for worker, index in working.items():
-        last[worker] = index
+    last.update(working)
     handed.extend(working.values())
     while working:
         worker = random.choice(sorted(working))
@@ -91,7 +90,9 @@ def test_segments_hand_out_every_merge_once_each_worker_going_forward(count, wor
         working[worker] = index
         handed.append(index)
     assert sorted(handed) == list(range(count))
-    assert jumps <= max(0, count - 1).bit_length() * workers  # takeovers halve what is left
+    size = max(1, min(-(-count // workers), longest))
+    takeovers = max(0, count - 1).bit_length() * workers  # each halves what is left of a stretch
+    assert jumps <= -(-count // size) + takeovers
 
 
 def test_a_failing_merge_fails_the_replay_as_it_would_serially(history):
