@@ -22,14 +22,15 @@ _VERSIONS_PER_PATH = 3  # a file's base and the tips of two sides
 
 class Trees:
     """Recent trees by path; `hunks(old_blob, new_blob)` gives the line edits between two blobs
-    (objects with `.old` and `.new` line ranges, 1-based inclusive, as `Repository.hunks`)."""
+    (objects with `.old` and `.new` line ranges, 1-based inclusive, as `Repository.hunks`).
+    Without it nothing is held: every parse is fresh (`settle symbols` reads each blob once)."""
 
     def __init__(self, hunks: Callable[[str, str], Sequence] | None = None, budget: int = TREE_SOURCE_BYTES):
         self._hunks = hunks
         self._budget = budget
         self._held = 0
         # (path, blob) → (source, its line starts, tree)
-        self._recent: OrderedDict[tuple[str, str], tuple[bytes, _Lines | None, object]] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, str], tuple[bytes, _Lines, object]] = OrderedDict()
         self._versions: dict[str, list[str]] = {}  # path → its held blobs, oldest first
         self._parsers: dict[int, object] = {}
         self.fresh = 0
@@ -40,14 +41,14 @@ class Trees:
         parser = self._parsers.get(id(grammar))
         if parser is None:
             parser = self._parsers[id(grammar)] = grammar.parser()
-        if path is None or blob_id is None:
+        if path is None or blob_id is None or self._hunks is None:
             self.fresh += 1
             return parser.parse(source)
         held = self._recent.get((path, blob_id))
         if held is not None:
             self._recent.move_to_end((path, blob_id))
             return held[2]
-        lines = _Lines(source) if self._hunks is not None else None  # kept for the edits to later versions
+        lines = _Lines(source)  # kept for the edits to later versions
         tree = self._incremental(parser, source, lines, path, blob_id)
         if tree is None:
             self.fresh += 1
@@ -57,9 +58,7 @@ class Trees:
         self._hold(path, blob_id, source, lines, tree)
         return tree
 
-    def _incremental(self, parser, source: bytes, lines: _Lines | None, path: str, blob_id: str):
-        if self._hunks is None:
-            return None
+    def _incremental(self, parser, source: bytes, lines: _Lines, path: str, blob_id: str):
         best = None
         for held_blob in self._versions.get(path, ()):
             old_source, old_lines, old_tree = self._recent[(path, held_blob)]
@@ -74,7 +73,7 @@ class Trees:
         tree = parser.parse(source, tree)
         return None if tree.root_node.has_error else tree
 
-    def _hold(self, path: str, blob_id: str, source: bytes, lines: _Lines | None, tree) -> None:
+    def _hold(self, path: str, blob_id: str, source: bytes, lines: _Lines, tree) -> None:
         versions = self._versions.setdefault(path, [])
         if len(versions) >= _VERSIONS_PER_PATH:
             self._drop(path, versions[0])
