@@ -13,9 +13,28 @@ from pathlib import Path
 import pytest
 
 from settle import scenario as scenarios
+from settle.languages import profile_for_path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+
+def fixture_files():
+    """(scenario file, path, bytes) of every code file written by any fixture scenario, base or branch."""
+    found = {}
+    for source in sorted(FIXTURES.rglob("*.toml")):
+        try:
+            scenario = scenarios.load(source)
+        except Exception:  # claims, plans and policies are not scenarios
+            continue
+        changes = [scenario.base, *scenario.branches.values()]
+        for change in changes:
+            for path, entry in change.files.items():
+                if profile_for_path(path) is None:
+                    continue
+                data = entry.encode() if isinstance(entry, str) else entry.content()
+                found[(source.relative_to(FIXTURES).as_posix(), path, data)] = None
+    return list(found)
 
 
 def settle_executable() -> str:

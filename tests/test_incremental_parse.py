@@ -7,8 +7,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
-from settle import scenario as scenarios
+from conftest import FIXTURES, fixture_files
 from settle.languages import profile_for_path
 from settle.parse.extract import extract, syntax_error_lines
 from settle.parse.grammar import grammar_for
@@ -17,21 +16,12 @@ from settle.repo import Repository, line_hunks
 from settle.settlement import Session
 
 
-def _versions():
-    """Per scenario and path, every distinct version its base and branches write."""
-    found: dict[tuple[str, str], dict[bytes, None]] = {}
-    for source in sorted(FIXTURES.rglob("*.toml")):
-        try:
-            scenario = scenarios.load(source)
-        except Exception:  # claims, plans and policies are not scenarios
-            continue
-        for change in (scenario.base, *scenario.branches.values()):
-            for path, entry in change.files.items():
-                if profile_for_path(path) is None:
-                    continue
-                data = entry.encode() if isinstance(entry, str) else entry.content()
-                found.setdefault((source.relative_to(FIXTURES).as_posix(), path), {})[data] = None
-    return {key: list(versions) for key, versions in found.items()}
+def _versions() -> dict[tuple[str, str], list[bytes]]:
+    """(scenario, path) → every version the scenario's base and branches write there."""
+    versions: dict[tuple[str, str], list[bytes]] = {}
+    for source, path, data in fixture_files():
+        versions.setdefault((source, path), []).append(data)
+    return versions
 
 
 VERSIONS = _versions()
@@ -56,7 +46,7 @@ class _Blobs:
 
 def _parse_after(path: str, *versions: bytes):
     """The last version's tree and table from Trees that parsed the versions before it, in
-    order, and the Trees (to tell how the last one was parsed)."""
+    order, and how many incremental parses the last version took (0: parsed afresh)."""
     blobs = _Blobs()
     trees = Trees(blobs.hunks)
     grammar = grammar_for(profile_for_path(path))

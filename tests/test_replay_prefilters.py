@@ -7,31 +7,13 @@ import re
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, fixture_files
 from settle.diff import reach
 from settle import scenario as scenarios
 from settle.languages import profile_for_path
 from settle.parse.extract import definition_spans, extract
 from settle.repo import Repository
 from settle.settlement import Session
-
-
-def fixture_files():
-    """(path, bytes) of every code file written by any fixture scenario, base or branch."""
-    found = {}
-    for source in sorted(FIXTURES.rglob("*.toml")):
-        try:
-            scenario = scenarios.load(source)
-        except Exception:  # claims, plans and policies are not scenarios
-            continue
-        changes = [scenario.base, *scenario.branches.values()]
-        for change in changes:
-            for path, entry in change.files.items():
-                if profile_for_path(path) is None:
-                    continue
-                data = entry.encode() if isinstance(entry, str) else entry.content()
-                found[(source.relative_to(FIXTURES).as_posix(), path, data)] = None
-    return list(found)
 
 
 FILES = fixture_files()
