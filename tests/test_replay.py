@@ -62,7 +62,7 @@ def test_replay_finds_the_same_text_conflicts_as_git_merge_tree(settle, history)
 def test_jobs_do_not_change_the_output(settle, history):
     serial = settle("replay", repo=history).stdout
     assert settle("replay", "--jobs", "2", repo=history).stdout == serial
-    assert settle("replay", "--jobs", "4", repo=history).stdout == serial  # more workers than stretches last
+    assert settle("replay", "--jobs", "4", repo=history).stdout == serial  # more workers than stretches: one gets none
 
 
 @settings(max_examples=300, deadline=None)
