@@ -196,6 +196,11 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size)
     if last is not None and revision_range is not None:
         raise SettleError("give --last or --range, not both")
     merges = merge_commits(Repository.open(repo_path), last, revision_range)
+    if not merges:
+        # Not an error (an orchestrator may replay every new range), but an empty
+        # output should not look like a silent failure.
+        where = f"in {revision_range}" if revision_range is not None else "reachable from HEAD"
+        click.echo(f"settle: no merge commits {where}; nothing to replay", err=True)
     try:
         sink = open(output, "w", encoding="utf-8") if output else sys.stdout
     except OSError as error:

@@ -26,10 +26,9 @@ def merge_commits(repository: Repository, last: int | None = None, revision_rang
         start, separator, end = revision_range.partition("..")
         if not separator or not end:
             raise SettleError(f"--range {revision_range!r} is not A..B")
-        commits = repository.walk(repository.resolve(end), repository.resolve(start) if start else None)
+        merges = list(repository.walk(repository.resolve(end), repository.resolve(start) if start else None, merges_only=True))
     else:
-        commits = repository.walk(repository.resolve("HEAD"))
-    merges = [commit for commit in commits if len(repository.parents(commit)) > 1]
+        merges = list(repository.walk(repository.resolve("HEAD"), merges_only=True))
     return merges[-last:] if last is not None else merges
 
 

@@ -213,13 +213,16 @@ class Repository:
     def parents(self, commit: str) -> tuple[str, ...]:
         return tuple(str(parent) for parent in self._repo[commit].parent_ids)
 
-    def walk(self, tip: str, hide: str | None = None):
-        """Commits reachable from tip (and not from hide), oldest first."""
+    def walk(self, tip: str, hide: str | None = None, merges_only: bool = False):
+        """Commits reachable from tip (and not from hide), oldest first; only merge commits when asked."""
         walker = self._repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
         if hide is not None:
             walker.hide(pygit2.Oid(hex=hide))
         for commit in walker:
-            yield str(commit.id)
+            # The walked object knows its parents: looking each commit up again costs
+            # more than the walk on a long history.
+            if not merges_only or len(commit.parent_ids) > 1:
+                yield str(commit.id)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return ancestor == descendant or self._repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor))

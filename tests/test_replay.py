@@ -119,6 +119,12 @@ def test_last_and_range_select_merges(settle, history):
     assert bad.returncode == 2 and "is not A..B" in bad.stderr
 
 
+def test_a_range_without_merges_says_so_and_succeeds(settle, history):
+    empty = settle("replay", "--range", "main..main", repo=history)
+    assert (empty.returncode, empty.stdout) == (0, "")
+    assert "no merge commits in main..main" in empty.stderr
+
+
 def test_an_interrupted_replay_leaves_valid_json_lines(build, tmp_path):
     branches = {f"b{i}": {"files": {f"m{i}.py": f"def f{i}():\n    return {i}\n"}} for i in range(150)}
     merges = [{"parents": [f"b{i}"]} for i in range(150)]
