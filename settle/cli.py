@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from functools import wraps
@@ -207,7 +208,7 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size)
         raise SettleError(f"cannot write --output {output}: {error.strerror}") from error
     progress = _progress_factory()
     lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax)
-    bar = progress(lines, f"replaying {len(merges)} merges") if progress and merges else None
+    bar = progress(lines, "replaying merges", length=len(merges)) if progress and merges else None
     try:
         # Whole lines only: an interrupted run leaves a valid JSON Lines file.
         with (bar if bar is not None else _nothing(lines)) as items:
@@ -248,14 +249,26 @@ def schema():
 
 
 def _progress_factory():
-    """A progress bar on a terminal's stderr; nothing in pipes."""
+    """A progress bar on a terminal's stderr, with rate and ETA; nothing in pipes.
+    `progress(items, label, length=None)`: length for items that have no len (a stream)."""
     if not sys.stderr.isatty():
         return None
 
-    def progress(items, label):
-        return click.progressbar(items, label=label, file=sys.stderr, show_eta=True, show_pos=True)
+    def progress(items, label, length=None):
+        bar = click.progressbar(items, length=length, label=label, file=sys.stderr, show_eta=True, show_pos=True)
+        # click keeps the bar's start time and position but shows no rate; the rate
+        # tells a replay's user more than the bar does on a history of uneven merges.
+        bar.item_show_func = lambda _: _rate(bar.pos, time.time() - bar.start)
+        return bar
 
     return progress
+
+
+def _rate(done: int, seconds: float) -> str | None:
+    if not done or seconds <= 0:
+        return None
+    per_second = done / seconds
+    return f"{per_second:.1f}/s" if per_second >= 1 else f"{seconds / done:.1f} s each"
 
 
 def main(argv: list[str] | None = None) -> int:

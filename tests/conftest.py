@@ -85,6 +85,14 @@ class Settle:
         return result
 
 
+def long_history(merges: int, path: Path) -> Path:
+    """A repository whose history is `merges` merges of one-function branches."""
+    branches = {f"b{i}": {"files": {f"m{i}.py": f"def f{i}():\n    return {i}\n"}} for i in range(merges)}
+    scenario = {"base": {"files": {"a.py": "x = 1\n"}}, "branches": branches,
+                "merges": [{"parents": [f"b{i}"]} for i in range(merges)]}
+    return scenarios.build(scenarios.Scenario.model_validate(scenario), path)
+
+
 @pytest.fixture
 def build(tmp_path):
     """build(scenario_or_path, bare=False) → path of a fresh repository built from it."""

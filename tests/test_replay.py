@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, settle_executable
+from conftest import FIXTURES, long_history, settle_executable
 from settle import scenario as scenarios
 
 
@@ -126,9 +126,7 @@ def test_a_range_without_merges_says_so_and_succeeds(settle, history):
 
 
 def test_an_interrupted_replay_leaves_valid_json_lines(build, tmp_path):
-    branches = {f"b{i}": {"files": {f"m{i}.py": f"def f{i}():\n    return {i}\n"}} for i in range(150)}
-    merges = [{"parents": [f"b{i}"]} for i in range(150)]
-    repo = scenarios.build(scenarios.Scenario.model_validate({"base": {"files": {"a.py": "x = 1\n"}}, "branches": branches, "merges": merges}), tmp_path / "long")
+    repo = long_history(150, tmp_path / "long")
     output = tmp_path / "out.jsonl"
     process = subprocess.Popen([settle_executable(), "replay", "--jobs", "2", "--output", str(output)], cwd=repo, stderr=subprocess.PIPE)
     deadline = time.time() + 20
