@@ -18,6 +18,16 @@ CACHE_SOURCE_BYTES = 32 * 1024 * 1024
 _CACHED_SPANS = 4096  # blobs whose definition spans are kept
 
 
+_STATUS_ONLY_BYTES = 1024  # what a table of a file settle can't parse is counted as
+
+
+def _held_bytes(table: SymbolTable) -> int:
+    """What a table counts against the cache: its source's size if parsed. A table that
+    only says "no grammar" or "binary" holds nothing of its blob; counted at its size, a
+    replay's changelog versions would push out the code tables it is about to reuse."""
+    return table.size if table.parsed else _STATUS_ONLY_BYTES
+
+
 class SymbolTables:
     """Parses on demand; the key includes the path because symbol ids do. The least recently
     used tables are dropped once the sources they were built from pass `cache_bytes`. With
@@ -51,10 +61,10 @@ class SymbolTables:
         if table.status is TableStatus.PARSED:
             self.parsed += 1
         self._tables[key] = table
-        self._cached += table.size
+        self._cached += _held_bytes(table)
         while self._cached > self._cache_bytes and len(self._tables) > 1:
             _, dropped = self._tables.popitem(last=False)
-            self._cached -= dropped.size
+            self._cached -= _held_bytes(dropped)
         return table
 
     def syntax_errors(self, path: str, blob_id: str | None) -> tuple[int, ...] | None:
