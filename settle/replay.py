@@ -153,8 +153,15 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
     segments = Segments(len(merges), jobs)
     busy: set[int] = set()  # workers with a merge in hand
 
+    finished: dict[int, str] = {}
+    # A merge that failed: its error is raised once every merge before it is out, as a
+    # serial replay would, whichever worker failed first.
+    failed: dict[int, Exception] = {}
+
     def hand_out(worker: int) -> None:
         index = segments.next_for(worker)
+        if index is not None and failed and index > min(failed):
+            index = None  # past a failure: never needed
         workers[worker][1].put(index)
         if index is not None:
             busy.add(worker)
@@ -162,7 +169,6 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
     try:
         for worker in range(jobs):
             hand_out(worker)
-        finished: dict[int, str] = {}
         following = 0
         while following < len(merges):
             try:
@@ -170,13 +176,18 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
             except queue.Empty:
                 if any(not workers[worker][0].is_alive() for worker in busy):
                     raise RuntimeError("a replay worker stopped unexpectedly (out of memory?); try --jobs 1") from None
+                if not busy:  # nobody has a merge in hand: nothing more is coming
+                    raise failed[min(failed)] if failed else RuntimeError("replay workers stopped with merges left")
                 continue
-            if error is not None:
-                raise error
             busy.discard(worker)
-            finished[index] = line
+            if error is not None:
+                failed[index] = error
+            else:
+                finished[index] = line
             hand_out(worker)
-            while following in finished:
+            while following in finished or following in failed:
+                if following in failed:
+                    raise failed[following]
                 yield finished.pop(following)
                 following += 1
     finally:
@@ -195,8 +206,9 @@ def _work(worker: int, repo: str, merges: list[str], max_file_size: int, syntax:
         try:
             results.put((worker, index, settle_merge(session, merges[index], syntax).to_json(compact=True), None))
         except Exception as error:  # noqa: BLE001 - the parent raises it, as a serial replay would
+            # Keep going: the merges before this one, which a serial run would finish first,
+            # may still come this way.
             results.put((worker, index, None, _portable(error)))
-            return
 
 
 def _portable(error: Exception) -> Exception:

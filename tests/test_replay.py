@@ -96,14 +96,25 @@ def test_segments_hand_out_every_merge_once_each_worker_going_forward(count, wor
 
 
 def test_a_failing_merge_fails_the_replay_as_it_would_serially(history):
-    from settle.replay import replay_lines
+    from settle.replay import merge_commits, replay_lines
+    from settle.repo import Repository
 
-    bogus = ["0" * 40, "1" * 40]  # no such commits
-    with pytest.raises(Exception) as serial:
-        list(replay_lines(str(history), bogus, 1, 2 ** 21))
-    with pytest.raises(Exception) as parallel:
-        list(replay_lines(str(history), bogus, 2, 2 ** 21))
-    assert (type(parallel.value), str(parallel.value)) == (type(serial.value), str(serial.value))
+    real = merge_commits(Repository.open(str(history)))
+    # No such commits. With two workers the second one starts its stretch on the later
+    # one and fails first; the replay must still give every line before the earlier one
+    # and then fail on it, as a serial run does.
+    merges = real[:4] + ["0" * 40] + real[4:5] + ["1" * 40] + real[5:]
+
+    def run(jobs: int):
+        lines = []
+        with pytest.raises(Exception) as failure:
+            for line in replay_lines(str(history), merges, jobs, 2 ** 21):
+                lines.append(line)
+        return lines, type(failure.value), str(failure.value)
+
+    serial = run(1)
+    assert len(serial[0]) == 4 and "0000000000" in serial[2]
+    assert run(2) == serial
 
 
 def test_replay_reads_bare_repositories(settle, history, tmp_path):
