@@ -14,6 +14,7 @@ from settle.diff import reach
 from settle.diff.drift import drift_names
 from settle.diff.pair import pair_findings, side_findings
 from settle.errors import SettleError
+from settle.languages import profile_for_path
 from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
 from settle.repo import Repository
 from settle.settlement import Session
@@ -46,7 +47,10 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
             forks[second_name] = fork
         if fork is None:
             continue
-        left, right = _sides(session, fork, (first_name, first), (second_name, second), syntax)
+        # A candidate's own findings are reported against the target, so only then does a
+        # file settle can't parse need reading, to say why it sees the file whole.
+        left, right = _sides(session, fork, (first_name, first), (second_name, second), syntax,
+                             whole_files=(False, first_name == "parent1"))
         findings.extend(pair_findings(repository, tables, fork, left, right))
         # Counted per merge, not from the process-wide cache, so --jobs can't change the output.
         for file in (f for side in (left, right) for f in side.files):
@@ -71,28 +75,38 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
     )
 
 
-def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[str, str], syntax: bool):
+def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[str, str], syntax: bool,
+           whole_files: tuple[bool, bool] = (True, True)):
     """Both sides of a pair, each parsed only where the other can meet it.
 
     Replay has no stale-caller scan; the files it does not parse are checked
     for syntax errors only when `syntax` says so. First each side parses what
     `reach.meets` the other's changes; then, where that shows one side removing or
     re-shaping a symbol, the other side also parses the files whose changed code
-    spells its name (`reach.mentions`: their uses may now be stale).
+    spells its name (`reach.mentions`: their uses may now be stale). Files without
+    a grammar are kept (read, to tell binary from text) only on the sides that
+    `whole_files` names: elsewhere nothing reads what such a file's table says.
     """
     repository = session.repository
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
     meets = [reach.meets(changes[1], repository, session.tables), reach.meets(changes[0], repository, session.tables)]
+    meets = [meet if whole else _code_only(meet) for meet, whole in zip(meets, whole_files)]
     sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax, changes=found)
              for (name, tip), meet, found in zip((first, second), meets, changes)]
     names = [drift_names(sides[1]), drift_names(sides[0])]  # what each side's code may now use wrongly
     for index, (name, tip) in enumerate((first, second)):
         if names[index]:
             mention = reach.mentions(names[index], repository)
+            if not whole_files[index]:
+                mention = _code_only(mention)
             meet = meets[index]
             sides[index] = session.side(name, fork, tip, parse=lambda change, meet=meet: meet(change) or mention(change),
                                         syntax_of_skipped=syntax, changes=changes[index])
     return sides
+
+
+def _code_only(decide):
+    return lambda change: profile_for_path(change.path) is not None and decide(change)
 
 
 def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True) -> Iterator[str]:
