@@ -76,7 +76,7 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
 
 
 def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[str, str], syntax: bool,
-           whole_files: tuple[bool, bool] = (True, True)):
+           whole_files: tuple[bool, bool]):
     """Both sides of a pair, each parsed only where the other can meet it.
 
     Replay has no stale-caller scan; the files it does not parse are checked
