@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from conftest import FIXTURES, long_history, settle_executable
+from conftest import FIXTURES, long_history, repository_state, settle_executable
 
 _RATE = re.compile(r"\d+\.\d/s|\d+\.\d s each")
 _ETA = re.compile(r"\d\d:\d\d:\d\d")
@@ -23,6 +23,7 @@ _ETA = re.compile(r"\d\d:\d\d:\d\d")
 
 def on_terminal(*args: str, cwd) -> tuple[int, str, str]:
     """(exit status, stdout, what the terminal showed) of settle with stderr on a pseudo-terminal."""
+    before = repository_state(cwd)
     main, secondary = pty.openpty()
     # stdout to a file, not a pipe: a full pipe nobody reads would block settle while
     # this reads the terminal.
@@ -33,6 +34,7 @@ def on_terminal(*args: str, cwd) -> tuple[int, str, str]:
         shown = _drain(main)
         process.wait(timeout=120)
         stdout.seek(0)
+        assert repository_state(cwd) == before, f"settle {' '.join(args)} changed the repository"
         return process.returncode, stdout.read().decode(), shown
 
 
