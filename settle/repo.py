@@ -8,10 +8,7 @@ alternate, so even the object database of the repository is left as it was.
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +19,7 @@ import pygit2
 from pygit2.enums import DeltaStatus, DiffOption, FileMode
 
 from settle.errors import EmptyRepositoryError, NotARepositoryError, UnknownRefError
+from settle.scratch import directory as scratch_directory
 
 
 class ChangeStatus(StrEnum):
@@ -366,8 +364,7 @@ class Repository:
     def _shadow_repository(self) -> pygit2.Repository:
         """A scratch bare repository whose object store falls back on ours; merges write there."""
         if self._shadow is None:
-            scratch = tempfile.mkdtemp(prefix="settle-merge-")
-            atexit.register(shutil.rmtree, scratch, True)
+            scratch = str(scratch_directory("settle-merge-"))
             pygit2.init_repository(scratch, bare=True)  # reopened below, once it knows its alternates
             alternates = Path(scratch, "objects", "info", "alternates")
             alternates.parent.mkdir(parents=True, exist_ok=True)

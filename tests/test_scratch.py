@@ -1,0 +1,83 @@
+"""Scratch directories (the object stores merges write to) are gone however settle ends:
+normal exit, SIGTERM, SIGINT, a worker killed under it. Each run gets a TMPDIR of its own,
+so a directory left behind is this run's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, long_history, settle_executable
+
+
+@pytest.fixture
+def history(build):
+    return build(FIXTURES / "replay" / "history.toml")
+
+
+def private_tmpdir(tmp_path: Path, name: str) -> Path:
+    directory = tmp_path / name
+    directory.mkdir()
+    return directory
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(path.relative_to(directory).as_posix() for path in directory.rglob("*"))
+
+
+def test_replay_with_jobs_leaves_tmpdir_empty(settle, history, tmp_path):
+    scratch = private_tmpdir(tmp_path, "tmp")
+    result = settle("replay", "--jobs", "2", repo=history, env={"TMPDIR": str(scratch)})
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 9
+    assert leftovers(scratch) == []
+
+
+def test_serial_replay_and_check_leave_tmpdir_empty(settle, history, tmp_path):
+    for name, args in (("serial", ("replay",)), ("check", ("check", "--base", "main", "conflicting", "caller"))):
+        scratch = private_tmpdir(tmp_path, name)
+        result = settle(*args, repo=history, env={"TMPDIR": str(scratch)})
+        assert result.returncode in (0, 1), result.stderr
+        assert leftovers(scratch) == [], name
+
+
+def running_replay(tmp_path: Path, jobs: int) -> tuple[subprocess.Popen, Path]:
+    """A replay long enough to be stopped in the middle, once its scratch store exists."""
+    repo = long_history(150, tmp_path / f"long{jobs}")
+    scratch = private_tmpdir(tmp_path, f"tmp{jobs}")
+    process = subprocess.Popen([settle_executable(), "replay", "--jobs", str(jobs)], cwd=repo,
+                               env={**os.environ, "TMPDIR": str(scratch)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline(), "replay printed no line"
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(p.name.startswith("settle-merge-") for p in scratch.rglob("*")):
+        time.sleep(0.02)
+    assert any(p.name.startswith("settle-merge-") for p in scratch.rglob("*")), "no scratch store to clean up"
+    return process, scratch
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_replay_leaves_tmpdir_empty(tmp_path, jobs, stop):
+    process, scratch = running_replay(tmp_path, jobs)
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop, stderr
+    assert b"Traceback" not in stderr
+    assert leftovers(scratch) == []
+
+
+def test_a_replay_whose_worker_is_killed_fails_and_leaves_tmpdir_empty(tmp_path):
+    process, scratch = running_replay(tmp_path, 2)
+    workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert workers
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 3, stderr
+    assert b"worker stopped unexpectedly" in stderr
+    assert leftovers(scratch) == []
