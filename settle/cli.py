@@ -191,12 +191,13 @@ def claims_infer(candidate, repo_path, base, output):
 def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
     from settle.errors import SettleError
-    from settle.replay import merge_commits, replay_lines
+    from settle.replay import Selection, merge_commits, replay_lines
     from settle.repo import Repository
 
     if last is not None and revision_range is not None:
         raise SettleError("give --last or --range, not both")
-    merges = merge_commits(Repository.open(repo_path), last, revision_range)
+    repository = Repository.open(repo_path)
+    merges = merge_commits(repository, last, revision_range)
     if not merges:
         # Not an error (an orchestrator may replay every new range), but an empty
         # output should not look like a silent failure.
@@ -207,7 +208,7 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size)
     except OSError as error:
         raise SettleError(f"cannot write --output {output}: {error.strerror}") from error
     progress = _progress_factory()
-    lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax)
+    lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax, Selection.of(repository, last, revision_range))
     bar = progress(lines, "replaying merges", length=len(merges)) if progress and merges else None
     try:
         # Whole lines only: an interrupted run leaves a valid JSON Lines file.

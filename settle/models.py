@@ -74,6 +74,17 @@ class Stats(_Frozen):
     candidates: dict[str, CandidateStats] = Field(default_factory=dict)
 
 
+class ReplaySource(_Frozen):
+    """Replay only: what a replay line comes from, so a report of the lines can say what it covers."""
+
+    repository: str = Field(description="The repository's name (origin's URL without host, else its directory name); never a path.")
+    range: str | None = Field(description="--range as given (A..B); null when the merges were taken from HEAD.")
+    last: int | None = Field(description="--last as given; null when every merge of the range or of HEAD was taken.")
+    tip: str = Field(description="The commit the merges were walked back from (B of the range, or HEAD).")
+    subject: str = Field(description="The merge commit's subject line.")
+    settle: str = Field(description="Version of settle that replayed the merge.")
+
+
 class Verdict(_Frozen):
     schema_: Literal["settle.verdict/1"] = Field(default=SCHEMA, alias="schema")
     verdict: Literal["merge", "reject"]
@@ -83,6 +94,7 @@ class Verdict(_Frozen):
     settlement: Settlement
     stats: Stats
     merge_commit: str | None = Field(default=None, description="Replay only: the merge commit this verdict re-settles.")
+    replay: ReplaySource | None = Field(default=None, description="Replay only: repository, selection and subject of the merge.")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -91,8 +103,9 @@ class Verdict(_Frozen):
         import json
 
         document = self.model_dump(mode="json", by_alias=True, exclude_none=False)
-        if document.get("merge_commit") is None:
-            document.pop("merge_commit", None)
+        for replay_only in ("merge_commit", "replay"):  # absent from check's verdicts, as before replay had them
+            if document.get(replay_only) is None:
+                document.pop(replay_only, None)
         if compact:
             return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
         return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

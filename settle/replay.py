@@ -8,6 +8,7 @@ Verdicts stream as JSON Lines in history order whatever --jobs is.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import combinations
 
 from settle.diff import reach
@@ -15,7 +16,7 @@ from settle.diff.drift import drift_names
 from settle.diff.pair import pair_findings, side_findings
 from settle.errors import SettleError
 from settle.languages import profile_for_path
-from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
+from settle.models import CandidateRef, CandidateStats, ReplaySource, Stats, TargetRef, Verdict
 from settle.repo import Repository
 from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts
@@ -33,8 +34,32 @@ def merge_commits(repository: Repository, last: int | None = None, revision_rang
     return merges[-last:] if last is not None else merges
 
 
-def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
-    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed."""
+@dataclass(frozen=True)
+class Selection:
+    """Which merges of which repository a replay takes: recorded in every line it writes, so a
+    report of the lines can say what it covers. Names and commits only, no paths and no clock:
+    the same replay writes the same bytes."""
+
+    repository: str
+    range: str | None
+    last: int | None
+    tip: str
+
+    @classmethod
+    def of(cls, repository: Repository, last: int | None = None, revision_range: str | None = None) -> Selection:
+        end = revision_range.partition("..")[2] if revision_range is not None else "HEAD"
+        return cls(repository.name, revision_range, last, repository.resolve(end or "HEAD"))
+
+    def source(self, repository: Repository, merge: str) -> ReplaySource:
+        from settle import __version__
+
+        return ReplaySource(repository=self.repository, range=self.range, last=self.last, tip=self.tip,
+                            subject=repository.subject(merge), settle=__version__)
+
+
+def settle_merge(session: Session, merge: str, syntax: bool = True, selection: Selection | None = None) -> Verdict:
+    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed;
+    a selection adds the `replay` block (repository, range, subject) to it."""
     repository, tables = session.repository, session.tables
     parents = repository.parents(merge)
     names = [f"parent{index}" for index in range(1, len(parents) + 1)]
@@ -72,6 +97,7 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
         stats=Stats(findings=severity_counts(findings), pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=len(parsed),
                     candidates={name: CandidateStats() for name in names[1:]}),
         merge_commit=merge,
+        replay=selection.source(repository, merge) if selection is not None else None,
     )
 
 
@@ -109,14 +135,15 @@ def _code_only(decide):
     return lambda change: profile_for_path(change.path) is not None and decide(change)
 
 
-def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True) -> Iterator[str]:
+def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True,
+                 selection: Selection | None = None) -> Iterator[str]:
     """One JSON line per merge, in the order of merges."""
     if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
         for merge in merges:
-            yield settle_merge(session, merge, syntax).to_json(compact=True)
+            yield settle_merge(session, merge, syntax, selection).to_json(compact=True)
         return
-    yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, syntax)
+    yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, syntax, selection)
 
 
 class Segments:
@@ -152,7 +179,8 @@ class Segments:
         return stretch[0] - 1
 
 
-def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool) -> Iterator[str]:
+def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool,
+              selection: Selection | None) -> Iterator[str]:
     import multiprocessing
     import queue
 
@@ -161,7 +189,7 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
     workers = []
     for worker in range(jobs):
         tasks = context.SimpleQueue()
-        process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, syntax, tasks, results), daemon=True)
+        process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, syntax, selection, tasks, results), daemon=True)
         process.start()
         workers.append((process, tasks))
     segments = Segments(len(merges), jobs)
@@ -211,14 +239,15 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
             process.join()
 
 
-def _work(worker: int, repo: str, merges: list[str], max_file_size: int, syntax: bool, tasks, results) -> None:
+def _work(worker: int, repo: str, merges: list[str], max_file_size: int, syntax: bool, selection: Selection | None,
+          tasks, results) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     session = Session.open(repo, max_file_size)
     while (index := tasks.get()) is not None:
         try:
-            results.put((worker, index, settle_merge(session, merges[index], syntax).to_json(compact=True), None))
+            results.put((worker, index, settle_merge(session, merges[index], syntax, selection).to_json(compact=True), None))
         except Exception as error:  # noqa: BLE001 - the parent raises it, as a serial replay would
             # Keep going: the merges before this one, which a serial run would finish first,
             # may still come this way.

@@ -166,6 +166,25 @@ class Repository:
             return str((Path(self._repo.path) / marker.read_text().strip()).resolve())
         return self._repo.path
 
+    @cached_property
+    def name(self) -> str:
+        """What people call the repository, never where it is: origin's URL without host and
+        `.git` (`pytest-dev/pytest`), else the work tree's directory name, else the bare
+        repository's (`pytest.git` -> `pytest`)."""
+        try:
+            url = self._repo.remotes["origin"].url or ""
+        except (KeyError, ValueError, pygit2.GitError):
+            url = ""
+        if url:
+            return _name_from_url(url)
+        place = self._repo.workdir or self.common_dir
+        return _without_git_suffix(Path(place.rstrip("/")).name) or "repository"
+
+    def subject(self, commit: str) -> str:
+        """A commit's subject line (the first line of its message)."""
+        message = self._object(commit).message
+        return message.strip().splitlines()[0].strip() if message.strip() else ""
+
     # -- refs ----------------------------------------------------------------------
 
     def resolve(self, ref: str) -> str:
@@ -371,6 +390,24 @@ class Repository:
             alternates.write_text(str(Path(self.common_dir, "objects").resolve()) + "\n")
             self._shadow = pygit2.Repository(scratch)
         return self._shadow
+
+
+def _name_from_url(url: str) -> str:
+    """`https://host/owner/name.git` and `git@host:owner/name` -> `owner/name`; a local path or
+    `file://` URL -> its last part (the rest of a path is where it is, not what it is)."""
+    if "://" in url and not url.startswith("file://"):
+        remainder = url.split("://", 1)[1]
+        path, keep = (remainder.split("/", 1)[1] if "/" in remainder else ""), 2
+    elif ":" in url and not url.startswith(("/", ".", "file://")) and "/" not in url.split(":", 1)[0]:
+        path, keep = url.split(":", 1)[1], 2  # scp-like: [user@]host:owner/name
+    else:
+        path, keep = url.removeprefix("file://"), 1
+    parts = [_without_git_suffix(part) for part in path.split("/") if part not in ("", ".")]
+    return "/".join(parts[-keep:]) or "repository"
+
+
+def _without_git_suffix(name: str) -> str:
+    return name[:-4] if name.endswith(".git") and len(name) > 4 else name
 
 
 def line_hunks(old: bytes | None, new: bytes | None) -> tuple[Hunk, ...]:
