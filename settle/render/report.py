@@ -311,18 +311,18 @@ def render_html(taxonomy: dict) -> str:
             ("verdicts", taxonomy["verdicts"], f"{taxonomy['replayed_merges']} replayed", ""),
             ("merge", taxonomy["merge"], "", ""), ("reject", taxonomy["reject"], "", ""),
             ("errors + warnings", taxonomy["findings"] - info, "charted below", ""),
-            ("info", info, "not charted", " info"), ("text conflicts", conflicts["total"], "git's", ""),
+            ("info", info, "not charted", " info"), ("text conflicts", conflicts["total"], "by git", ""),
             ("avoidable", conflicts["distinct_symbols"], "distinct symbols", "")):
         small = f"<small>{escape(note)}</small>" if note else ""
         parts.append(f"<div class='card{extra}'><b>{value}</b>{escape(label)}{small}</div>")
     parts.append("</div>")
-    parts.append(_rejected_html(taxonomy["rejected"]))
     parts.append("<div class=grid>")
     parts.append(_severity_chart("Errors and warnings by kind", taxonomy["errors_and_warnings_by_kind"]))
     parts.append(_chart("Text conflicts", [(k, conflicts[k]) for k in ("same_symbol", "distinct_symbols", "module_level", "file_level")]))
     parts.append(_chart("By language", list(taxonomy["by_language"].items())))
     parts.append(_chart("Hotspot files", taxonomy["hotspot_paths"]))
     parts.append("</div>")
+    parts.append(_rejected_html(taxonomy["rejected"]))
     tables = (("Info by kind (not charted)", "kind / subkind", list(taxonomy["info_by_kind"].items()),
                "Files settle sees whole (no grammar: changelogs, AUTHORS, docs): context, not collisions."),
               ("Hotspot symbols", "symbol", taxonomy["hotspot_symbols"], ""),
