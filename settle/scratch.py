@@ -1,6 +1,7 @@
 """Scratch directories: temporary directories settle removes however the process ends.
 
-`directory(prefix)` is the one way settle makes a temporary directory. Each one is
+`directory(prefix)` is the one way settle makes a temporary directory (`temporary(prefix)`
+for one removed as soon as a `with` block ends, as a long-lived process wants). Each one is
 made inside a run directory (`$TMPDIR/settle-run-*`) that belongs to the process
 that made it first, and that process removes the whole run directory when it exits:
 on a normal exit or an exception (atexit), on Ctrl-C (KeyboardInterrupt ends in
@@ -20,6 +21,8 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _RUN_PREFIX = "settle-run-"
@@ -30,6 +33,16 @@ _owner: int | None = None  # pid of the process that removes _run
 def directory(prefix: str = "settle-") -> Path:
     """A new empty directory, removed with the run directory when the owning process ends."""
     return Path(tempfile.mkdtemp(prefix=prefix, dir=_run_directory()))
+
+
+@contextmanager
+def temporary(prefix: str = "settle-") -> Iterator[Path]:
+    """A scratch directory removed when the block ends (and, like every other, if the process ends first)."""
+    path = directory(prefix)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _run_directory() -> Path:

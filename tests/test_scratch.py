@@ -81,3 +81,28 @@ def test_a_replay_whose_worker_is_killed_fails_and_leaves_tmpdir_empty(tmp_path)
     assert process.returncode == 3, stderr
     assert b"worker stopped unexpectedly" in stderr
     assert leftovers(scratch) == []
+
+
+LIBRARY_USE = """
+import sys
+from settle import scratch
+kept = scratch.directory("settle-tree-")
+(kept / "file").write_text("x")
+with scratch.temporary("settle-verify-") as short:
+    (short / "file").write_text("x")
+    assert short.parent == kept.parent and short.parent.name.startswith("settle-run-")
+assert not short.exists() and kept.exists()
+if sys.argv[1] == "raise":
+    raise ValueError("boom")
+"""
+
+
+@pytest.mark.parametrize("ending", ["return", "raise"])
+def test_the_scratch_helper_cleans_up_for_library_users_too(tmp_path, ending):
+    import sys
+
+    scratch = private_tmpdir(tmp_path, "tmp")
+    run = subprocess.run([sys.executable, "-c", LIBRARY_USE, ending], env={**os.environ, "TMPDIR": str(scratch)},
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == (0 if ending == "return" else 1), run.stderr
+    assert leftovers(scratch) == []
