@@ -177,7 +177,7 @@ def render_json(taxonomy: dict) -> str:
 def _header_lines(taxonomy: dict) -> list[tuple[str, str]]:
     """(label, text) of the header: repository, revisions, merges, settle version."""
     source = taxonomy["source"]
-    rows = [("repository", ", ".join(source["repositories"]) or "not recorded (verdicts from `settle check`, or replay lines before settle 0.1.0 recorded it)")]
+    rows = [("repository", ", ".join(source["repositories"]) or "not recorded (check verdicts, or replay lines written before replay recorded it)")]
     revisions = [_selection_text(selection) for selection in source["selections"]]
     if source["first_merge"]:
         span = _short(source["first_merge"]) + (f" … {_short(source['last_merge'])}" if source["last_merge"] != source["first_merge"] else "")
