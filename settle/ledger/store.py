@@ -266,6 +266,12 @@ class Ledger:
             seqs.update(row[0] for row in rows)
         return seqs
 
+    def keyed(self, prefix: str) -> list[tuple[str, int]]:
+        """(key, seq) of every key starting with prefix, in chain order: the index without the payloads."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [(row[0], row[1]) for row in self._query(
+            "SELECT key, seq FROM event_keys WHERE key >= ? AND key < ? ORDER BY seq, key", (prefix, upper))]
+
     def keys(self, prefix: str) -> list[str]:
         """Every distinct key starting with prefix."""
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
