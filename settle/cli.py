@@ -280,10 +280,16 @@ def report(inputs, output_format, output):
 
 
 @cli.command()
-def schema():
+@click.option("--memory", "of_memory", is_flag=True, help="The schema of `settle memory --format json` instead.")
+def schema(of_memory):
     """Print the JSON Schema of the verdict document."""
     import json
 
+    if of_memory:
+        from settle.ledger.memory import memory_schema
+
+        click.echo(json.dumps(memory_schema(), indent=2, sort_keys=True))
+        return
     from settle.models import verdict_schema
 
     click.echo(json.dumps(verdict_schema(), indent=2, sort_keys=True))
@@ -341,6 +347,35 @@ def ledger_log(ledger_path, since, candidate, event_type, output_format):
             click.echo(json.dumps(event.document(), sort_keys=True, ensure_ascii=False, separators=(",", ":")))
         else:
             click.echo(log_line(event))
+
+
+@cli.command()
+@click.argument("candidate", required=False)
+@click.option("--ledger", "ledger_path", envvar="SETTLE_LEDGER", required=True, type=click.Path(dir_okay=False),
+              help="The settlement ledger (default: $SETTLE_LEDGER).")
+@REPO_OPTION
+@click.option("--base", help="Target that landing is judged against (default: origin/HEAD, else main, else master).")
+@click.option("--claims", type=click.Path(dir_okay=False), help="What this claims file will touch (before any branch exists).")
+@click.option("--plan", type=click.Path(), help="Plan file (with --task): what that task will touch.")
+@click.option("--task", help="The plan task (with --plan).")
+@click.option("--branch-template", default="{task}", show_default=True, help="Branch of a plan task that names none.")
+@click.option("--symbol", "symbols", multiple=True, metavar="ID", help="A symbol id (PATH::QUALNAME); repeatable.")
+@click.option("--path", "paths", multiple=True, metavar="GLOB", help="A path or path glob; repeatable.")
+@click.option("--format", "output_format", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@_guarded
+def memory(candidate, ledger_path, repo_path, base, claims, plan, task, branch_template, symbols, paths, output_format, output):
+    """What earlier verdicts found on what an attempt touches: a brief for the next agent's prompt (md) or JSON."""
+    from settle.ledger.subjects import recall
+
+    found = recall(ledger_path, repo_path, base, candidate=candidate, claims=claims, plan=plan, task=task,
+                   symbols=symbols, paths=paths, branch_template=branch_template)
+    if output_format == "json":
+        _write(found.to_json(), output)
+    else:
+        from settle.ledger.render import memory_markdown
+
+        _write(memory_markdown(found), output)
 
 
 def _progress_factory():

@@ -313,8 +313,10 @@ class Ledger:
             return ChainBreak(expected_seq, f"missing: the ledger's head records {recorded} event(s), the chain ends at {expected_seq - 1} (truncated)")
         return None
 
-    def count(self) -> int:
-        return self._query("SELECT count(*) FROM events")[0][0]
+    def count(self, event_type: str | None = None) -> int:
+        if event_type is None:
+            return self._query("SELECT count(*) FROM events")[0][0]
+        return self._query("SELECT count(*) FROM events WHERE event_type = ?", (event_type,))[0][0]
 
 
 def _row_problem(row: tuple, expected_seq: int, expected_prev: str) -> str | None:
