@@ -268,15 +268,30 @@ def _nothing(items):
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("--format", "output_format", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False),
+              help="Also aggregate the verdicts recorded in this settlement ledger.")
 @_guarded
-def report(inputs, output_format, output):
+def report(inputs, output_format, output, ledger_path):
     """Aggregate verdict files (JSON from check, JSON Lines from replay) into a conflict taxonomy."""
     from settle.render.report import RENDERERS, build_taxonomy, load_verdicts
 
-    _write(RENDERERS[output_format](build_taxonomy(load_verdicts(list(inputs)))), output)
+    verdicts = _ledger_verdicts(ledger_path, bool(inputs))
+    if inputs or not verdicts:
+        verdicts += load_verdicts(list(inputs))
+    _write(RENDERERS[output_format](build_taxonomy(verdicts)), output)
+
+
+def _ledger_verdicts(ledger_path: str | None, other_inputs: bool) -> list[dict]:
+    if ledger_path is None:
+        if not other_inputs:
+            raise click.UsageError("give INPUT files, --ledger FILE, or both")
+        return []
+    from settle.ledger.record import verdict_documents
+
+    return verdict_documents(ledger_path)
 
 
 @cli.command()

@@ -345,3 +345,22 @@ def test_schema_memory_is_the_schema_of_the_memory_document(settle):
 
     assert json.loads(settle("schema", "--memory").stdout) == memory_schema()
     assert json.loads(settle("schema").stdout) == verdict_schema()
+
+
+def test_report_from_the_ledger_says_who_was_held_most_by_what_and_where(settle, attempts, tmp_path):
+    ledger = _ledger_of(settle, attempts, tmp_path)
+    verdict_file = tmp_path / "extra.json"
+    verdict_file.write_text(settle("check", "attempt/tax-1", "--format", "json", repo=attempts).stdout)
+    taxonomy = json.loads(settle("report", "--ledger", str(ledger), "--format", "json").stdout)
+    assert (taxonomy["verdicts"], taxonomy["reject"], taxonomy["merge"]) == (3, 2, 1)
+    assert taxonomy["held"] == {"held": 2, "candidates": [["agent/tax", 2]],
+                                "by_kind": [["signature_drift/call_incompatible", 2]],
+                                "symbols": [["src/shop/pricing.py::price_of", 2]]}
+    both = json.loads(settle("report", str(verdict_file), "--ledger", str(ledger), "--format", "json").stdout)
+    assert both["verdicts"] == 4 and both["held"]["candidates"] == [["agent/tax", 2], ["attempt/tax-1", 1]]
+    markdown = settle("report", "--ledger", str(ledger)).stdout.splitlines()
+    start = markdown.index("### Held most")
+    assert markdown[start:start + 5] == ["### Held most", "", "| candidate | times held |", "|---|---:|", "| `agent/tax` | 2 |"]
+    page = settle("report", "--ledger", str(ledger), "--format", "html").stdout
+    assert "<h2>Held candidates</h2>" in page and "<code>agent/tax</code>" in page
+    assert settle("report").returncode == 2

@@ -106,3 +106,9 @@ class Recorder:
 
     def close(self) -> None:
         self.ledger.close()
+
+
+def verdict_documents(ledger_path: str) -> list[dict]:
+    """The verdict documents of a ledger's verdict events, in chain order: what `settle report --ledger` aggregates."""
+    with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
+        return [event.payload["verdict"] for event in ledger.events(VERDICT) if "verdict" in event.payload]
