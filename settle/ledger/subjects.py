@@ -18,9 +18,10 @@ from settle.ledger.store import Ledger
 def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candidate: str | None = None,
            claims: str | None = None, plan: str | None = None, task: str | None = None,
            symbols: Sequence[str] = (), paths: Sequence[str] = (), branch_template: str = "{task}",
-           session=None) -> MemoryDocument:
+           session=None, limit: int | None = None) -> MemoryDocument:
     """`settle memory`: earlier findings on what the query touches, from the ledger at ledger_path.
-    session: a Session of repo kept between calls (a server's), whose symbol tables stay warm."""
+    session: a Session of repo kept between calls (a server's), whose symbol tables stay warm.
+    limit: keep only the best-ranked subjects (None: all)."""
     _one_query(candidate, claims, plan, task, symbols, paths)
     with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
         if session is None and not paths:  # only symbols need the parser (and the diff, for a candidate)
@@ -41,7 +42,8 @@ def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candid
             _add_neighbours(session, graph_at, known, subjects)
         query = MemoryQuery(candidate=candidate, claims=claims, plan=plan, task=task, symbols=sorted(subjects.symbols),
                             paths=sorted(subjects.paths | set(subjects.globs)))
-        return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects, _landing(repository, target))
+        return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects, _landing(repository, target),
+                        limit)
 
 
 def _repository(repo: str):
@@ -130,6 +132,10 @@ def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) 
     by_name: dict[str, set[str]] = {}
     for symbol in others:
         by_name.setdefault(_name(symbol), set()).add(symbol)
+    # A name several symbols share (`__init__`, `run`) says nothing about which one a call means:
+    # such calls are not matched at all, rather than matched to all of them.
+    shared = {name for name, owners in by_name.items() if len(owners) > 1}
+    shared |= {name for name in map(_name, queried) if name in by_name or sum(_name(q) == name for q in queried) > 1}
     for path in sorted({q.split("::", 1)[0] for q in queried}):
         table = _table(session, commit, path)
         if table is None:
@@ -137,11 +143,14 @@ def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) 
         owners = {q.split("::", 1)[1]: q for q in queried if q.startswith(path + "::")}
         for reference in table.references:
             owner = _owner(reference.scope, owners)
-            for callee in by_name.get(reference.name, ()) if owner else ():
+            for callee in by_name.get(reference.name, ()) if owner and reference.name not in shared else ():
                 _mark(subjects, callee, "called_by", owner)
     names = {}
     for q in queried:
-        names.setdefault(_name(q), set()).add(q)
+        if _name(q) not in shared:
+            names.setdefault(_name(q), set()).add(q)
+    if not names:
+        return
     needles = [name.encode() for name in names]
     candidates = set(others)
     for path in sorted({s.split("::", 1)[0] for s in others}):
@@ -189,12 +198,20 @@ def _table(session, commit: str, path: str, needles: list[bytes] | None = None):
     return table if table is not None and table.parsed else None
 
 
+# Asking git whether a commit is NOT in the target walks all of the target's history, so past a
+# couple of commits one walk, kept for the process (a commit's history never changes), is cheaper.
+_WALK_ABOVE = 2
+_REACHABLE: dict[tuple[str, str], frozenset[str]] = {}  # (common git dir, target) → commits reachable
+
+
 def _landing(repository, target: str) -> Landing:
-    def contains(commit: str) -> bool:
-        try:
-            return repository.is_ancestor(commit, target)
-        except Exception:  # noqa: BLE001 - a commit this clone doesn't have is not in its target
-            return False
+    def in_target(commits: set[str]) -> set[str]:
+        key = (repository.common_dir, target)
+        if key in _REACHABLE or len(commits) > _WALK_ABOVE:
+            if key not in _REACHABLE:
+                _REACHABLE[key] = repository.ancestors(target)
+            return commits & _REACHABLE[key]
+        return {commit for commit in commits if _is_ancestor(repository, commit, target)}
 
     def tip_of(ref: str) -> str | None:
         try:
@@ -202,10 +219,11 @@ def _landing(repository, target: str) -> Landing:
         except SettleError:
             return None
 
-    def descends(ancestor: str, descendant: str) -> bool:
-        try:
-            return repository.is_ancestor(ancestor, descendant)
-        except Exception:  # noqa: BLE001
-            return False
+    return Landing(in_target=in_target, tip_of=tip_of)
 
-    return Landing(contains=contains, tip_of=tip_of, descends=descends)
+
+def _is_ancestor(repository, commit: str, target: str) -> bool:
+    try:
+        return repository.is_ancestor(commit, target)
+    except Exception:  # noqa: BLE001 - a commit this clone doesn't have is not in its target
+        return False
