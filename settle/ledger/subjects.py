@@ -154,7 +154,7 @@ def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) 
     needles = [name.encode() for name in names]
     candidates = set(others)
     for path in sorted({s.split("::", 1)[0] for s in others}):
-        table = _table(session, commit, path, needles)
+        table = _table(session, commit, path, needles, within=candidates)
         if table is None:
             continue
         for reference in table.references:
@@ -184,18 +184,27 @@ def _mark(subjects: Subjects, symbol: str, relation: str, via: str) -> None:
     existing[1].add(via)
 
 
-def _table(session, commit: str, path: str, needles: list[bytes] | None = None):
-    """The file's table with its calls, at commit; None when it is gone, not code, or spells none of needles."""
+def _table(session, commit: str, path: str, needles: list[bytes] | None = None, within: set[str] | None = None):
+    """The file's table with its calls, at commit; None when it is gone or not code, or when none of
+    needles is spelled in it (inside the definitions `within` names, when given: a definitions-only
+    table finds them, and calls are worked out only for a file that has a hit)."""
     from settle.repo import EntryKind
 
     repository = session.repository
     entry = repository.entry(commit, path)
     if entry is None or entry.kind is not EntryKind.FILE:
         return None
-    if needles is not None and not any(needle in repository.blob(entry.id) for needle in needles):
+    data = repository.blob(entry.id) if needles is not None else b""
+    if needles is not None and not any(needle in data for needle in needles):
         return None
-    table = session.tables.get(path, entry.id, references=True)
-    return table if table is not None and table.parsed else None
+    table = session.tables.get(path, entry.id, references=needles is None)
+    if table is None or not table.parsed:
+        return None
+    if within is not None:
+        spans = [d.span for d in table.definitions if d.id in within]
+        if not any(needle in data[span.start_byte:span.end_byte] for span in spans for needle in needles):
+            return None
+    return table
 
 
 # Asking git whether a commit is NOT in the target walks all of the target's history, so past a
