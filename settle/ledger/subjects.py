@@ -136,6 +136,16 @@ def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) 
     # such calls are not matched at all, rather than matched to all of them.
     shared = {name for name, owners in by_name.items() if len(owners) > 1}
     shared |= {name for name in map(_name, queried) if name in by_name or sum(_name(q) == name for q in queried) > 1}
+    _callees(session, commit, queried, {n: o for n, o in by_name.items() if n not in shared}, subjects)
+    names: dict[str, set[str]] = {}
+    for symbol in queried:
+        if _name(symbol) not in shared:
+            names.setdefault(_name(symbol), set()).add(symbol)
+    if names:
+        _callers(session, commit, names, set(others), subjects)
+
+
+def _callees(session, commit: str, queried: set[str], by_name: dict[str, set[str]], subjects: Subjects) -> None:
     for path in sorted({q.split("::", 1)[0] for q in queried}):
         table = _table(session, commit, path)
         if table is None:
@@ -143,25 +153,19 @@ def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) 
         owners = {q.split("::", 1)[1]: q for q in queried if q.startswith(path + "::")}
         for reference in table.references:
             owner = _owner(reference.scope, owners)
-            for callee in by_name.get(reference.name, ()) if owner and reference.name not in shared else ():
+            for callee in by_name.get(reference.name, ()) if owner else ():
                 _mark(subjects, callee, "called_by", owner)
-    names = {}
-    for q in queried:
-        if _name(q) not in shared:
-            names.setdefault(_name(q), set()).add(q)
-    if not names:
-        return
+
+
+def _callers(session, commit: str, names: dict[str, set[str]], candidates: set[str], subjects: Subjects) -> None:
     needles = [name.encode() for name in names]
-    candidates = set(others)
-    for path in sorted({s.split("::", 1)[0] for s in others}):
+    for path in sorted({s.split("::", 1)[0] for s in candidates}):
         table = _table(session, commit, path, needles, within=candidates)
-        if table is None:
-            continue
-        for reference in table.references:
+        for reference in table.references if table is not None else ():
             if reference.name not in names or reference.scope is None:
                 continue
             scopes = reference.scope.split(".")
-            for depth in range(len(scopes), 0, -1):
+            for depth in range(len(scopes), 0, -1):  # the innermost enclosing definition the ledger knows
                 caller = f"{path}::{'.'.join(scopes[:depth])}"
                 if caller in candidates:
                     for callee in names[reference.name]:
@@ -208,8 +212,8 @@ def _table(session, commit: str, path: str, needles: list[bytes] | None = None, 
 
 
 # Asking git whether a commit is NOT in the target walks all of the target's history, so past a
-# couple of commits one walk, kept for the process (a commit's history never changes), is cheaper.
-_WALK_ABOVE = 2
+# few commits one walk, kept for the process (a commit's history never changes), is cheaper.
+_WALK_ABOVE = 6
 _REACHABLE: dict[tuple[str, str], frozenset[str]] = {}  # (common git dir, target) → commits reachable
 
 
