@@ -90,7 +90,9 @@ def _scope(query) -> str:
         parts.append(f"{len(query.symbols)} symbol(s)")
     if query.paths:
         parts.append(f"{len(query.paths)} path(s)")
-    return (" and ".join(parts) + " and what is one call from them") if parts else "nothing"
+    if not parts:
+        return "nothing"
+    return " and ".join(parts) + (" and what is one call from them" if query.symbols else "")
 
 
 def _relation(subject) -> str:
