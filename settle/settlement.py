@@ -102,7 +102,7 @@ def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan:
 
         chosen = plan_candidates(session.repository, plan, branch_template)
     else:
-        chosen = [Candidate(ref, session.repository.resolve(ref)) for ref in (refs or ("HEAD",))]
+        chosen = [Candidate(session.repository.candidate_name(ref), session.repository.resolve(ref)) for ref in (refs or ("HEAD",))]
         if claims is not None:
             if len(chosen) != 1:
                 raise SettleError("--claims binds one candidate; use --plan to give claims to several")
@@ -129,6 +129,9 @@ def _names(repository: Repository, branch: str, candidate: Candidate) -> bool:
     """The claims' `candidate =` is the checked ref, or a branch at the same commit (`check` of HEAD in its worktree)."""
     if branch == candidate.ref:
         return True
+    worktree = repository.worktree_state(candidate.commit)
+    if worktree is not None:  # a work tree's claims are its branch's
+        return branch == worktree.branch
     try:
         return repository.resolve(branch) == candidate.commit
     except SettleError:
