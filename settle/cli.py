@@ -248,6 +248,32 @@ def schema():
     click.echo(json.dumps(verdict_schema(), indent=2, sort_keys=True))
 
 
+# -- settle serve (the agents' face) --------------------------------------------------------
+
+
+@cli.command()
+@click.option("--ledger", type=click.Path(dir_okay=False), envvar="SETTLE_LEDGER",
+              help="Ledger for the tools that take one (check, lease, release, leases) when a call names none. [env: SETTLE_LEDGER]")
+@_guarded
+def serve(ledger):
+    """Serve settle's commands as Model Context Protocol tools on stdio.
+
+    Tools: check, symbols, claims_infer, plan_lint (and lease, release, leases, memory where
+    the ledger has them). Each returns the JSON document the command prints; input errors are
+    tool errors with the command's message. Symbol tables stay warm between calls.
+
+    Register it with an MCP client (Claude Code, Claude Desktop, Cursor...) in its config:
+
+    \b
+        {"mcpServers": {"settle": {"command": "settle", "args": ["serve"]}}}
+
+    or, with Claude Code: claude mcp add settle -- settle serve
+    """
+    from settle.serve import serve as run_server
+
+    run_server(ledger)
+
+
 def _progress_factory():
     """A progress bar on a terminal's stderr, with rate and ETA; nothing in pipes.
     `progress(items, label, length=None)`: length for items that have no len (a stream)."""

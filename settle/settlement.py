@@ -65,9 +65,11 @@ def check(
     max_file_size: int = DEFAULT_MAX_BYTES,
     branch_template: str = "{task}",
     progress=None,
+    session: Session | None = None,
 ) -> Verdict:
-    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master)."""
-    session = Session.open(repo, max_file_size)
+    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master).
+    A session (of repo, opened with max_file_size) brings tables already built: `settle serve`'s."""
+    session = session or Session.open(repo, max_file_size)
     repository = session.repository
     if not isinstance(policy, Policy):
         policy = load_policy(policy, strict)

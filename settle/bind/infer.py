@@ -20,8 +20,8 @@ from settle.repo import ChangeStatus
 from settle.settlement import Session
 
 
-def infer_claims(repo: str, candidate: str, base: str | None = None) -> str:
-    session = Session.open(repo)
+def infer_claims(repo: str, candidate: str, base: str | None = None, session: Session | None = None) -> str:
+    session = session or Session.open(repo)
     repository = session.repository
     target = repository.resolve(base or repository.default_base())
     commit = repository.resolve(candidate)
