@@ -80,6 +80,33 @@ MAX_SIZE_OPTION = click.option(
 )
 
 
+# -- ledger options (issue 14; the commands are in the ledger block below) ------------------
+
+LEDGER_OPTION = click.option(
+    "--ledger", "ledger_path", envvar="SETTLE_LEDGER", type=click.Path(dir_okay=False),
+    help="Append each verdict to this settlement ledger (SQLite; default: $SETTLE_LEDGER).",
+)
+
+
+def _recorder(ledger_path: str | None, repo_path: str, command: str, **options):
+    """The ledger opened and validated before the command runs (its errors come before any verdict)."""
+    if not ledger_path:
+        return None
+    from settle.ledger.record import Recorder
+
+    return Recorder.open(ledger_path, repo_path, command, options)
+
+
+def _record(recorder, verdict) -> None:
+    """After the verdict is out: the ledger takes exactly the JSON document settle would print."""
+    if recorder is None:
+        return
+    try:
+        recorder.record_json(verdict.to_json())
+    finally:
+        recorder.close()
+
+
 @cli.command()
 @REPO_OPTION
 @click.option("--rev", default="HEAD", show_default=True, help="Commit, branch or tag to read.")
@@ -109,8 +136,10 @@ def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--strict", is_flag=True, help="Warnings reject too.")
 @MAX_SIZE_OPTION
+@LEDGER_OPTION
 @_guarded
-def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size):
+def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size,
+          ledger_path):
     """Settle CANDIDATE branches (default: HEAD) against the target; exit 0 merge, 1 reject."""
     if claims and plan:
         from settle.errors import SettleError
@@ -118,9 +147,12 @@ def check(repo_path, base, candidates, claims, plan, branch_template, policy, ou
         raise SettleError("give --claims or --plan, not both")
     from settle.settlement import check as run_check
 
+    recorder = _recorder(ledger_path, repo_path, "check", base=base, candidates=list(candidates), claims=claims, plan=plan,
+                         branch_template=branch_template, policy=policy, strict=strict)
     verdict = run_check(repo_path, candidates, base, policy=policy, strict=strict, claims=claims, plan=plan,
                         max_file_size=max_file_size, branch_template=branch_template, progress=_progress_factory())
     _write(_render(verdict, output_format, output), output)
+    _record(recorder, verdict)
     sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
 
 
@@ -149,13 +181,16 @@ def plan():
 @click.option("--branch-template", default="{task}", show_default=True, help="Branch of a task that names none.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@LEDGER_OPTION
 @_guarded
-def plan_lint(plan_path, repo_path, base, branch_template, output_format, output):
+def plan_lint(plan_path, repo_path, base, branch_template, output_format, output, ledger_path):
     """Refute a plan before work starts: cycles, unresolved claims, parallel tasks that collide."""
     from settle.bind.lint import lint_plan
 
+    recorder = _recorder(ledger_path, repo_path, "plan lint", plan=plan_path, base=base, branch_template=branch_template)
     verdict = lint_plan(plan_path, repo_path, base, branch_template)
     _write(_render(verdict, output_format, output), output)
+    _record(recorder, verdict)
     sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
 
 
@@ -187,8 +222,9 @@ def claims_infer(candidate, repo_path, base, output):
               help="Parse every file a candidate changed for syntax errors it introduces; --no-syntax looks only "
                    "in the files replay parses anyway (much faster on large histories).")
 @MAX_SIZE_OPTION
+@LEDGER_OPTION
 @_guarded
-def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size):
+def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, ledger_path):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
     from settle.errors import SettleError
     from settle.replay import merge_commits, replay_lines
@@ -196,6 +232,7 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size)
 
     if last is not None and revision_range is not None:
         raise SettleError("give --last or --range, not both")
+    recorder = _recorder(ledger_path, repo_path, "replay", last=last, range=revision_range, syntax=syntax)
     merges = merge_commits(Repository.open(repo_path), last, revision_range)
     if not merges:
         # Not an error (an orchestrator may replay every new range), but an empty
@@ -215,9 +252,13 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size)
             for line in items:
                 sink.write(line)
                 sink.flush()
+                if recorder is not None:
+                    recorder.record_json(line)  # one event per merge verdict, after it is out
     finally:
         if output:
             sink.close()
+        if recorder is not None:
+            recorder.close()
 
 
 def _nothing(items):
@@ -227,25 +268,129 @@ def _nothing(items):
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("--format", "output_format", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False),
+              help="Also aggregate the verdicts recorded in this settlement ledger.")
 @_guarded
-def report(inputs, output_format, output):
+def report(inputs, output_format, output, ledger_path):
     """Aggregate verdict files (JSON from check, JSON Lines from replay) into a conflict taxonomy."""
     from settle.render.report import RENDERERS, build_taxonomy, load_verdicts
 
-    _write(RENDERERS[output_format](build_taxonomy(load_verdicts(list(inputs)))), output)
+    verdicts = _ledger_verdicts(ledger_path, bool(inputs))
+    if inputs or not verdicts:
+        verdicts += load_verdicts(list(inputs))
+    _write(RENDERERS[output_format](build_taxonomy(verdicts)), output)
+
+
+def _ledger_verdicts(ledger_path: str | None, other_inputs: bool) -> list[dict]:
+    if ledger_path is None:
+        if not other_inputs:
+            raise click.UsageError("give INPUT files, --ledger FILE, or both")
+        return []
+    from settle.ledger.record import verdict_documents
+
+    return verdict_documents(ledger_path)
 
 
 @cli.command()
-def schema():
+@click.option("--memory", "of_memory", is_flag=True, help="The schema of `settle memory --format json` instead.")
+def schema(of_memory):
     """Print the JSON Schema of the verdict document."""
     import json
 
+    if of_memory:
+        from settle.ledger.memory import memory_schema
+
+        click.echo(json.dumps(memory_schema(), indent=2, sort_keys=True))
+        return
     from settle.models import verdict_schema
 
     click.echo(json.dumps(verdict_schema(), indent=2, sort_keys=True))
+
+
+# -- ledger and memory (issue 14) ----------------------------------------------------------
+
+LEDGER_READ_OPTION = click.option(
+    "--ledger", "ledger_path", envvar="SETTLE_LEDGER", required=True, type=click.Path(dir_okay=False),
+    help="The settlement ledger (default: $SETTLE_LEDGER).",
+)
+
+
+@cli.group()
+def ledger():
+    """The settlement ledger: verify its hash chain, list its events."""
+
+
+@ledger.command("verify")
+@LEDGER_READ_OPTION
+@_guarded
+def ledger_verify(ledger_path):
+    """Recompute the hash chain; exit 0 when every event matches, 1 naming the first that doesn't."""
+    from settle.ledger.store import Ledger, verify_file
+
+    problem = verify_file(ledger_path)
+    if problem is not None:
+        click.echo(f"settle: ledger {ledger_path}: {problem}", err=True)
+        sys.exit(EXIT_REJECT)
+    with Ledger.open(ledger_path, create=False, readonly=True) as opened:
+        click.echo(f"ledger {ledger_path}: {opened.count()} event(s), chain valid")
+
+
+@ledger.command("log")
+@LEDGER_READ_OPTION
+@click.option("--since", help="Events from this time on (ISO-8601 date or time, UTC unless it says otherwise; or Unix seconds).")
+@click.option("--candidate", help="Only verdicts about this candidate ref.")
+@click.option("--type", "event_type", help="Only events of this type (verdict, lease, release).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one event document per line (JSON Lines).")
+@_guarded
+def ledger_log(ledger_path, since, candidate, event_type, output_format):
+    """List the ledger's events, oldest first."""
+    import json
+
+    from settle.ledger.render import log_line
+    from settle.ledger.store import Ledger
+
+    with Ledger.open(ledger_path, create=False, readonly=True) as opened:
+        events = opened.events(event_type, since)
+    if candidate is not None:
+        events = [e for e in events if any(c.get("ref") == candidate for c in e.payload.get("candidates", []))]
+    for event in events:
+        if output_format == "json":
+            click.echo(json.dumps(event.document(), sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+        else:
+            click.echo(log_line(event))
+
+
+@cli.command()
+@click.argument("candidate", required=False)
+@click.option("--ledger", "ledger_path", envvar="SETTLE_LEDGER", required=True, type=click.Path(dir_okay=False),
+              help="The settlement ledger (default: $SETTLE_LEDGER).")
+@REPO_OPTION
+@click.option("--base", help="Target that landing is judged against (default: origin/HEAD, else main, else master).")
+@click.option("--claims", type=click.Path(dir_okay=False), help="What this claims file will touch (before any branch exists).")
+@click.option("--plan", type=click.Path(), help="Plan file (with --task): what that task will touch.")
+@click.option("--task", help="The plan task (with --plan).")
+@click.option("--branch-template", default="{task}", show_default=True, help="Branch of a plan task that names none.")
+@click.option("--symbol", "symbols", multiple=True, metavar="ID", help="A symbol id (PATH::QUALNAME); repeatable.")
+@click.option("--path", "paths", multiple=True, metavar="GLOB", help="A path or path glob; repeatable.")
+@click.option("--format", "output_format", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@_guarded
+def memory(candidate, ledger_path, repo_path, base, claims, plan, task, branch_template, symbols, paths, output_format, output):
+    """What earlier verdicts found on what an attempt touches: a brief for the next agent's prompt (md) or JSON."""
+    from settle.ledger.subjects import recall
+
+    found = recall(ledger_path, repo_path, base, candidate=candidate, claims=claims, plan=plan, task=task,
+                   symbols=symbols, paths=paths, branch_template=branch_template)
+    if output_format == "json":
+        _write(found.to_json(), output)
+    else:
+        from settle.ledger.render import memory_markdown
+
+        _write(memory_markdown(found), output)
 
 
 # -- settle serve (the agents' face) --------------------------------------------------------

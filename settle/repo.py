@@ -227,6 +227,11 @@ class Repository:
             if not merges_only or len(commit.parent_ids) > 1:
                 yield str(commit.id)
 
+    def root_commits(self, tip: str) -> tuple[str, ...]:
+        """The parentless commits tip's history starts from: what identifies a repository across clones."""
+        walker = self._repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.NONE)
+        return tuple(sorted(str(commit.id) for commit in walker if not commit.parent_ids))
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return ancestor == descendant or self._repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor))
 

@@ -98,7 +98,27 @@ def build_taxonomy(verdicts: list[dict]) -> dict:
             "file_level": sum(v for k, v in text_conflicts.items() if k not in ("same_symbol", "distinct_symbols", "module_level")),
         },
         "examples": dict(sorted(examples.items())),
+        "held": held_taxonomy(verdicts),
     }
+
+
+def held_taxonomy(verdicts: list[dict]) -> dict:
+    """Which candidates were held most, by what (kind/subkind of the findings that held them), on which symbols.
+    Replay's sides (parent1, parent2…) name no candidate anyone retries, so they count only by what and where."""
+    candidates: Counter = Counter()
+    reasons: Counter = Counter()
+    symbols: Counter = Counter()
+    held = 0
+    for verdict in verdicts:
+        by_id = {finding["id"]: finding for finding in verdict["findings"]}
+        for candidate, finding_ids in verdict["settlement"]["held"].items():
+            held += 1
+            if not verdict.get("merge_commit"):
+                candidates[candidate] += 1
+            holding = [by_id[i] for i in finding_ids if i in by_id]
+            reasons.update({f"{f['kind']}/{f['subkind']}" for f in holding})
+            symbols.update({s for f in holding for s in f["symbols"]})
+    return {"held": held, "candidates": _top(candidates), "by_kind": _top(reasons), "symbols": _top(symbols)}
 
 
 def _top(counter: Counter) -> list[list]:
@@ -130,6 +150,7 @@ def render_markdown(taxonomy: dict) -> str:
         lines += [f"## {title}", "", f"| {column} | findings |", "|---|---:|"]
         lines += [f"| `{_md(name)}` | {count} |" for name, count in rows] or ["| (none) | 0 |"]
         lines.append("")
+    lines += _held_markdown(taxonomy.get("held"))
     lines += ["## Examples", ""]
     for kind, examples in taxonomy["examples"].items():
         lines += [f"### `{kind}`", ""]
@@ -139,6 +160,18 @@ def render_markdown(taxonomy: dict) -> str:
             lines.append(f"- {_md(example['message'])}{merge}  \n  at {_md(where)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _held_markdown(held: dict | None) -> list[str]:
+    if not held or not held["held"]:
+        return []
+    lines = [f"## Held candidates", "", f"{held['held']} time(s) a candidate was held."]
+    for title, column, rows in (("Held most", "candidate", held["candidates"]), ("Held by", "kind / subkind", held["by_kind"]),
+                                ("Held on", "symbol", held["symbols"])):
+        if rows:
+            lines += ["", f"### {title}", "", f"| {column} | times held |", "|---|---:|"]
+            lines += [f"| `{_md(name)}` | {count} |" for name, count in rows]
+    return lines + [""]
 
 
 def _md(text: str) -> str:
@@ -183,7 +216,21 @@ def render_html(taxonomy: dict) -> str:
             where = "; ".join(example["locations"]) or example["path"] or ""
             parts.append(f"<li>{escape(example['message'])}<br><small>{escape(where)}</small></li>")
         parts.append("</ul>")
+    parts.append(_held_html(taxonomy.get("held")))
     parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _held_html(held: dict | None) -> str:
+    if not held or not held["held"]:
+        return ""
+    escape = html.escape
+    parts = [f"<h2>Held candidates</h2><p>{held['held']} time(s) a candidate was held.</p>"]
+    for title, rows in (("Held most", held["candidates"]), ("Held by", held["by_kind"]), ("Held on", held["symbols"])):
+        if rows:
+            parts.append(f"<h3>{escape(title)}</h3><table><tr><th>name</th><th>times held</th></tr>")
+            parts += [f"<tr><td><code>{escape(str(name))}</code></td><td class=n>{count}</td></tr>" for name, count in rows]
+            parts.append("</table>")
     return "".join(parts)
 
 

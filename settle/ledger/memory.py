@@ -1,0 +1,249 @@
+"""Failure memory: what earlier verdicts in the ledger found on the symbols and paths a new attempt touches.
+
+`remember` works on data only: the subjects (symbols, paths, and their one-step
+call-graph neighbours, worked out by settle.ledger.subjects) and a way to ask
+whether a commit is in the target now. The memory document is the JSON
+contract of `settle memory --format json`; `settle schema --memory` prints its schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from settle.ledger.record import ATTEMPT, PATH, SEPARATOR, SYMBOL, VERDICT
+from settle.ledger.store import Event, Ledger
+
+SCHEMA = "settle.memory/1"
+
+Relation = Literal["touched", "path", "calls", "called_by"]
+Outcome = Literal["held_never_landed", "held_landed_later", "superseded", "landed", "not_landed"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Occurrence(_Frozen):
+    """One attempt on which a finding was reported."""
+
+    event: int = Field(description="Ledger event (seq) of the verdict.")
+    time: str = Field(description="When the verdict was recorded (UTC, ISO-8601).")
+    command: str
+    candidate: str
+    commit: str
+    merge_commit: str | None = Field(default=None, description="Replay: the merge commit the verdict re-settled.")
+    held: bool = Field(description="The attempt was held (by this finding or another).")
+    holding: bool = Field(description="This finding is one of the reasons it was held.")
+    outcome: Outcome = Field(description="held_never_landed, held_landed_later (see landed_commit), superseded (a later "
+                                         "attempt of the same ref replaced it, see superseded_by), landed (not held, and in "
+                                         "the target now), not_landed (not held, not in the target yet).")
+    landed_commit: str | None = Field(default=None, description="The attempt's commit, or a later one of the same ref, in the target now.")
+    superseded_by: str | None = Field(default=None, description="The latest later attempt of the same ref.")
+
+
+class RememberedFinding(_Frozen):
+    """One finding (kind, subkind, symbols, path) as it recurred across attempts."""
+
+    kind: str
+    subkind: str
+    severity: Literal["error", "warning", "info"]
+    message: str = Field(description="The newest occurrence's message.")
+    symbols: list[str]
+    path: str | None = None
+    attempts: int = Field(description="Distinct attempts (candidate ref and commit) it was found on.")
+    recurring: bool = Field(description="Found on more than one attempt.")
+    occurrences: list[Occurrence] = Field(description="Newest first.")
+
+
+class SubjectMemory(_Frozen):
+    subject: str = Field(description="A symbol id (PATH::QUALNAME) or a path.")
+    relation: Relation = Field(description="touched: the query names it; path: a queried path; calls / called_by: one "
+                                           "call-graph step from a queried symbol (see via).")
+    via: list[str] = Field(default_factory=list, description="The queried symbols it calls or is called by.")
+    findings: list[RememberedFinding]
+
+
+class MemoryQuery(_Frozen):
+    candidate: str | None = None
+    claims: str | None = None
+    plan: str | None = None
+    task: str | None = None
+    symbols: list[str] = Field(description="Symbols asked about (for a candidate: those it changed; for claims: what they name on the base).")
+    paths: list[str] = Field(description="Paths and path globs asked about.")
+
+
+class MemoryTarget(_Frozen):
+    ref: str
+    commit: str
+
+
+class MemoryDocument(_Frozen):
+    schema_: Literal["settle.memory/1"] = Field(default=SCHEMA, alias="schema")
+    query: MemoryQuery
+    target: MemoryTarget = Field(description="Landing is judged against this commit.")
+    verdicts: int = Field(description="Verdict events in the ledger.")
+    subjects: list[SubjectMemory] = Field(description="Recurring findings' subjects first, then newest first.")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def memory_schema() -> dict:
+    return MemoryDocument.model_json_schema(by_alias=True)
+
+
+@dataclass
+class Subjects:
+    """What the query is about: symbol ids, exact paths, path globs, and call-graph neighbours."""
+
+    symbols: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
+    globs: list[str] = field(default_factory=list)
+    neighbours: dict[str, tuple[Relation, set[str]]] = field(default_factory=dict)  # symbol → (relation, via)
+
+
+@dataclass(frozen=True)
+class Landing:
+    """The repository as memory needs it: is a commit in the target now, where does a ref point now."""
+
+    contains: Callable[[str], bool]
+    tip_of: Callable[[str], str | None]
+    descends: Callable[[str, str], bool]  # (ancestor, descendant)
+
+
+def remember(ledger: Ledger, query: MemoryQuery, target: MemoryTarget, subjects: Subjects, landing: Landing) -> MemoryDocument:
+    events = ledger.events_by_seq(ledger.seqs_with_keys(_keys(ledger, subjects)))
+    grouped: dict[tuple[str, str], dict[tuple, list[tuple[dict, Event]]]] = {}
+    for event in events:
+        if event.event_type != VERDICT:
+            continue
+        for finding in event.payload.get("verdict", {}).get("findings", []):
+            if finding.get("severity") == "info":
+                continue  # files seen whole are context, not what went wrong
+            subject = _subject_of(finding, subjects)
+            if subject is not None:
+                identity = (finding["kind"], finding["subkind"], tuple(finding.get("symbols", [])), finding.get("path"))
+                grouped.setdefault(subject, {}).setdefault(identity, []).append((finding, event))
+    attempts = _Attempts(ledger, landing)
+    memories = [_subject_memory(subject, found, subjects, attempts) for subject, found in grouped.items()]
+    memories.sort(key=_rank)
+    return MemoryDocument(query=query, target=target, verdicts=ledger.count(VERDICT), subjects=memories)
+
+
+def _keys(ledger: Ledger, subjects: Subjects) -> list[str]:
+    keys = [SYMBOL + s for s in subjects.symbols | set(subjects.neighbours)] + [PATH + p for p in subjects.paths]
+    if subjects.globs:
+        patterns = [_glob(g) for g in subjects.globs]
+        keys += [key for key in ledger.keys(PATH) if any(p.fullmatch(key[len(PATH):]) for p in patterns)]
+    return keys
+
+
+def _glob(text: str) -> re.Pattern[str]:
+    from settle.bind.claims import glob_to_regex
+
+    return re.compile(glob_to_regex(text.strip("/")))
+
+
+def _subject_of(finding: dict, subjects: Subjects) -> tuple[str, str] | None:
+    """The (relation, subject) a finding is remembered under: a queried symbol first, then a path, then a neighbour."""
+    symbols = finding.get("symbols", [])
+    touched = sorted(s for s in symbols if s in subjects.symbols)
+    if touched:
+        return ("touched", touched[0])
+    paths = sorted({finding["path"]} if finding.get("path") else set()) + sorted({s.split("::", 1)[0] for s in symbols})
+    patterns = [_glob(g) for g in subjects.globs]
+    for path in paths:
+        if path in subjects.paths or any(p.fullmatch(path) for p in patterns):
+            return ("path", path)
+    near = sorted(s for s in symbols if s in subjects.neighbours)
+    if near:
+        return (subjects.neighbours[near[0]][0], near[0])
+    return None
+
+
+class _Attempts:
+    """Every attempt the ledger recorded of a ref, to tell what became of an earlier one."""
+
+    def __init__(self, ledger: Ledger, landing: Landing):
+        self._ledger = ledger
+        self._landing = landing
+        self._by_ref: dict[str, list[tuple[int, str]]] = {}
+        self._contains: dict[str, bool] = {}
+
+    def later(self, ref: str, seq: int) -> list[str]:
+        """Commits of ref checked after event seq, oldest first, then its tip now (if it moved on from them)."""
+        if ref not in self._by_ref:
+            prefix = ATTEMPT + ref + SEPARATOR
+            self._by_ref[ref] = [(s, key[len(prefix):]) for key, s in self._ledger.keyed(prefix)]
+        commits = [commit for s, commit in self._by_ref[ref] if s > seq]
+        tip = self._landing.tip_of(ref)
+        if tip is not None and tip not in commits:
+            commits.append(tip)
+        return list(dict.fromkeys(commits))
+
+    def contains(self, commit: str) -> bool:
+        if commit not in self._contains:
+            self._contains[commit] = self._landing.contains(commit)
+        return self._contains[commit]
+
+
+def _occurrence(finding: dict, event: Event, candidate: dict, attempts: _Attempts) -> Occurrence:
+    verdict = event.payload["verdict"]
+    held_by = verdict.get("settlement", {}).get("held", {}).get(candidate["ref"])
+    held = held_by is not None
+    merge = verdict.get("merge_commit")
+    landed = superseded = None
+    if merge:
+        landed = merge if attempts.contains(merge) else None
+    else:
+        later = [c for c in attempts.later(candidate["ref"], event.seq) if c != candidate["commit"]]
+        landed = next((c for c in [candidate["commit"], *later] if attempts.contains(c)), None)
+        superseded = later[-1] if later and landed is None else None
+    if held:
+        outcome = "held_landed_later" if landed else ("superseded" if superseded else "held_never_landed")
+    else:
+        outcome = "landed" if landed else ("superseded" if superseded else "not_landed")
+    return Occurrence(event=event.seq, time=event.time, command=event.payload.get("command", ""), candidate=candidate["ref"],
+                      commit=candidate["commit"], merge_commit=merge, held=held, holding=finding["id"] in (held_by or ()),
+                      outcome=outcome, landed_commit=landed, superseded_by=superseded)
+
+
+def _subject_memory(subject: tuple[str, str], found: dict[tuple, list[tuple[dict, Event]]], subjects: Subjects,
+                    attempts: _Attempts) -> SubjectMemory:
+    relation, name = subject
+    remembered = []
+    for (kind, subkind, symbols, path), hits in found.items():
+        occurrences = []
+        for finding, event in hits:
+            sides = {c["ref"]: c for c in event.payload["verdict"].get("candidates", [])}
+            for ref in finding.get("candidates", []):
+                if ref in sides:
+                    occurrences.append(_occurrence(finding, event, sides[ref], attempts))
+        occurrences.sort(key=lambda o: (-o.event, o.candidate))
+        newest = max(hits, key=lambda hit: hit[1].seq)[0]
+        distinct = len({(o.candidate, o.commit) for o in occurrences})
+        remembered.append(RememberedFinding(kind=kind, subkind=subkind, severity=newest["severity"], message=newest["message"],
+                                            symbols=list(symbols), path=path, attempts=distinct, recurring=distinct > 1,
+                                            occurrences=occurrences))
+    remembered.sort(key=lambda r: (-r.attempts, -(r.occurrences[0].event if r.occurrences else 0), r.kind, r.subkind))
+    via = sorted(subjects.neighbours[name][1]) if relation in ("calls", "called_by") else []
+    return SubjectMemory(subject=name, relation=relation, via=via, findings=remembered)
+
+
+_RELATION_ORDER = {"touched": 0, "path": 1, "calls": 2, "called_by": 2}
+
+
+def _rank(memory: SubjectMemory) -> tuple:
+    """What the query names before its neighbours; recurring findings first; then newest first."""
+    attempts = max((f.attempts for f in memory.findings), default=0)
+    newest = max((f.occurrences[0].event for f in memory.findings if f.occurrences), default=0)
+    return (_RELATION_ORDER[memory.relation], -min(attempts, 2), -newest, memory.subject)

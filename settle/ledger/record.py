@@ -1,0 +1,114 @@
+"""Verdict events: what the ledger keeps of each verdict settle printed, and the keys memory finds it by.
+
+A verdict is taken as the JSON document settle printed (`settle.verdict/1`);
+nothing here knows how it was made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from settle.ledger.store import Event, Ledger
+
+VERDICT = "verdict"
+# Key prefixes of the event index (see store.event_keys).
+SYMBOL, PATH, CANDIDATE, ATTEMPT, MERGE = "symbol:", "path:", "candidate:", "attempt:", "merge:"
+SEPARATOR = "\x1f"  # between a ref and a commit in an attempt key: neither can hold it
+
+
+def repository_identity(repository, target_commit: str) -> dict:
+    """The repository's root commits (the same in every clone) and where its common git dir is."""
+    return {"roots": list(repository.root_commits(target_commit)), "git_dir": os.path.realpath(repository.common_dir)}
+
+
+def claims_digest(source: str | None) -> str | None:
+    """SHA-256 of the claims a candidate was bound by: the claims file, or the plan file and task (`plan.toml#task`)."""
+    if source is None:
+        return None
+    path, _, task = source.partition("#")
+    location = Path(path)
+    digest = hashlib.sha256()
+    try:
+        if location.is_dir():  # a dgov plan directory
+            for item in sorted(location.rglob("*.toml")):
+                digest.update(item.relative_to(location).as_posix().encode() + b"\0" + item.read_bytes() + b"\0")
+        else:
+            digest.update(location.read_bytes())
+    except OSError:
+        return None
+    digest.update(b"#" + task.encode())
+    return digest.hexdigest()
+
+
+def verdict_payload(document: dict, command: str, options: dict) -> dict:
+    return {
+        "command": command,
+        "options": options,
+        "target": document["target"],
+        "candidates": [
+            {"ref": c["ref"], "commit": c["commit"], "fork": c.get("merge_base"), "claims": c.get("claims"),
+             "claims_digest": claims_digest(c.get("claims"))}
+            for c in document["candidates"]
+        ],
+        "verdict": document,
+    }
+
+
+def verdict_keys(document: dict) -> list[str]:
+    """What the verdict is about: its findings' symbols and paths, and (outside replay) its candidates' attempts."""
+    keys: set[str] = set()
+    for finding in document.get("findings", []):
+        for symbol in finding.get("symbols", []):
+            keys.add(SYMBOL + symbol)
+            keys.add(PATH + symbol.split("::", 1)[0])
+        if finding.get("path"):
+            keys.add(PATH + finding["path"])
+    if document.get("merge_commit"):
+        # Replay's sides are named parent1, parent2…: not refs anyone checks again.
+        keys.add(MERGE + document["merge_commit"])
+    else:
+        for candidate in document.get("candidates", []):
+            keys.add(CANDIDATE + candidate["ref"])
+            keys.add(ATTEMPT + candidate["ref"] + SEPARATOR + candidate["commit"])
+    return sorted(keys)
+
+
+class Recorder:
+    """One command's way into the ledger: opened (and validated) before the command runs, so a
+    ledger that can't take the verdict fails the command before any verdict is printed."""
+
+    def __init__(self, ledger: Ledger, repository, command: str, options: dict):
+        self.ledger = ledger
+        self._repository = repository
+        self._command = command
+        self._options = options
+        self._identity: dict | None = None
+
+    @classmethod
+    def open(cls, ledger_path: str, repo_path: str, command: str, options: dict) -> Recorder:
+        from settle.repo import Repository
+
+        repository = Repository.open(repo_path)
+        forbidden = {repository.git_dir, repository.common_dir}
+        return cls(Ledger.open(ledger_path, forbidden_dirs=sorted(forbidden)), repository, command, options)
+
+    def record(self, document: dict) -> Event:
+        if self._identity is None:
+            self._identity = repository_identity(self._repository, document["target"]["commit"])
+        return self.ledger.append(VERDICT, verdict_payload(document, self._command, self._options),
+                                  repository=self._identity, keys=verdict_keys(document))
+
+    def record_json(self, text: str) -> Event:
+        return self.record(json.loads(text))
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def verdict_documents(ledger_path: str) -> list[dict]:
+    """The verdict documents of a ledger's verdict events, in chain order: what `settle report --ledger` aggregates."""
+    with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
+        return [event.payload["verdict"] for event in ledger.events(VERDICT) if "verdict" in event.payload]

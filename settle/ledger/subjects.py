@@ -1,0 +1,201 @@
+"""What a memory query is about, read from the repository: the symbols a candidate changed, what claims
+name on the base, and the symbols one call away. Then `recall` asks the ledger about them.
+
+The repository is read through the session's library functions (its sides and
+symbol tables); nothing here decides anything about a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from settle.errors import SettleError
+from settle.ledger.memory import Landing, MemoryDocument, MemoryQuery, MemoryTarget, Subjects, remember
+from settle.ledger.record import SYMBOL
+from settle.ledger.store import Ledger
+
+
+def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candidate: str | None = None,
+           claims: str | None = None, plan: str | None = None, task: str | None = None,
+           symbols: Sequence[str] = (), paths: Sequence[str] = (), branch_template: str = "{task}") -> MemoryDocument:
+    """`settle memory`: earlier findings on what the query touches, from the ledger at ledger_path."""
+    from settle.settlement import Session
+
+    _one_query(candidate, claims, plan, task, symbols, paths)
+    with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
+        session = Session.open(repo)
+        repository = session.repository
+        target_ref = base or repository.default_base()
+        target = repository.resolve(target_ref)
+        known = [key[len(SYMBOL):] for key in ledger.keys(SYMBOL)]
+        subjects = Subjects(symbols=set(symbols), globs=[p.strip("/") for p in paths])
+        graph_at = target
+        if candidate is not None:
+            graph_at = _candidate_subjects(session, candidate, target, subjects)
+        elif claims is not None or plan is not None:
+            _claim_subjects(session, _claim_set(claims, plan, task, branch_template), target, known, subjects)
+        _add_neighbours(session, graph_at, known, subjects)
+        query = MemoryQuery(candidate=candidate, claims=claims, plan=plan, task=task, symbols=sorted(subjects.symbols),
+                            paths=sorted(subjects.paths | set(subjects.globs)))
+        return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects, _landing(repository, target))
+
+
+def _one_query(candidate, claims, plan, task, symbols, paths) -> None:
+    given = [name for name, value in (("CANDIDATE", candidate), ("--claims", claims), ("--plan", plan),
+                                      ("--symbol", symbols), ("--path", paths)) if value]
+    if len(given) != 1:
+        raise SettleError("give one of CANDIDATE, --claims FILE, --plan FILE --task ID, --symbol ID…, --path GLOB…"
+                          + (f" (not {' and '.join(given)})" if given else ""))
+    if (plan is None) != (task is None):
+        raise SettleError("--plan and --task go together: the task whose claims to remember for")
+
+
+def _candidate_subjects(session, ref: str, target: str, subjects: Subjects) -> str:
+    """The symbols the candidate changed since its fork point, and its changed files settle sees whole."""
+    repository = session.repository
+    tip = repository.resolve(ref)
+    fork = repository.merge_base(tip, target)
+    if fork is None:
+        raise SettleError(f"candidate {ref} shares no history with the target")
+    side = session.side(ref, fork, tip)
+    for change in side.symbol_changes:
+        subjects.symbols.add(change.symbol)
+        if change.old is not None:
+            subjects.symbols.add(change.old.id)
+    for file in side.files:
+        if not file.has_symbols:
+            subjects.paths.update(p for p in (file.change.old_path, file.change.new_path) if p)
+    return tip
+
+
+def _claim_set(claims: str | None, plan: str | None, task: str | None, branch_template: str):
+    if claims is not None:
+        from settle.bind.claims import load_claims
+
+        return load_claims(claims).claims
+    from settle.bind.plans import load_plan
+
+    tasks = load_plan(plan, branch_template).tasks
+    if task not in tasks:
+        known = ", ".join(sorted(tasks)[:8])
+        raise SettleError(f"plan {plan} has no task '{task}' (its tasks: {known})")
+    return tasks[task].claims.claims
+
+
+def _claim_subjects(session, claim_set, commit: str, known: list[str], subjects: Subjects) -> None:
+    """What the claims' create, edit and delete patterns name on the base, or in the ledger (symbols gone since)."""
+    from settle.repo import EntryKind
+
+    files = [e for e in session.repository.files(commit) if e.kind is EntryKind.FILE]
+    for operation in ("create", "edit", "delete"):
+        for pattern in claim_set.patterns(operation):
+            matching = [e for e in files if pattern.matches_path(e.path)]
+            if pattern.is_file_level:
+                subjects.paths.update(e.path for e in matching)
+                (subjects.paths.add if pattern.is_exact else subjects.globs.append)(pattern.path)
+                continue
+            for entry in matching:
+                table = session.tables.get(entry.path, entry.id)
+                if table is not None and table.parsed:
+                    subjects.symbols.update(d.id for d in table.definitions if pattern.covers_symbol(d.id))
+            subjects.symbols.update(symbol for symbol in known if pattern.covers_symbol(symbol))
+            if pattern.is_exact:
+                subjects.symbols.add(f"{pattern.path}::{pattern.qualname}")
+
+
+def _name(symbol: str) -> str:
+    """What calls spell: the last segment of the qualified name, without overload parameters."""
+    return symbol.split("::", 1)[-1].split("(", 1)[0].rsplit(".", 1)[-1]
+
+
+def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) -> None:
+    """Ledger symbols one call from a queried symbol, at commit: those it calls, and those that call it.
+
+    Only symbols the ledger has findings on can matter, so only their files are read for callers,
+    and only the ones that spell a queried name are parsed. Calls are matched by name."""
+    queried = {s for s in subjects.symbols if "::" in s}
+    others = [s for s in known if s not in queried]
+    if not queried or not others:
+        return
+    by_name: dict[str, set[str]] = {}
+    for symbol in others:
+        by_name.setdefault(_name(symbol), set()).add(symbol)
+    for path in sorted({q.split("::", 1)[0] for q in queried}):
+        table = _table(session, commit, path)
+        if table is None:
+            continue
+        owners = {q.split("::", 1)[1]: q for q in queried if q.startswith(path + "::")}
+        for reference in table.references:
+            owner = _owner(reference.scope, owners)
+            for callee in by_name.get(reference.name, ()) if owner else ():
+                _mark(subjects, callee, "called_by", owner)
+    names = {}
+    for q in queried:
+        names.setdefault(_name(q), set()).add(q)
+    needles = [name.encode() for name in names]
+    candidates = set(others)
+    for path in sorted({s.split("::", 1)[0] for s in others}):
+        table = _table(session, commit, path, needles)
+        if table is None:
+            continue
+        for reference in table.references:
+            if reference.name not in names or reference.scope is None:
+                continue
+            scopes = reference.scope.split(".")
+            for depth in range(len(scopes), 0, -1):
+                caller = f"{path}::{'.'.join(scopes[:depth])}"
+                if caller in candidates:
+                    for callee in names[reference.name]:
+                        _mark(subjects, caller, "calls", callee)
+                    break
+
+
+def _owner(scope: str | None, owners: dict[str, str]) -> str | None:
+    while scope:
+        if scope in owners:
+            return owners[scope]
+        scope = scope.rpartition(".")[0]
+    return None
+
+
+def _mark(subjects: Subjects, symbol: str, relation: str, via: str) -> None:
+    if symbol in subjects.symbols:
+        return
+    existing = subjects.neighbours.setdefault(symbol, (relation, set()))
+    existing[1].add(via)
+
+
+def _table(session, commit: str, path: str, needles: list[bytes] | None = None):
+    """The file's table with its calls, at commit; None when it is gone, not code, or spells none of needles."""
+    from settle.repo import EntryKind
+
+    repository = session.repository
+    entry = repository.entry(commit, path)
+    if entry is None or entry.kind is not EntryKind.FILE:
+        return None
+    if needles is not None and not any(needle in repository.blob(entry.id) for needle in needles):
+        return None
+    table = session.tables.get(path, entry.id, references=True)
+    return table if table is not None and table.parsed else None
+
+
+def _landing(repository, target: str) -> Landing:
+    def contains(commit: str) -> bool:
+        try:
+            return repository.is_ancestor(commit, target)
+        except Exception:  # noqa: BLE001 - a commit this clone doesn't have is not in its target
+            return False
+
+    def tip_of(ref: str) -> str | None:
+        try:
+            return repository.resolve(ref)
+        except SettleError:
+            return None
+
+    def descends(ancestor: str, descendant: str) -> bool:
+        try:
+            return repository.is_ancestor(ancestor, descendant)
+        except Exception:  # noqa: BLE001
+            return False
+
+    return Landing(contains=contains, tip_of=tip_of, descends=descends)
