@@ -30,6 +30,8 @@ Candidates = Annotated[list[str], Field(
     description="Candidate refs (default: HEAD). `worktree:DIR` is a work tree's uncommitted state; DIR is relative to repo.")]
 MaxFileSize = Annotated[int, Field(ge=1, description="Files larger than this many bytes are handled at file granularity.")]
 BranchTemplate = Annotated[str, Field(description="Branch of a plan task that names none.")]
+Ledger = Annotated[str | None, Field(description="The settlement ledger (SQLite); default: the server's --ledger or SETTLE_LEDGER.")]
+Holder = Annotated[str, Field(description="The candidate holding the lease: its branch (or worktree:DIR, relative to repo).")]
 
 
 class Tools:
@@ -65,16 +67,75 @@ class Tools:
 
     # -- the commands ------------------------------------------------------------------
 
-    def check(self, repo, candidates, base, claims, plan, branch_template, policy, output_format, strict, max_file_size) -> str:
+    def check(self, repo, candidates, base, claims, plan, branch_template, policy, output_format, strict, max_file_size,
+              ledger) -> str:
         from settle.errors import SettleError
         from settle.settlement import check
 
         if claims and plan:
             raise SettleError("give --claims or --plan, not both")
-        session = self.session(repo, max_file_size)
-        verdict = check(repo, [_in_repo(c, repo) for c in candidates], base, policy=policy, strict=strict, claims=claims,
-                        plan=plan, max_file_size=max_file_size, branch_template=branch_template, session=session)
-        return render_verdict(verdict, output_format)
+        recorder = self._recorder(ledger, repo, "check", base=base, candidates=list(candidates), claims=claims, plan=plan,
+                                  branch_template=branch_template, policy=policy, strict=strict)
+        try:
+            leases = None
+            if recorder is not None:
+                from settle.ledger.leases import live_leases
+
+                leases = live_leases(recorder.ledger)
+            session = self.session(repo, max_file_size)
+            verdict = check(repo, [_in_repo(c, repo) for c in candidates], base, policy=policy, strict=strict, claims=claims,
+                            plan=plan, max_file_size=max_file_size, branch_template=branch_template, session=session,
+                            leases=leases)
+            text = render_verdict(verdict, output_format)
+            if recorder is not None:
+                recorder.record_json(verdict.to_json())
+            return text
+        finally:
+            if recorder is not None:
+                recorder.close()
+
+    def _recorder(self, ledger: str | None, repo: str, command: str, **options):
+        ledger = ledger or self.ledger
+        if not ledger:
+            return None
+        from settle.ledger.record import Recorder
+
+        return Recorder.open(ledger, repo, command, options)
+
+    def _ledger(self, ledger: str | None) -> str:
+        from settle.errors import SettleError
+
+        found = ledger or self.ledger
+        if not found:
+            raise SettleError("no ledger: pass ledger, or start the server with settle serve --ledger FILE (or SETTLE_LEDGER)")
+        return found
+
+    def lease(self, patterns, holder, ttl, steal, ledger, repo) -> str:
+        from settle.ledger.agents import lease_command
+
+        return lease_command(self._ledger(ledger), repo, _in_repo(holder, repo), patterns, ttl, steal, "json")[0]
+
+    def release(self, patterns, holder, every, ledger, repo) -> str:
+        from settle.ledger.agents import release_command
+
+        holder = _in_repo(holder, repo) if holder is not None else None
+        return release_command(self._ledger(ledger), repo, holder, patterns, every, "json")
+
+    def leases(self, ledger, holder) -> str:
+        from settle.ledger.agents import leases_command
+
+        return leases_command(self._ledger(ledger), holder, "json")
+
+    def memory(self, ledger, repo, base, candidate, claims, plan, task, branch_template, symbols, paths, output_format) -> str:
+        from settle.ledger.subjects import recall
+
+        found = recall(self._ledger(ledger), repo, base, candidate=_in_repo(candidate, repo) if candidate else None,
+                       claims=claims, plan=plan, task=task, symbols=symbols, paths=paths, branch_template=branch_template)
+        if output_format == "json":
+            return found.to_json()
+        from settle.ledger.render import memory_markdown
+
+        return memory_markdown(found)
 
     def symbols(self, repo, rev, paths, output_format, max_file_size) -> str:
         from settle.render.symbols import render_symbols
@@ -151,9 +212,10 @@ def build_server(ledger: str | None = None):
         format: Literal["json", "text", "sarif"] = "json",
         strict: Annotated[bool, Field(description="Warnings reject too.")] = False,
         max_file_size: MaxFileSize = DEFAULT_MAX_FILE_SIZE,
+        ledger: Ledger = None,
     ) -> CallToolResult:
         return tools.run(lambda: tools.check(repo, candidates, base, claims, plan, branch_template, policy, format, strict,
-                                             max_file_size))
+                                             max_file_size, ledger))
 
     @server.tool(description="The symbol tables of a revision, as `settle symbols` (every supported file, or the paths given).")
     def symbols(
@@ -183,6 +245,54 @@ def build_server(ledger: str | None = None):
         format: Literal["json", "text", "sarif"] = "json",
     ) -> CallToolResult:
         return tools.run(lambda: tools.plan_lint(plan, repo, base, branch_template, format))
+
+    @server.tool(description="Lease symbols or paths (claim patterns) for a holder, as `settle lease`: a check of any "
+                             "other candidate that changes them reports claim_violation/leased_elsewhere. `granted` false "
+                             "(with the conflicts) when another holder has one of them.")
+    def lease(
+        patterns: Annotated[list[str], Field(min_length=1, description="Claim patterns: src/a.py::Client.send, src/**/*.py ...")],
+        holder: Holder,
+        ttl: Annotated[int, Field(ge=1, description="Seconds until the lease expires; leasing again renews it.")] = 1800,
+        steal: Annotated[bool, Field(description="Take over another holder's expired, unreleased lease.")] = False,
+        ledger: Ledger = None,
+        repo: Repo = ".",
+    ) -> CallToolResult:
+        return tools.run(lambda: tools.lease(patterns, holder, ttl, steal, ledger, repo))
+
+    @server.tool(description="End leases, as `settle release`: the holder's on the patterns given, or all of them with all.")
+    def release(
+        patterns: Annotated[list[str], Field(description="The leased patterns to release.")] = [],  # noqa: B006
+        holder: Annotated[str | None, Field(description="Whose leases (required unless all).")] = None,
+        all: Annotated[bool, Field(description="All the holder's leases; without holder, every holder's.")] = False,
+        ledger: Ledger = None,
+        repo: Repo = ".",
+    ) -> CallToolResult:
+        return tools.run(lambda: tools.release(patterns, holder, all, ledger, repo))
+
+    @server.tool(description="The live leases, as `settle leases --format json`.")
+    def leases(
+        ledger: Ledger = None,
+        holder: Annotated[str | None, Field(description="Only this holder's.")] = None,
+    ) -> CallToolResult:
+        return tools.run(lambda: tools.leases(ledger, holder))
+
+    @server.tool(description="What earlier verdicts in the ledger found on what an attempt touches, as `settle memory`: "
+                             "give one of candidate, claims, plan with task, symbols or paths.")
+    def memory(
+        ledger: Ledger = None,
+        repo: Repo = ".",
+        base: Base = None,
+        candidate: Annotated[str | None, Field(description="A branch, commit or worktree:DIR.")] = None,
+        claims: Annotated[str | None, Field(description="A claims file: what it will touch.")] = None,
+        plan: Annotated[str | None, Field(description="A plan file (with task).")] = None,
+        task: Annotated[str | None, Field(description="The plan task (with plan).")] = None,
+        branch_template: BranchTemplate = "{task}",
+        symbols: Annotated[list[str], Field(description="Symbol ids (PATH::QUALNAME).")] = [],  # noqa: B006
+        paths: Annotated[list[str], Field(description="Paths or path globs.")] = [],  # noqa: B006
+        format: Literal["md", "json"] = "json",
+    ) -> CallToolResult:
+        return tools.run(lambda: tools.memory(ledger, repo, base, candidate, claims, plan, task, branch_template, symbols,
+                                              paths, format))
 
     return server
 

@@ -66,9 +66,11 @@ def check(
     branch_template: str = "{task}",
     progress=None,
     session: Session | None = None,
+    leases=None,
 ) -> Verdict:
     """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master).
-    A session (of repo, opened with max_file_size) brings tables already built: `settle serve`'s."""
+    A session (of repo, opened with max_file_size) brings tables already built: `settle serve`'s.
+    leases: the live leases (settle.ledger.leases.Lease) a candidate's changes must keep out of."""
     session = session or Session.open(repo, max_file_size)
     repository = session.repository
     if not isinstance(policy, Policy):
@@ -79,6 +81,8 @@ def check(
     target = repository.resolve(target_ref)
     chosen = _candidates(session, candidates, claims, plan, target, branch_template)
     findings, stats = settle_findings(session, target_ref, target, chosen, progress)
+    if leases:
+        findings += _lease_findings(session, chosen, leases)
     findings = apply_policy(findings, policy)
     settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
     if plan is not None:
@@ -94,6 +98,18 @@ def check(
         stats=Stats(findings=severity_counts(findings), pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
                     files_parsed=session.tables.parsed, candidates=stats),
     )
+
+
+def _lease_findings(session: Session, chosen: list[Candidate], leases) -> list[Finding]:
+    from settle.bind.leases import holder_names, leased_elsewhere
+    from settle.ledger import clock
+
+    found: list[Finding] = []
+    for candidate in chosen:
+        side = session.side(candidate.ref, candidate.fork, candidate.commit)
+        found += leased_elsewhere(side, holder_names(session.repository, candidate), leases,
+                                  lambda lease: clock.short(clock.iso(lease.expires)))
+    return found
 
 
 def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan: str | None, target: str, branch_template: str) -> list[Candidate]:
