@@ -462,14 +462,15 @@ def leases(ledger_path, holder, output_format):
 
 @cli.command()
 @click.option("--ledger", type=click.Path(dir_okay=False), envvar="SETTLE_LEDGER",
-              help="Ledger for the tools that take one (check, lease, release, leases) when a call names none. [env: SETTLE_LEDGER]")
+              help="Ledger for the tools that take one (check, memory, lease, release, leases) when a call names none. [env: SETTLE_LEDGER]")
 @_guarded
 def serve(ledger):
     """Serve settle's commands as Model Context Protocol tools on stdio.
 
-    Tools: check, symbols, claims_infer, plan_lint (and lease, release, leases, memory where
-    the ledger has them). Each returns the JSON document the command prints; input errors are
-    tool errors with the command's message. Symbol tables stay warm between calls.
+    Tools: check, symbols, claims_infer, plan_lint, memory, lease, release, leases. Each
+    returns the document the command prints (JSON by default); input errors are tool errors
+    with the command's message. Symbol tables stay warm between calls. A worktree:DIR
+    candidate's DIR is relative to the call's repo argument.
 
     Register it with an MCP client (Claude Code, Claude Desktop, Cursor...) in its config:
 

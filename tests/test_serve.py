@@ -13,7 +13,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from conftest import FIXTURES, repository_state, settle_executable
 
 PLANS = FIXTURES / "plans"
-TOOLS = {"check", "symbols", "claims_infer", "plan_lint"}
+TOOLS = {"check", "symbols", "claims_infer", "plan_lint", "memory", "lease", "release", "leases"}
 
 
 class Server:
@@ -211,3 +211,41 @@ def test_settle_help_loads_neither_the_mcp_sdk_nor_pygit2():
     code = "import sys; from settle.cli import main; main(['--help']); print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'pygit2', 'tree_sitter')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
     assert result.stdout.strip().endswith("[]"), result.stdout
+
+
+def test_the_ledger_tools_return_what_the_commands_print(tmp_path, settle, repo):
+    now = {"SETTLE_NOW": "1800000000"}
+    by_command, by_tool = str(tmp_path / "command.db"), str(tmp_path / "tool.db")
+    commands = [
+        (["lease", "src/client.py::Client.send", "--holder", "agent/cache-ttl", "--ttl", "600"],
+         ("lease", {"patterns": ["src/client.py::Client.send"], "holder": "agent/cache-ttl", "ttl": 600})),
+        (["lease", "src/client.py", "--holder", "agent/docs"],
+         ("lease", {"patterns": ["src/client.py"], "holder": "agent/docs"})),
+        (["leases"], ("leases", {})),
+        (["check", "agent/retry", "--format", "json"], ("check", {"candidates": ["agent/retry"]})),
+        (["memory", "agent/retry", "--format", "json"], ("memory", {"candidate": "agent/retry"})),
+        (["release", "--all", "--holder", "agent/cache-ttl"], ("release", {"holder": "agent/cache-ttl", "all": True})),
+        (["leases"], ("leases", {})),
+    ]
+    printed = []
+    for arguments, _ in commands:
+        result = settle(*arguments, "--ledger", by_command, *([] if arguments[0] in ("check", "memory") else ["--format", "json"]),
+                        repo=repo, env=now)
+        assert result.returncode in (0, 1), result.stderr
+        printed.append(result.stdout)
+    server = Server(tmp_path / "server.log", env={**now, "SETTLE_LEDGER": by_tool})
+    answered = run_calls(server, [(name, {"repo": str(repo), **arguments}) if name not in ("leases",) else (name, arguments)
+                                  for _, (name, arguments) in commands])
+    for (arguments, _), stdout, (error, text) in zip(commands, printed, answered):
+        assert not error, (arguments, text)
+        assert text == stdout, arguments
+    assert json.loads(answered[1][1])["granted"] is False
+    verdict = json.loads(answered[3][1])
+    assert [f["subkind"] for f in verdict["findings"] if f["kind"] == "claim_violation"] == ["leased_elsewhere"]
+    assert json.loads(answered[6][1])["leases"] == []
+    assert settle("ledger", "verify", "--ledger", by_tool, repo=repo).returncode == 0
+
+
+def test_ledger_tools_without_a_ledger_say_how_to_give_one(server):
+    [(error, text)] = run_calls(server, [("leases", {})])
+    assert error and text.startswith("settle: no ledger") and "--ledger" in text
