@@ -413,7 +413,7 @@ class Repository:
 
     @cached_property
     def _worktree_hashes(self) -> dict:
-        # path → (stat signature, blob id): a warm server hashes only the files that changed.
+        # Blob ids by stat signature, indexes, trees: a warm server hashes only the files that changed.
         return {}
 
     def scratch_objects(self) -> pygit2.Odb:

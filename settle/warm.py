@@ -41,6 +41,33 @@ class CallTables:
         return getattr(self._shared, name)
 
 
+_REMEMBERED = 1024  # answers per question kept by a warm repository
+
+
+class WarmRepository(Repository):
+    """A repository handle for many calls: the answers that depend only on commit ids (merge bases,
+    changed paths, three-way merge conflicts) are remembered, so a repeated check does not redo them."""
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        return self._remembered("merge_base", (first, second), super().merge_base)
+
+    def changes(self, old_commit: str, new_commit: str):
+        return self._remembered("changes", (old_commit, new_commit), super().changes)
+
+    def merge_conflicts(self, ours: str, theirs: str):
+        return self._remembered("merge_conflicts", (ours, theirs), super().merge_conflicts)
+
+    def _remembered(self, question: str, key: tuple, answer):
+        answers = self.__dict__.setdefault("_answers", {}).setdefault(question, OrderedDict())
+        if key in answers:
+            answers.move_to_end(key)
+            return answers[key]
+        found = answers[key] = answer(*key)
+        if len(answers) > _REMEMBERED:
+            answers.popitem(last=False)
+        return found
+
+
 class WarmRepositories:
     """The repositories a process has worked on, the least recently used dropped past `capacity`."""
 
@@ -53,7 +80,9 @@ class WarmRepositories:
         key = (self._git_dir(repo_path), max_file_size)
         warm = self._held.get(key)
         if warm is None:
-            warm = self._held[key] = Session.open(repo_path, max_file_size)
+            repository = WarmRepository.open(repo_path)
+            tables = SymbolTables(repository.blob, max_file_size, hunks=repository.hunks)
+            warm = self._held[key] = Session(repository, tables)
             while len(self._held) > self.capacity:
                 self._held.popitem(last=False)
         else:

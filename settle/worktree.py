@@ -26,7 +26,7 @@ from pygit2.enums import FileMode, ObjectType
 
 from settle.errors import NotARepositoryError, SettleError
 
-_DIRECTORY = 0o040000
+_DIRECTORY, _REGULAR, _EXECUTABLE = 0o040000, 0o100644, 0o100755
 # Files changed this recently may change again within the clock's resolution: not cached.
 _RACY_SECONDS = 2.0
 # A fixed identity and time, so that one work-tree state is always one commit id.
@@ -47,18 +47,18 @@ def worktree_name(repository, directory: str) -> str:
     return _name(repository, root)
 
 
-def read_worktree(repository, directory: str, hashes: dict) -> WorktreeState:
-    """The work tree's state as a commit whose parent is its HEAD. `hashes` remembers blob ids by
-    stat signature between calls on one repository."""
+def read_worktree(repository, directory: str, cache: dict) -> WorktreeState:
+    """The work tree's state as a commit whose parent is its HEAD. `cache` remembers, between calls on
+    one repository, blob ids by stat signature, the index by its file's, and trees by their entries."""
     handle, root = _open(repository, directory)
     name = _name(repository, root)
     if handle.head_is_unborn:
         raise SettleError(f"{name} has no commits yet: a work-tree candidate needs a HEAD to start from; commit something first")
     head = str(handle.head.target)
     branch = None if handle.head_is_detached else handle.head.shorthand
-    entries = _entries(handle, root, hashes, repository.scratch_objects())
     store = repository.scratch_objects()
-    tree = _write_tree(store, entries)
+    entries = _entries(handle, root, cache, store)
+    tree = _write_tree(store, entries, cache.setdefault(("trees", root), {}))
     commit = _write(store, ObjectType.COMMIT, b"tree %s\nparent %s\nauthor %s\ncommitter %s\n\n%s\n" % (
         tree.encode(), head.encode(), _SIGNATURE, _SIGNATURE, name.encode()))
     return WorktreeState(name, root, head, branch, commit)
@@ -101,10 +101,10 @@ def _name(repository, root: str) -> str:
 # -- what is on disk ---------------------------------------------------------------------
 
 
-def _entries(handle: pygit2.Repository, root: str, hashes: dict, store: pygit2.Odb) -> dict[str, tuple[int, str]]:
+def _entries(handle: pygit2.Repository, root: str, cache: dict, store: pygit2.Odb) -> dict[str, tuple[int, str]]:
     """path → (mode, blob id) of every file the work tree's state holds."""
-    tracked = _tracked(handle)
-    tracked_dirs = {path[:index] for path in tracked for index in _slashes(path)}
+    tracked, tracked_dirs = _tracked(handle, cache)
+    hashes = cache.setdefault("files", {})
     honour_modes = _config_bool(handle, "core.filemode", True)
     entries: dict[str, tuple[int, str]] = {}
     for relative, full, status in _walk(handle, root, tracked, tracked_dirs):
@@ -113,24 +113,37 @@ def _entries(handle: pygit2.Repository, root: str, hashes: dict, store: pygit2.O
             entries[relative] = previous  # a submodule: the commit the index records
             continue
         if stat.S_ISLNK(status.st_mode):
-            entries[relative] = (FileMode.LINK, _blob(store, os.readlink(os.fsencode(full))))
+            entries[relative] = (int(FileMode.LINK), _blob(store, os.readlink(os.fsencode(full))))
             continue
         if not honour_modes and previous is not None:
             mode = previous[0]
         else:
-            mode = FileMode.BLOB_EXECUTABLE if status.st_mode & stat.S_IXUSR else FileMode.BLOB
+            mode = _EXECUTABLE if status.st_mode & stat.S_IXUSR else _REGULAR
         blob = _file_blob(store, full, status, hashes)
         if blob is not None:
             entries[relative] = (mode, blob)
     return entries
 
 
-def _tracked(handle: pygit2.Repository) -> dict[str, tuple[int, str]]:
-    """The index's paths with mode and blob id. Read only: nothing here refreshes it."""
+def _tracked(handle: pygit2.Repository, cache: dict) -> tuple[dict[str, tuple[int, str]], set[str]]:
+    """The index's paths with mode and blob id, and the directories holding them. Read only: nothing
+    here refreshes the index. Read again only when its file changed."""
+    index_path = os.path.join(handle.path, "index")
+    try:
+        status = os.stat(index_path)
+        signature = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
+    except OSError:
+        signature = None
+    known = cache.get(("index", index_path))
+    if signature is not None and known is not None and known[0] == signature:
+        return known[1], known[2]
     tracked: dict[str, tuple[int, str]] = {}
     for entry in handle.index:
-        tracked.setdefault(entry.path, (entry.mode, str(entry.id)))  # a conflicted path has several stages
-    return tracked
+        tracked.setdefault(entry.path, (int(entry.mode), str(entry.id)))  # a conflicted path has several stages
+    tracked_dirs = {path[:index] for path in tracked for index in _slashes(path)}
+    if signature is not None and time.time() - signature[0] / 1e9 > _RACY_SECONDS:
+        cache[("index", index_path)] = (signature, tracked, tracked_dirs)
+    return tracked, tracked_dirs
 
 
 def _slashes(path: str):
@@ -162,9 +175,11 @@ def _walk(handle: pygit2.Repository, root: str, tracked: dict, tracked_dirs: set
                 if relative in tracked:
                     yield relative, item.path, status  # a submodule's directory
                     continue
-                inside_ignored = ignored or handle.path_is_ignored(relative + "/")
-                if relative in tracked_dirs or not inside_ignored and not _nested_repository(item.path):
-                    pending.append((relative + "/", item.path, inside_ignored))
+                if relative in tracked_dirs:
+                    # Untracked files in it are asked about one by one (the rules may ignore the directory).
+                    pending.append((relative + "/", item.path, ignored))
+                elif not ignored and not handle.path_is_ignored(relative + "/") and not _nested_repository(item.path):
+                    pending.append((relative + "/", item.path, False))
             elif stat.S_ISREG(status.st_mode) or stat.S_ISLNK(status.st_mode):
                 if relative in tracked or not ignored and not handle.path_is_ignored(relative):
                     yield relative, item.path, status
@@ -178,8 +193,8 @@ def _nested_repository(directory: str) -> bool:
 def _file_blob(store: pygit2.Odb, full: str, status: os.stat_result, hashes: dict) -> str | None:
     signature = (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino, status.st_mode)
     known = hashes.get(full)
-    if known is not None and known[0] == signature and store.exists(known[1]):
-        return known[1]
+    if known is not None and known[0] == signature:
+        return known[1]  # written to the scratch store (or found in the repository) when first hashed
     try:
         with open(full, "rb") as handle:
             data = handle.read()
@@ -210,15 +225,22 @@ def _write(store: pygit2.Odb, kind: ObjectType, data: bytes) -> str:
     return object_id
 
 
-def _write_tree(store: pygit2.Odb, entries: dict[str, tuple[int, str]]) -> str:
-    """The root tree of the entries, and every tree below it."""
+def _write_tree(store: pygit2.Odb, entries: dict[str, tuple[int, str]], written: dict) -> str:
+    """The root tree of the entries, and every tree below it. `written` maps a directory to the entries
+    and id of its tree last time: a directory whose entries are the same is not serialized again."""
     children: dict[str, dict[str, tuple[int, str]]] = {"": {}}
     for path in sorted(entries, key=lambda p: p.count("/"), reverse=True):
         parent, _, name = path.rpartition("/")
         children.setdefault(parent, {})[name] = entries[path]
     # Deepest directories first, so that each tree's subtrees are written before it.
     for directory in sorted(_all_directories(children), key=lambda d: (d.count("/") if d else -1), reverse=True):
-        tree = _write(store, ObjectType.TREE, _tree_bytes(children.get(directory, {})))
+        content = children.get(directory, {})
+        known = written.get(directory)
+        if known is not None and known[0] == content:
+            tree = known[1]
+        else:
+            tree = _write(store, ObjectType.TREE, _tree_bytes(content))
+            written[directory] = (dict(content), tree)
         if directory:
             parent, _, name = directory.rpartition("/")
             children.setdefault(parent, {})[name] = (_DIRECTORY, tree)
