@@ -227,3 +227,36 @@ def test_symbol_patterns_overlap_when_one_is_nested_in_the_other():
     assert not overlap("src/a.py::Client", "src/b.py::Client")
     assert not overlap("src/B.java::B.run(int)", "src/B.java::B.run(String)")
     assert not overlap("src/*.py", "src/sub/a.py")
+
+
+def test_an_agents_loop_end_to_end(build, settle, ledger):
+    """README's loop: lease → edit → check worktree:. → commit → check the branch → release; meanwhile
+    another agent is refused the class and its edit of the leased method is held."""
+    repo = build({"base": {"files": {"src/http/client.py":
+                                     "class Client:\n    def send(self, data):\n        return data\n\n    def close(self):\n        return None\n"}}})
+    for name in ("retry", "close"):
+        subprocess.run(["git", "worktree", "add", "-q", "-b", f"agent/{name}", str(repo.parent / f"agent-{name}")], cwd=repo, check=True)
+    mine, theirs = repo.parent / "agent-retry", repo.parent / "agent-close"
+    env = {**at(NOW), "SETTLE_LEDGER": ledger}
+
+    assert settle("lease", "src/http/client.py::Client.send", "--holder", "agent/retry", repo=mine, env=env).returncode == 0
+    (mine / "src/http/client.py").write_text(
+        "class Client:\n    def send(self, data, retries=3):\n        for _ in range(retries):\n            return data\n\n"
+        "    def close(self):\n        return None\n")
+    assert settle("check", "worktree:.", "--ledger", ledger, repo=mine, env=env).returncode == 0
+
+    refused = settle("lease", "src/http/client.py::Client", "--holder", "agent/close", repo=theirs, env=env)
+    assert refused.returncode == 1 and "leased by agent/retry until" in refused.stdout
+    (theirs / "src/http/client.py").write_text(
+        "class Client:\n    def send(self, data):\n        return data or None\n\n    def close(self):\n        return None\n")
+    held = settle("check", "worktree:.", "--ledger", ledger, "--format", "json", repo=theirs, env=env)
+    assert held.returncode == 1
+    assert [f["subkind"] for f in json.loads(held.stdout)["findings"]] == ["leased_elsewhere"]
+
+    subprocess.run(["git", "commit", "-qam", "retry in Client.send"], cwd=mine, check=True,
+                   env={**__import__("os").environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@a",
+                        "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@a"})
+    assert settle("check", "agent/retry", "--ledger", ledger, repo=mine, env=env).returncode == 0
+    assert settle("release", "--holder", "agent/retry", "--all", repo=mine, env=env).returncode == 0
+    assert settle("lease", "src/http/client.py::Client", "--holder", "agent/close", repo=theirs, env=env).returncode == 0
+    assert settle("ledger", "verify", "--ledger", ledger, repo=mine).returncode == 0
