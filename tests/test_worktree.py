@@ -161,3 +161,15 @@ def test_a_work_tree_of_another_repository_is_an_input_error(build, settle):
     result = settle("check", f"worktree:{other}", "--base", "main", repo=repo)
     assert result.returncode == 2
     assert "another repository" in result.stderr
+
+
+def test_memory_answers_for_a_work_tree(build, settle, tmp_path):
+    repo = build(BASE)
+    tree = linked_worktree(repo)
+    edit_everything(tree)
+    ledger = str(tmp_path / "ledger.db")
+    held = settle("check", "worktree:.", "--base", "main", "--ledger", ledger, repo=tree)
+    assert held.returncode == 1
+    remembered = settle("memory", "worktree:.", "--base", "main", "--ledger", ledger, "--format", "json", repo=tree)
+    assert remembered.returncode == 0, remembered.stderr
+    assert "app.py::total" in remembered.stdout
