@@ -364,3 +364,13 @@ def test_report_from_the_ledger_says_who_was_held_most_by_what_and_where(settle,
     page = settle("report", "--ledger", str(ledger), "--format", "html").stdout
     assert "<h2>Held candidates</h2>" in page and "<code>agent/tax</code>" in page
     assert settle("report").returncode == 2
+
+
+def test_an_attempt_checked_again_is_remembered_once_at_its_newest_verdict(settle, attempts, tmp_path):
+    ledger = tmp_path / "ledger.db"
+    _attempt(settle, attempts, ledger, "attempt/tax-1", 1)
+    _attempt(settle, attempts, ledger, "attempt/tax-1", 2)
+    document = json.loads(settle("memory", "--symbol", "src/shop/pricing.py::price_of", "--ledger", str(ledger),
+                                 "--format", "json", repo=attempts).stdout)
+    [finding] = document["subjects"][0]["findings"]
+    assert (finding["attempts"], finding["recurring"], [o["event"] for o in finding["occurrences"]]) == (1, False, [2])

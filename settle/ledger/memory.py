@@ -229,6 +229,11 @@ def _subject_memory(subject: tuple[str, str], found: dict[tuple, list[tuple[dict
                 if ref in sides:
                     occurrences.append(_occurrence(finding, event, sides[ref], attempts))
         occurrences.sort(key=lambda o: (-o.event, o.candidate))
+        # The same attempt settled again (a re-run check, a replay run twice) is one attempt: its newest verdict speaks.
+        newest_first: dict[tuple, Occurrence] = {}
+        for occurrence in occurrences:
+            newest_first.setdefault((occurrence.candidate, occurrence.commit, occurrence.merge_commit), occurrence)
+        occurrences = list(newest_first.values())
         newest = max(hits, key=lambda hit: hit[1].seq)[0]
         distinct = len({(o.candidate, o.commit) for o in occurrences})
         remembered.append(RememberedFinding(kind=kind, subkind=subkind, severity=newest["severity"], message=newest["message"],

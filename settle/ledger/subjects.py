@@ -17,14 +17,17 @@ from settle.ledger.store import Ledger
 
 def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candidate: str | None = None,
            claims: str | None = None, plan: str | None = None, task: str | None = None,
-           symbols: Sequence[str] = (), paths: Sequence[str] = (), branch_template: str = "{task}") -> MemoryDocument:
-    """`settle memory`: earlier findings on what the query touches, from the ledger at ledger_path."""
-    from settle.settlement import Session
-
+           symbols: Sequence[str] = (), paths: Sequence[str] = (), branch_template: str = "{task}",
+           session=None) -> MemoryDocument:
+    """`settle memory`: earlier findings on what the query touches, from the ledger at ledger_path.
+    session: a Session of repo kept between calls (a server's), whose symbol tables stay warm."""
     _one_query(candidate, claims, plan, task, symbols, paths)
     with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
-        session = Session.open(repo)
-        repository = session.repository
+        if session is None and not paths:  # only symbols need the parser (and the diff, for a candidate)
+            from settle.settlement import Session
+
+            session = Session.open(repo)
+        repository = session.repository if session is not None else _repository(repo)
         target_ref = base or repository.default_base()
         target = repository.resolve(target_ref)
         known = [key[len(SYMBOL):] for key in ledger.keys(SYMBOL)]
@@ -34,10 +37,17 @@ def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candid
             graph_at = _candidate_subjects(session, candidate, target, subjects)
         elif claims is not None or plan is not None:
             _claim_subjects(session, _claim_set(claims, plan, task, branch_template), target, known, subjects)
-        _add_neighbours(session, graph_at, known, subjects)
+        if session is not None:
+            _add_neighbours(session, graph_at, known, subjects)
         query = MemoryQuery(candidate=candidate, claims=claims, plan=plan, task=task, symbols=sorted(subjects.symbols),
                             paths=sorted(subjects.paths | set(subjects.globs)))
         return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects, _landing(repository, target))
+
+
+def _repository(repo: str):
+    from settle.repo import Repository
+
+    return Repository.open(repo)
 
 
 def _one_query(candidate, claims, plan, task, symbols, paths) -> None:
