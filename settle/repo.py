@@ -383,7 +383,6 @@ class Repository:
             self._shadow = pygit2.Repository(scratch)
         return self._shadow
 
-
     # -- work-tree candidates ---------------------------------------------------------
 
     def worktree(self, ref: str):

@@ -102,13 +102,11 @@ def check(
 
 def _lease_findings(session: Session, chosen: list[Candidate], leases) -> list[Finding]:
     from settle.bind.leases import holder_names, leased_elsewhere
-    from settle.ledger import clock
 
     found: list[Finding] = []
     for candidate in chosen:
         side = session.side(candidate.ref, candidate.fork, candidate.commit)
-        found += leased_elsewhere(side, holder_names(session.repository, candidate), leases,
-                                  lambda lease: clock.short(clock.iso(lease.expires)))
+        found += leased_elsewhere(side, holder_names(session.repository, candidate), leases)
     return found
 
 

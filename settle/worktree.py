@@ -170,7 +170,7 @@ def _walk(handle: pygit2.Repository, root: str, tracked: dict, tracked_dirs: set
             try:
                 status = item.stat(follow_symlinks=False)
             except OSError:
-                continue
+                continue  # gone since the directory was listed
             if stat.S_ISDIR(status.st_mode):
                 if relative in tracked:
                     yield relative, item.path, status  # a submodule's directory

@@ -4,8 +4,8 @@ release, steal, and `claim_violation/leased_elsewhere` in check."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -161,8 +161,6 @@ def test_a_lease_on_a_file_settle_sees_whole_holds_it(settle, repo, ledger):
 
 
 def test_a_work_tree_answers_to_the_leases_of_its_branch(settle, repo, ledger):
-    import os
-
     subprocess.run(["git", "worktree", "add", "-q", str(repo.parent / "wt-get"), "agent/get"], cwd=repo, check=True)
     tree = repo.parent / "wt-get"
     (tree / "src" / "store.py").write_text("def get(key):\n    return key\n\n\ndef put(key, value):\n    return value or 0\n")
@@ -184,7 +182,7 @@ def test_bad_lease_input_is_an_input_error(settle, repo, ledger):
 def test_concurrent_leases_of_one_symbol_grant_exactly_one(repo, ledger):
     def one(holder: str) -> int:
         return subprocess.run([settle_executable(), "lease", "src/store.py::get", "--holder", holder, "--ledger", ledger],
-                              cwd=repo, capture_output=True, env={**__import__("os").environ, **at(NOW)}).returncode
+                              cwd=repo, capture_output=True, env={**os.environ, **at(NOW)}).returncode
 
     with ThreadPoolExecutor(4) as pool:
         codes = list(pool.map(one, [f"agent/{n}" for n in range(4)]))
@@ -254,7 +252,7 @@ def test_an_agents_loop_end_to_end(build, settle, ledger):
     assert [f["subkind"] for f in json.loads(held.stdout)["findings"]] == ["leased_elsewhere"]
 
     subprocess.run(["git", "commit", "-qam", "retry in Client.send"], cwd=mine, check=True,
-                   env={**__import__("os").environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@a",
+                   env={**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@a",
                         "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@a"})
     assert settle("check", "agent/retry", "--ledger", ledger, repo=mine, env=env).returncode == 0
     assert settle("release", "--holder", "agent/retry", "--all", repo=mine, env=env).returncode == 0

@@ -8,7 +8,7 @@ in it, so an agent's own leases never hold its work back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from settle.bind.binder import needs_file_claim
 from settle.bind.claims import parse_pattern
@@ -26,9 +26,8 @@ def holder_names(repository, candidate) -> set[str]:
     return names
 
 
-def leased_elsewhere(side: SideChanges, holders: set[str], leases: Sequence, expiry: Callable) -> list[Finding]:
-    """Findings for the side's changes covered by a live lease of another holder.
-    `expiry(lease)` is how the lease's expiry reads in the message."""
+def leased_elsewhere(side: SideChanges, holders: set[str], leases: Sequence) -> list[Finding]:
+    """Findings for the side's changes covered by a live lease (holder, pattern, until) of another holder."""
     others = [(lease, parse_pattern(lease.pattern)) for lease in leases if lease.holder not in holders]
     if not others:
         return []
@@ -41,7 +40,7 @@ def leased_elsewhere(side: SideChanges, holders: set[str], leases: Sequence, exp
                 "claim_violation", "leased_elsewhere", [side.name], [symbol] if symbol else [], path, [location],
                 extra=lease.holder,
                 fields={"side": side.name, "what": symbol or path, "holder": lease.holder, "pattern": lease.pattern,
-                        "expires": expiry(lease)})
+                        "expires": lease.until})
             findings.setdefault(finding.id, finding)
     return list(findings.values())
 

@@ -22,8 +22,8 @@ def lease_command(ledger_path: str, repo_path: str, holder: str, patterns, ttl: 
         return _json(outcome.document()), outcome.granted
     if not outcome.granted:
         return "".join(f"refused: {conflict.message()}\n" for conflict in outcome.conflicts), False
-    lines = [f"took over {l.pattern} from {l.holder} (expired at {_time(l.expires)})\n" for l in outcome.stolen]
-    lines += [f"leased {l.pattern} to {l.holder} until {_time(l.expires)}\n" for l in outcome.leases]
+    lines = [f"took over {l.pattern} from {l.holder} (expired at {l.until})\n" for l in outcome.stolen]
+    lines += [f"leased {l.pattern} to {l.holder} until {l.until}\n" for l in outcome.leases]
     return "".join(lines), True
 
 
@@ -53,11 +53,7 @@ def leases_command(ledger_path: str, holder: str | None = None, output_format: s
         return _json(leases_document(found))
     if not found:
         return "no live leases\n"
-    return "".join(f"{l.holder}\t{l.pattern}\tsince {clock.short(l.since)}\tuntil {_time(l.expires)}\n" for l in found)
-
-
-def _time(seconds: float) -> str:
-    return clock.short(clock.iso(seconds))
+    return "".join(f"{l.holder}\t{l.pattern}\tsince {clock.short(l.since)}\tuntil {l.until}\n" for l in found)
 
 
 def _json(document: dict) -> str:

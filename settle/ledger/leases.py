@@ -46,6 +46,11 @@ class Lease:
     def live(self, moment: float) -> bool:
         return self.expires > moment
 
+    @property
+    def until(self) -> str:
+        """The expiry as people read it (UTC, to the second)."""
+        return clock.short(clock.iso(self.expires))
+
     def document(self) -> dict:
         return {"holder": self.holder, "pattern": self.pattern, "since": self.since, "expires": clock.iso(self.expires),
                 "event": self.seq}
@@ -62,7 +67,7 @@ class Conflict:
                 "expires": clock.iso(self.held.expires), "expired": self.expired}
 
     def message(self) -> str:
-        until = clock.short(clock.iso(self.held.expires))
+        until = self.held.until
         what = f"{self.pattern} is" if self.pattern == self.held.pattern else f"{self.pattern} overlaps {self.held.pattern}, which is"
         if self.expired:
             return f"{what} leased by {self.held.holder}, expired at {until} but not released; pass --steal to take it over"
