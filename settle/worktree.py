@@ -172,7 +172,7 @@ def _walk(handle: pygit2.Repository, root: str, tracked: dict, tracked_dirs: set
             except OSError:
                 continue  # gone since the directory was listed
             if stat.S_ISDIR(status.st_mode):
-                if relative in tracked:
+                if tracked.get(relative, (0,))[0] == FileMode.COMMIT:
                     yield relative, item.path, status  # a submodule's directory
                     continue
                 if relative in tracked_dirs:

@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 BASE = {
     "base": {"files": {
@@ -173,3 +175,42 @@ def test_memory_answers_for_a_work_tree(build, settle, tmp_path):
     remembered = settle("memory", "worktree:.", "--base", "main", "--ledger", ledger, "--format", "json", repo=tree)
     assert remembered.returncode == 0, remembered.stderr
     assert "app.py::total" in remembered.stdout
+
+
+NAMES = ["a", "a.b", "a-b", "a0", "b", "ab"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(st.tuples(st.sampled_from(["write", "delete", "ignored", "executable"]),
+                                     st.lists(st.sampled_from(NAMES), min_size=1, max_size=3).map("/".join),
+                                     st.integers(0, 3)), max_size=8))
+def test_any_work_tree_state_is_the_tree_git_add_all_writes(build, tmp_path_factory, operations):
+    """Tree order ("a.b" before "a/" before "a0"), modes, nesting, deletions and ignore rules, against git."""
+    from settle.repo import Repository
+
+    repo = build({"base": {"files": {"a/a.b": "1\n", "a.b": "2\n", "a0/b": "3\n", ".gitignore": "*.log\nab/\n"}}})
+    for operation, path, content in operations:
+        target = repo / path
+        if operation == "delete":
+            if target.is_file():
+                target.unlink()
+            continue
+        if operation == "ignored":
+            target = target.with_name(target.name + ".log")
+        if any(parent.is_file() for parent in [target, *target.parents] if parent != target and repo in parent.parents):
+            continue  # a file stands where a directory would go
+        if target.is_dir():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"{content}\n")
+        if operation == "executable":
+            target.chmod(0o755)
+    first = Repository.open(repo).worktree(f"worktree:{repo}")
+    copy = tmp_path_factory.mktemp("copy") / "repo"
+    shutil.copytree(repo, copy, symlinks=True)
+    git("add", "-A", cwd=copy)
+    expected = git("write-tree", cwd=copy).strip()
+    repository = Repository.open(repo)
+    state = repository.worktree(f"worktree:{repo}")
+    assert state.commit == first.commit  # the same state is the same commit, from any process
+    assert str(repository._shadow_repository()[state.commit].tree_id) == expected
