@@ -96,7 +96,7 @@ KINDS: dict[tuple[str, str], FindingKind] = {
                     "claim '{pattern}' ({operation}) of {side} names nothing {where}; fix the pattern",
                     "a claim names a symbol that exists on no side"),
         FindingKind("claim_violation", "leased_elsewhere", _E,
-                    "{side} changes {what}, which {holder} holds a lease on ({pattern}) until {expires}; leave it to {holder}, or wait until the lease is released or expires",
+                    "{side} changes {symbol}, which {holder} holds a lease on ({pattern}) until {expires}; leave it to {holder}, or wait until the lease is released or expires",
                     "the candidate changed a symbol that another live candidate holds a lease on"),
         FindingKind("plan_conflict", "parallel_edit", _E,
                     "tasks {a} and {b} can run in parallel (no dependency path) and both claim {symbol} for {operation}; add a dependency or split the claim",

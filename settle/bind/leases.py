@@ -39,7 +39,7 @@ def leased_elsewhere(side: SideChanges, holders: set[str], leases: Sequence) -> 
             finding = make_finding(
                 "claim_violation", "leased_elsewhere", [side.name], [symbol] if symbol else [], path, [location],
                 extra=lease.holder,
-                fields={"side": side.name, "what": symbol or path, "holder": lease.holder, "pattern": lease.pattern,
+                fields={"side": side.name, "symbol": symbol or path, "holder": lease.holder, "pattern": lease.pattern,
                         "expires": lease.until})
             findings.setdefault(finding.id, finding)
     return list(findings.values())
