@@ -149,8 +149,10 @@ def check(repo_path, base, candidates, claims, plan, branch_template, policy, ou
 
     recorder = _recorder(ledger_path, repo_path, "check", base=base, candidates=list(candidates), claims=claims, plan=plan,
                          branch_template=branch_template, policy=policy, strict=strict)
+    leases = _live_leases(recorder)
     verdict = run_check(repo_path, candidates, base, policy=policy, strict=strict, claims=claims, plan=plan,
-                        max_file_size=max_file_size, branch_template=branch_template, progress=_progress_factory())
+                        max_file_size=max_file_size, branch_template=branch_template, progress=_progress_factory(),
+                        leases=leases)
     _write(_render(verdict, output_format, output), output)
     _record(recorder, verdict)
     sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
@@ -395,6 +397,95 @@ def memory(candidate, ledger_path, repo_path, base, claims, plan, task, branch_t
         from settle.ledger.render import memory_markdown
 
         _write(memory_markdown(found), output)
+
+
+# -- leases (issue 15) ----------------------------------------------------------------------
+
+
+def _live_leases(recorder):
+    """The ledger's live leases, for check's leased_elsewhere (None without a ledger)."""
+    if recorder is None:
+        return None
+    from settle.ledger.leases import live_leases
+
+    return live_leases(recorder.ledger)
+
+
+LEASE_LEDGER_OPTION = click.option("--ledger", "ledger_path", envvar="SETTLE_LEDGER", required=True, type=click.Path(dir_okay=False),
+                                   help="The settlement ledger the leases live in (default: $SETTLE_LEDGER).")
+LEASE_FORMAT_OPTION = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+@cli.command()
+@click.argument("patterns", nargs=-1, required=True, metavar="PATTERN...")
+@click.option("--holder", required=True, metavar="CANDIDATE", help="Who takes the lease: the candidate branch (or worktree:DIR) that will edit.")
+@click.option("--ttl", type=click.IntRange(min=1), default=1800, show_default=True, help="Seconds until the lease expires; leasing again renews it.")
+@click.option("--steal", is_flag=True, help="Take over another holder's lease that has expired but was never released.")
+@LEASE_LEDGER_OPTION
+@REPO_OPTION
+@LEASE_FORMAT_OPTION
+@_guarded
+def lease(patterns, holder, ttl, steal, ledger_path, repo_path, output_format):
+    """Lease symbols or paths (claim patterns) for CANDIDATE; exit 1 when another holder has one of them."""
+    from settle.ledger.agents import lease_command
+
+    text, granted = lease_command(ledger_path, repo_path, holder, patterns, ttl, steal, output_format)
+    click.echo(text, nl=False)
+    sys.exit(EXIT_MERGE if granted else EXIT_REJECT)
+
+
+@cli.command()
+@click.argument("patterns", nargs=-1, metavar="[PATTERN...]")
+@click.option("--holder", metavar="CANDIDATE", help="Whose leases to end (required unless --all).")
+@click.option("--all", "every", is_flag=True, help="All the holder's leases; without --holder, every holder's.")
+@LEASE_LEDGER_OPTION
+@REPO_OPTION
+@LEASE_FORMAT_OPTION
+@_guarded
+def release(patterns, holder, every, ledger_path, repo_path, output_format):
+    """End leases: the holder's on the PATTERNs given, or all of them with --all."""
+    from settle.ledger.agents import release_command
+
+    click.echo(release_command(ledger_path, repo_path, holder, patterns, every, output_format), nl=False)
+
+
+@cli.command()
+@LEASE_LEDGER_OPTION
+@click.option("--holder", metavar="CANDIDATE", help="Only this holder's.")
+@LEASE_FORMAT_OPTION
+@_guarded
+def leases(ledger_path, holder, output_format):
+    """List the live leases: holder, pattern, since and until when."""
+    from settle.ledger.agents import leases_command
+
+    click.echo(leases_command(ledger_path, holder, output_format), nl=False)
+
+
+# -- settle serve (the agents' face) --------------------------------------------------------
+
+
+@cli.command()
+@click.option("--ledger", type=click.Path(dir_okay=False), envvar="SETTLE_LEDGER",
+              help="Ledger for the tools that take one (check, memory, lease, release, leases) when a call names none. [env: SETTLE_LEDGER]")
+@_guarded
+def serve(ledger):
+    """Serve settle's commands as Model Context Protocol tools on stdio.
+
+    Tools: check, symbols, claims_infer, plan_lint, memory, lease, release, leases. Each
+    returns the document the command prints (JSON by default); input errors are tool errors
+    with the command's message. Symbol tables stay warm between calls. A worktree:DIR
+    candidate's DIR is relative to the call's repo argument.
+
+    Register it with an MCP client (Claude Code, Claude Desktop, Cursor...) in its config:
+
+    \b
+        {"mcpServers": {"settle": {"command": "settle", "args": ["serve"]}}}
+
+    or, with Claude Code: claude mcp add settle -- settle serve
+    """
+    from settle.serve import serve as run_server
+
+    run_server(ledger)
 
 
 def _progress_factory():

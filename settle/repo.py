@@ -46,6 +46,7 @@ _STATUSES = {
     DeltaStatus.TYPECHANGE: ChangeStatus.TYPE_CHANGED,
 }
 _NULL = "0" * 40
+WORKTREE_PREFIX = "worktree:"
 _BINARY_PROBE = 8000
 
 
@@ -189,6 +190,8 @@ class Repository:
 
     def resolve(self, ref: str) -> str:
         """The commit id a branch, tag, sha, HEAD or other revision names."""
+        if ref.startswith(WORKTREE_PREFIX):
+            return self.worktree(ref).commit
         if self._repo.head_is_unborn and ref in ("HEAD", "@"):
             raise EmptyRepositoryError(f"{self.location}: the repository has no commits yet; commit something first")
         try:
@@ -399,6 +402,57 @@ class Repository:
             alternates.write_text(str(Path(self.common_dir, "objects").resolve()) + "\n")
             self._shadow = pygit2.Repository(scratch)
         return self._shadow
+
+    # -- work-tree candidates ---------------------------------------------------------
+
+    def worktree(self, ref: str):
+        """The uncommitted state of a work tree (`worktree:DIR`) as a commit in the scratch store:
+        a `settle.worktree.WorktreeState`. Read from disk each time: the files may have changed."""
+        from settle.worktree import read_worktree
+
+        state = read_worktree(self, ref[len(WORKTREE_PREFIX):], self._worktree_hashes)
+        self._worktree_states[state.commit] = state
+        return state
+
+    def worktree_state(self, commit: str):
+        """The work tree a commit of `worktree()` was read from, or None for any other commit."""
+        return self._worktree_states.get(commit)
+
+    def candidate_name(self, ref: str) -> str:
+        """How a candidate is named in verdicts: a work tree by its path from the main work tree."""
+        if ref.startswith(WORKTREE_PREFIX):
+            from settle.worktree import worktree_name
+
+            return worktree_name(self, ref[len(WORKTREE_PREFIX):])
+        return ref
+
+    @cached_property
+    def _worktree_states(self) -> dict:
+        return {}
+
+    @cached_property
+    def _worktree_hashes(self) -> dict:
+        # Blob ids by stat signature, indexes, trees: a warm server hashes only the files that changed.
+        return {}
+
+    def scratch_objects(self) -> pygit2.Odb:
+        """The scratch object store, for objects settle makes up (a work tree's blobs and trees);
+        whatever is written there is readable through this repository too, and the repository's
+        own object store is never written."""
+        shadow = self._shadow_repository()
+        if not self._reads_scratch:
+            # In memory only: libgit2 reads the scratch store as one more alternate of this handle.
+            self._repo.odb.add_disk_alternate(str(Path(shadow.path, "objects")))
+            self._reads_scratch = True
+        return shadow.odb
+
+    _reads_scratch = False
+
+    @cached_property
+    def main_worktree(self) -> str | None:
+        """The main work tree of the repository (None when it is bare)."""
+        common = pygit2.Repository(self.common_dir)
+        return None if common.is_bare else os.path.realpath(common.workdir)
 
 
 def _name_from_url(url: str) -> str:

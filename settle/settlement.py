@@ -65,9 +65,13 @@ def check(
     max_file_size: int = DEFAULT_MAX_BYTES,
     branch_template: str = "{task}",
     progress=None,
+    session: Session | None = None,
+    leases=None,
 ) -> Verdict:
-    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master)."""
-    session = Session.open(repo, max_file_size)
+    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master).
+    A session (of repo, opened with max_file_size) brings tables already built: `settle serve`'s.
+    leases: the live leases (settle.ledger.leases.Lease) a candidate's changes must keep out of."""
+    session = session or Session.open(repo, max_file_size)
     repository = session.repository
     if not isinstance(policy, Policy):
         policy = load_policy(policy, strict)
@@ -77,6 +81,8 @@ def check(
     target = repository.resolve(target_ref)
     chosen = _candidates(session, candidates, claims, plan, target, branch_template)
     findings, stats = settle_findings(session, target_ref, target, chosen, progress)
+    if leases:
+        findings += _lease_findings(session, chosen, leases)
     findings = apply_policy(findings, policy)
     settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
     if plan is not None:
@@ -94,6 +100,16 @@ def check(
     )
 
 
+def _lease_findings(session: Session, chosen: list[Candidate], leases) -> list[Finding]:
+    from settle.bind.leases import holder_names, leased_elsewhere
+
+    found: list[Finding] = []
+    for candidate in chosen:
+        side = session.side(candidate.ref, candidate.fork, candidate.commit)
+        found += leased_elsewhere(side, holder_names(session.repository, candidate), leases)
+    return found
+
+
 def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan: str | None, target: str, branch_template: str) -> list[Candidate]:
     if plan is not None:
         if refs:
@@ -102,7 +118,7 @@ def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan:
 
         chosen = plan_candidates(session.repository, plan, branch_template)
     else:
-        chosen = [Candidate(ref, session.repository.resolve(ref)) for ref in (refs or ("HEAD",))]
+        chosen = [Candidate(session.repository.candidate_name(ref), session.repository.resolve(ref)) for ref in (refs or ("HEAD",))]
         if claims is not None:
             if len(chosen) != 1:
                 raise SettleError("--claims binds one candidate; use --plan to give claims to several")
@@ -129,6 +145,9 @@ def _names(repository: Repository, branch: str, candidate: Candidate) -> bool:
     """The claims' `candidate =` is the checked ref, or a branch at the same commit (`check` of HEAD in its worktree)."""
     if branch == candidate.ref:
         return True
+    worktree = repository.worktree_state(candidate.commit)
+    if worktree is not None:  # a work tree's claims are its branch's
+        return branch == worktree.branch
     try:
         return repository.resolve(branch) == candidate.commit
     except SettleError:

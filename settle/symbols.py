@@ -15,8 +15,10 @@ PROGRESS_THRESHOLD = 50  # files; below this a bar would only flicker
 
 
 def symbol_tables(repo_path: str, rev: str, paths: tuple[str, ...] = (), progress=None,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> list[SymbolTable]:
-    repository = Repository.open(repo_path)
+                  max_bytes: int = DEFAULT_MAX_BYTES, tables: SymbolTables | None = None,
+                  repository: Repository | None = None) -> list[SymbolTable]:
+    """tables and repository, when given, are warm ones (`settle serve`'s) of repo_path."""
+    repository = repository or Repository.open(repo_path)
     commit = repository.resolve(rev)
     files = [entry for entry in repository.files(commit) if entry.kind is EntryKind.FILE]
     if paths:
@@ -30,7 +32,7 @@ def symbol_tables(repo_path: str, rev: str, paths: tuple[str, ...] = (), progres
         files = sorted({e.path: e for e in selected}.values(), key=lambda e: e.path)
     else:
         files = [e for e in files if profile_for_path(e.path) is not None]
-    tables = SymbolTables(repository.blob, max_bytes)
+    tables = tables or SymbolTables(repository.blob, max_bytes)
     bar = progress(files, "parsing") if progress and len(files) >= PROGRESS_THRESHOLD else nullcontext(files)
     with bar as items:
         return [tables.get(entry.path, entry.id) for entry in items]

@@ -20,14 +20,18 @@ from settle.repo import ChangeStatus
 from settle.settlement import Session
 
 
-def infer_claims(repo: str, candidate: str, base: str | None = None) -> str:
-    session = Session.open(repo)
+def infer_claims(repo: str, candidate: str, base: str | None = None, session: Session | None = None) -> str:
+    session = session or Session.open(repo)
     repository = session.repository
     target = repository.resolve(base or repository.default_base())
     commit = repository.resolve(candidate)
     fork = repository.merge_base(commit, target)
     if fork is None:
         raise SettleError(f"candidate {candidate} shares no history with the target; rebase it onto the target first")
+    worktree = repository.worktree_state(commit)
+    if worktree is not None:
+        # The claims are for the branch the work will be committed to.
+        candidate = worktree.branch or worktree.name
     side = session.side(candidate, fork, commit)
     claims: dict[str, set[str]] = {"create": set(), "edit": set(), "delete": set()}
     for file in side.files:

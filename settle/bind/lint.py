@@ -24,8 +24,9 @@ from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts
 
 
-def lint_plan(plan_path: str, repo: str = ".", base: str | None = None, branch_template: str = "{task}") -> Verdict:
-    session = Session.open(repo)
+def lint_plan(plan_path: str, repo: str = ".", base: str | None = None, branch_template: str = "{task}",
+              session: Session | None = None) -> Verdict:
+    session = session or Session.open(repo)
     repository = session.repository
     base_ref = base or repository.default_base()
     commit = repository.resolve(base_ref)
