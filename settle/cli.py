@@ -379,14 +379,17 @@ def ledger_log(ledger_path, since, candidate, event_type, output_format):
 @click.option("--symbol", "symbols", multiple=True, metavar="ID", help="A symbol id (PATH::QUALNAME); repeatable.")
 @click.option("--path", "paths", multiple=True, metavar="GLOB", help="A path or path glob; repeatable.")
 @click.option("--format", "output_format", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True,
+              help="At most this many symbols or paths, the best ranked (0: all).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @_guarded
-def memory(candidate, ledger_path, repo_path, base, claims, plan, task, branch_template, symbols, paths, output_format, output):
+def memory(candidate, ledger_path, repo_path, base, claims, plan, task, branch_template, symbols, paths, output_format,
+           limit, output):
     """What earlier verdicts found on what an attempt touches: a brief for the next agent's prompt (md) or JSON."""
     from settle.ledger.subjects import recall
 
     found = recall(ledger_path, repo_path, base, candidate=candidate, claims=claims, plan=plan, task=task,
-                   symbols=symbols, paths=paths, branch_template=branch_template)
+                   symbols=symbols, paths=paths, branch_template=branch_template, limit=limit or None)
     if output_format == "json":
         _write(found.to_json(), output)
     else:

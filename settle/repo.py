@@ -227,6 +227,10 @@ class Repository:
             if not merges_only or len(commit.parent_ids) > 1:
                 yield str(commit.id)
 
+    def ancestors(self, tip: str) -> frozenset[str]:
+        """Every commit reachable from tip, itself included (one walk, in no particular order)."""
+        return frozenset(str(commit.id) for commit in self._repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.NONE))
+
     def root_commits(self, tip: str) -> tuple[str, ...]:
         """The parentless commits tip's history starts from: what identifies a repository across clones."""
         walker = self._repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.NONE)

@@ -119,7 +119,7 @@ def test_memory_for_claims_and_a_plan_task_before_any_branch_exists(settle, atte
     assert "### `src/shop/pricing.py::price_of`" in by_claims.stdout.splitlines()
     assert "### `src/shop/pricing.py`" in by_task.stdout.splitlines()  # a file claim: the findings in that file
     assert "recurring: 2 attempts" in by_task.stdout
-    assert quiet.stdout.splitlines()[-1] == "No earlier findings on 1 path(s) and what is one call from them in the ledger's 3 verdict(s)."
+    assert quiet.stdout.splitlines()[-1] == "No earlier findings on 1 path(s) in the ledger's 3 verdict(s)."
 
 
 def test_memory_by_path_glob(settle, attempts, tmp_path):

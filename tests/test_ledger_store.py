@@ -218,3 +218,26 @@ def _append_many(path: str, worker: int) -> None:
     for index in range(25):
         with Ledger.open(path) as ledger:
             ledger.append("verdict", {"worker": worker, "n": index})
+
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payloads=st.lists(st.dictionaries(st.text(max_size=5), _JSON, max_size=4), min_size=1, max_size=6), data=st.data())
+def test_any_payloads_read_back_as_appended_and_any_rewritten_event_is_the_one_verify_names(tmp_path_factory, payloads, data):
+    path = tmp_path_factory.mktemp("property") / "ledger.db"
+    with Ledger.open(path) as ledger:
+        appended = [ledger.append("verdict", payload) for payload in payloads]
+    with Ledger.open(path, readonly=True) as ledger:
+        assert ledger.events() == appended and [e.payload for e in appended] == payloads
+        assert ledger.verify() is None
+    victim = data.draw(st.integers(1, len(payloads)))
+    _tamper(path, f"UPDATE events SET payload = '{{\"rewritten\": {victim}}}' WHERE seq = {victim}")
+    with Ledger.open(path, readonly=True) as ledger:
+        assert ledger.verify().seq == victim

@@ -88,6 +88,7 @@ class MemoryDocument(_Frozen):
     target: MemoryTarget = Field(description="Landing is judged against this commit.")
     verdicts: int = Field(description="Verdict events in the ledger.")
     subjects: list[SubjectMemory] = Field(description="Recurring findings' subjects first, then newest first.")
+    omitted: int = Field(default=0, description="Subjects left out by --limit (the lowest ranked).")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -113,36 +114,47 @@ class Subjects:
 
 @dataclass(frozen=True)
 class Landing:
-    """The repository as memory needs it: is a commit in the target now, where does a ref point now."""
+    """The repository as memory needs it: which of some commits are in the target now, where a ref points now."""
 
-    contains: Callable[[str], bool]
+    in_target: Callable[[set[str]], set[str]]
     tip_of: Callable[[str], str | None]
-    descends: Callable[[str, str], bool]  # (ancestor, descendant)
 
 
-def remember(ledger: Ledger, query: MemoryQuery, target: MemoryTarget, subjects: Subjects, landing: Landing) -> MemoryDocument:
-    events = ledger.events_by_seq(ledger.seqs_with_keys(_keys(ledger, subjects)))
-    grouped: dict[tuple[str, str], dict[tuple, list[tuple[dict, Event]]]] = {}
-    for event in events:
-        if event.event_type != VERDICT:
-            continue
-        for finding in event.payload.get("verdict", {}).get("findings", []):
+Hit = tuple[dict, Event, dict]  # a finding, its verdict event, the candidate it was found on
+AttemptKey = tuple[str, str, str | None]  # candidate ref, commit, merge commit (replay)
+
+
+def remember(ledger: Ledger, query: MemoryQuery, target: MemoryTarget, subjects: Subjects, landing: Landing,
+             limit: int | None = None) -> MemoryDocument:
+    """The memory document; limit keeps the best-ranked subjects only (None: all)."""
+    patterns = [_glob(g) for g in subjects.globs]
+    events = ledger.events_by_seq(ledger.seqs_with_keys(_keys(ledger, subjects, patterns)))
+    grouped: dict[tuple[str, str], dict[tuple, dict[AttemptKey, Hit]]] = {}
+    for event in events:  # in chain order: a later verdict of the same attempt replaces an earlier one
+        verdict = event.payload.get("verdict", {}) if event.event_type == VERDICT else {}
+        sides = {c["ref"]: c for c in verdict.get("candidates", [])}
+        for finding in verdict.get("findings", []):
             if finding.get("severity") == "info":
                 continue  # files seen whole are context, not what went wrong
-            subject = _subject_of(finding, subjects)
-            if subject is not None:
-                identity = (finding["kind"], finding["subkind"], tuple(finding.get("symbols", [])), finding.get("path"))
-                grouped.setdefault(subject, {}).setdefault(identity, []).append((finding, event))
-    attempts = _Attempts(ledger, landing)
-    memories = [_subject_memory(subject, found, subjects, attempts) for subject, found in grouped.items()]
-    memories.sort(key=_rank)
-    return MemoryDocument(query=query, target=target, verdicts=ledger.count(VERDICT), subjects=memories)
+            subject = _subject_of(finding, subjects, patterns)
+            if subject is None:
+                continue
+            identity = (finding["kind"], finding["subkind"], tuple(finding.get("symbols", [])), finding.get("path"))
+            hits = grouped.setdefault(subject, {}).setdefault(identity, {})
+            for ref in finding.get("candidates", []):
+                if ref in sides:
+                    hits[(ref, sides[ref]["commit"], verdict.get("merge_commit"))] = (finding, event, sides[ref])
+    ranked = sorted(grouped.items(), key=lambda item: _rank(item[0], item[1]))
+    kept = ranked if limit is None else ranked[:limit]
+    attempts = _Attempts(ledger, landing, [hit for _, found in kept for hits in found.values() for hit in hits.values()])
+    memories = [_subject_memory(subject, found, subjects, attempts) for subject, found in kept]
+    return MemoryDocument(query=query, target=target, verdicts=ledger.count(VERDICT), subjects=memories,
+                          omitted=len(ranked) - len(kept))
 
 
-def _keys(ledger: Ledger, subjects: Subjects) -> list[str]:
+def _keys(ledger: Ledger, subjects: Subjects, patterns: list[re.Pattern[str]]) -> list[str]:
     keys = [SYMBOL + s for s in subjects.symbols | set(subjects.neighbours)] + [PATH + p for p in subjects.paths]
-    if subjects.globs:
-        patterns = [_glob(g) for g in subjects.globs]
+    if patterns:
         keys += [key for key in ledger.keys(PATH) if any(p.fullmatch(key[len(PATH):]) for p in patterns)]
     return keys
 
@@ -153,14 +165,13 @@ def _glob(text: str) -> re.Pattern[str]:
     return re.compile(glob_to_regex(text.strip("/")))
 
 
-def _subject_of(finding: dict, subjects: Subjects) -> tuple[str, str] | None:
+def _subject_of(finding: dict, subjects: Subjects, patterns: list[re.Pattern[str]]) -> tuple[str, str] | None:
     """The (relation, subject) a finding is remembered under: a queried symbol first, then a path, then a neighbour."""
     symbols = finding.get("symbols", [])
     touched = sorted(s for s in symbols if s in subjects.symbols)
     if touched:
         return ("touched", touched[0])
     paths = sorted({finding["path"]} if finding.get("path") else set()) + sorted({s.split("::", 1)[0] for s in symbols})
-    patterns = [_glob(g) for g in subjects.globs]
     for path in paths:
         if path in subjects.paths or any(p.fullmatch(path) for p in patterns):
             return ("path", path)
@@ -171,13 +182,18 @@ def _subject_of(finding: dict, subjects: Subjects) -> tuple[str, str] | None:
 
 
 class _Attempts:
-    """Every attempt the ledger recorded of a ref, to tell what became of an earlier one."""
+    """Every attempt the ledger recorded of a ref, to tell what became of an earlier one. The commits
+    to look for in the target are asked about together: one history walk answers many."""
 
-    def __init__(self, ledger: Ledger, landing: Landing):
+    def __init__(self, ledger: Ledger, landing: Landing, hits: list[Hit]):
         self._ledger = ledger
         self._landing = landing
         self._by_ref: dict[str, list[tuple[int, str]]] = {}
-        self._contains: dict[str, bool] = {}
+        wanted: set[str] = set()
+        for finding, event, side in hits:
+            merge = event.payload["verdict"].get("merge_commit")
+            wanted.update([merge] if merge else [side["commit"], *self.later(side["ref"], event.seq)])
+        self._in_target = landing.in_target(wanted) if wanted else set()
 
     def later(self, ref: str, seq: int) -> list[str]:
         """Commits of ref checked after event seq, oldest first, then its tip now (if it moved on from them)."""
@@ -191,9 +207,7 @@ class _Attempts:
         return list(dict.fromkeys(commits))
 
     def contains(self, commit: str) -> bool:
-        if commit not in self._contains:
-            self._contains[commit] = self._landing.contains(commit)
-        return self._contains[commit]
+        return commit in self._in_target
 
 
 def _occurrence(finding: dict, event: Event, candidate: dict, attempts: _Attempts) -> Occurrence:
@@ -217,29 +231,19 @@ def _occurrence(finding: dict, event: Event, candidate: dict, attempts: _Attempt
                       outcome=outcome, landed_commit=landed, superseded_by=superseded)
 
 
-def _subject_memory(subject: tuple[str, str], found: dict[tuple, list[tuple[dict, Event]]], subjects: Subjects,
+def _subject_memory(subject: tuple[str, str], found: dict[tuple, dict[AttemptKey, Hit]], subjects: Subjects,
                     attempts: _Attempts) -> SubjectMemory:
     relation, name = subject
     remembered = []
     for (kind, subkind, symbols, path), hits in found.items():
-        occurrences = []
-        for finding, event in hits:
-            sides = {c["ref"]: c for c in event.payload["verdict"].get("candidates", [])}
-            for ref in finding.get("candidates", []):
-                if ref in sides:
-                    occurrences.append(_occurrence(finding, event, sides[ref], attempts))
-        occurrences.sort(key=lambda o: (-o.event, o.candidate))
-        # The same attempt settled again (a re-run check, a replay run twice) is one attempt: its newest verdict speaks.
-        newest_first: dict[tuple, Occurrence] = {}
-        for occurrence in occurrences:
-            newest_first.setdefault((occurrence.candidate, occurrence.commit, occurrence.merge_commit), occurrence)
-        occurrences = list(newest_first.values())
-        newest = max(hits, key=lambda hit: hit[1].seq)[0]
+        occurrences = sorted((_occurrence(finding, event, side, attempts) for finding, event, side in hits.values()),
+                             key=lambda o: (-o.event, o.candidate))
+        newest = max(hits.values(), key=lambda hit: hit[1].seq)[0]
         distinct = len({(o.candidate, o.commit) for o in occurrences})
         remembered.append(RememberedFinding(kind=kind, subkind=subkind, severity=newest["severity"], message=newest["message"],
                                             symbols=list(symbols), path=path, attempts=distinct, recurring=distinct > 1,
                                             occurrences=occurrences))
-    remembered.sort(key=lambda r: (-r.attempts, -(r.occurrences[0].event if r.occurrences else 0), r.kind, r.subkind))
+    remembered.sort(key=lambda r: (-r.attempts, -r.occurrences[0].event, r.kind, r.subkind))
     via = sorted(subjects.neighbours[name][1]) if relation in ("calls", "called_by") else []
     return SubjectMemory(subject=name, relation=relation, via=via, findings=remembered)
 
@@ -247,8 +251,9 @@ def _subject_memory(subject: tuple[str, str], found: dict[tuple, list[tuple[dict
 _RELATION_ORDER = {"touched": 0, "path": 1, "calls": 2, "called_by": 2}
 
 
-def _rank(memory: SubjectMemory) -> tuple:
+def _rank(subject: tuple[str, str], found: dict[tuple, dict[AttemptKey, Hit]]) -> tuple:
     """What the query names before its neighbours; recurring findings first; then newest first."""
-    attempts = max((f.attempts for f in memory.findings), default=0)
-    newest = max((f.occurrences[0].event for f in memory.findings if f.occurrences), default=0)
-    return (_RELATION_ORDER[memory.relation], -min(attempts, 2), -newest, memory.subject)
+    relation, name = subject
+    attempts = max(len({(ref, commit) for ref, commit, _ in hits}) for hits in found.values())
+    newest = max(hit[1].seq for hits in found.values() for hit in hits.values())
+    return (_RELATION_ORDER[relation], -min(attempts, 2), -newest, name)

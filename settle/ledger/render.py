@@ -46,6 +46,9 @@ _OUTCOMES = {
 }
 
 
+OCCURRENCES_SHOWN = 3  # a brief names the newest attempts; the JSON has them all
+
+
 def memory_markdown(memory) -> str:
     """The memory brief: short and specific, to paste into the next agent's prompt."""
     query = memory.query
@@ -61,9 +64,13 @@ def memory_markdown(memory) -> str:
         for finding in subject.findings:
             recurring = f" — **recurring: {finding.attempts} attempts**" if finding.recurring else ""
             lines.append(f"- `{finding.kind}/{finding.subkind}` ({finding.severity}){recurring}: {finding.message}")
-            for occurrence in finding.occurrences:
+            for occurrence in finding.occurrences[:OCCURRENCES_SHOWN]:
                 lines.append(f"  - {_occurrence(occurrence)}")
+            if len(finding.occurrences) > OCCURRENCES_SHOWN:
+                lines.append(f"  - and {len(finding.occurrences) - OCCURRENCES_SHOWN} earlier attempt(s)")
         lines.append("")
+    if memory.omitted:
+        lines += [f"({memory.omitted} more symbol(s) or path(s) with earlier findings left out; `--limit 0` shows all.)", ""]
     return "\n".join(lines)
 
 
@@ -83,7 +90,9 @@ def _scope(query) -> str:
         parts.append(f"{len(query.symbols)} symbol(s)")
     if query.paths:
         parts.append(f"{len(query.paths)} path(s)")
-    return (" and ".join(parts) + " and what is one call from them") if parts else "nothing"
+    if not parts:
+        return "nothing"
+    return " and ".join(parts) + (" and what is one call from them" if query.symbols else "")
 
 
 def _relation(subject) -> str:

@@ -292,7 +292,10 @@ class Ledger:
     def verify(self) -> ChainBreak | None:
         """Recompute the chain; the first event that doesn't match it, or None when every event does."""
         expected_seq, expected_prev = 1, GENESIS
-        cursor = self._connection.execute("SELECT seq, time, event_type, repository, payload, prev_hash, hash FROM events ORDER BY seq")
+        try:
+            cursor = self._connection.execute("SELECT seq, time, event_type, repository, payload, prev_hash, hash FROM events ORDER BY seq")
+        except sqlite3.DatabaseError as error:
+            return ChainBreak(1, f"unreadable ({error}): the file is truncated or corrupt")
         while True:
             try:
                 row = cursor.fetchone()

@@ -18,9 +18,10 @@ from settle.ledger.store import Ledger
 def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candidate: str | None = None,
            claims: str | None = None, plan: str | None = None, task: str | None = None,
            symbols: Sequence[str] = (), paths: Sequence[str] = (), branch_template: str = "{task}",
-           session=None) -> MemoryDocument:
+           session=None, limit: int | None = None) -> MemoryDocument:
     """`settle memory`: earlier findings on what the query touches, from the ledger at ledger_path.
-    session: a Session of repo kept between calls (a server's), whose symbol tables stay warm."""
+    session: a Session of repo kept between calls (a server's), whose symbol tables stay warm.
+    limit: keep only the best-ranked subjects (None: all)."""
     _one_query(candidate, claims, plan, task, symbols, paths)
     with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
         if session is None and not paths:  # only symbols need the parser (and the diff, for a candidate)
@@ -41,7 +42,8 @@ def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candid
             _add_neighbours(session, graph_at, known, subjects)
         query = MemoryQuery(candidate=candidate, claims=claims, plan=plan, task=task, symbols=sorted(subjects.symbols),
                             paths=sorted(subjects.paths | set(subjects.globs)))
-        return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects, _landing(repository, target))
+        return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects, _landing(repository, target),
+                        limit)
 
 
 def _repository(repo: str):
@@ -130,6 +132,20 @@ def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) 
     by_name: dict[str, set[str]] = {}
     for symbol in others:
         by_name.setdefault(_name(symbol), set()).add(symbol)
+    # A name several symbols share (`__init__`, `run`) says nothing about which one a call means:
+    # such calls are not matched at all, rather than matched to all of them.
+    shared = {name for name, owners in by_name.items() if len(owners) > 1}
+    shared |= {name for name in map(_name, queried) if name in by_name or sum(_name(q) == name for q in queried) > 1}
+    _callees(session, commit, queried, {n: o for n, o in by_name.items() if n not in shared}, subjects)
+    names: dict[str, set[str]] = {}
+    for symbol in queried:
+        if _name(symbol) not in shared:
+            names.setdefault(_name(symbol), set()).add(symbol)
+    if names:
+        _callers(session, commit, names, set(others), subjects)
+
+
+def _callees(session, commit: str, queried: set[str], by_name: dict[str, set[str]], subjects: Subjects) -> None:
     for path in sorted({q.split("::", 1)[0] for q in queried}):
         table = _table(session, commit, path)
         if table is None:
@@ -139,20 +155,17 @@ def _add_neighbours(session, commit: str, known: list[str], subjects: Subjects) 
             owner = _owner(reference.scope, owners)
             for callee in by_name.get(reference.name, ()) if owner else ():
                 _mark(subjects, callee, "called_by", owner)
-    names = {}
-    for q in queried:
-        names.setdefault(_name(q), set()).add(q)
+
+
+def _callers(session, commit: str, names: dict[str, set[str]], candidates: set[str], subjects: Subjects) -> None:
     needles = [name.encode() for name in names]
-    candidates = set(others)
-    for path in sorted({s.split("::", 1)[0] for s in others}):
-        table = _table(session, commit, path, needles)
-        if table is None:
-            continue
-        for reference in table.references:
+    for path in sorted({s.split("::", 1)[0] for s in candidates}):
+        table = _table(session, commit, path, needles, within=candidates)
+        for reference in table.references if table is not None else ():
             if reference.name not in names or reference.scope is None:
                 continue
             scopes = reference.scope.split(".")
-            for depth in range(len(scopes), 0, -1):
+            for depth in range(len(scopes), 0, -1):  # the innermost enclosing definition the ledger knows
                 caller = f"{path}::{'.'.join(scopes[:depth])}"
                 if caller in candidates:
                     for callee in names[reference.name]:
@@ -175,26 +188,43 @@ def _mark(subjects: Subjects, symbol: str, relation: str, via: str) -> None:
     existing[1].add(via)
 
 
-def _table(session, commit: str, path: str, needles: list[bytes] | None = None):
-    """The file's table with its calls, at commit; None when it is gone, not code, or spells none of needles."""
+def _table(session, commit: str, path: str, needles: list[bytes] | None = None, within: set[str] | None = None):
+    """The file's table with its calls, at commit; None when it is gone or not code, or when none of
+    needles is spelled in it (inside the definitions `within` names, when given: a definitions-only
+    table finds them, and calls are worked out only for a file that has a hit)."""
     from settle.repo import EntryKind
 
     repository = session.repository
     entry = repository.entry(commit, path)
     if entry is None or entry.kind is not EntryKind.FILE:
         return None
-    if needles is not None and not any(needle in repository.blob(entry.id) for needle in needles):
+    data = repository.blob(entry.id) if needles is not None else b""
+    if needles is not None and not any(needle in data for needle in needles):
         return None
-    table = session.tables.get(path, entry.id, references=True)
-    return table if table is not None and table.parsed else None
+    table = session.tables.get(path, entry.id, references=needles is None)
+    if table is None or not table.parsed:
+        return None
+    if within is not None:
+        spans = [d.span for d in table.definitions if d.id in within]
+        if not any(needle in data[span.start_byte:span.end_byte] for span in spans for needle in needles):
+            return None
+    return table
+
+
+# Asking git whether a commit is NOT in the target walks all of the target's history, so past a
+# few commits one walk, kept for the process (a commit's history never changes), is cheaper.
+_WALK_ABOVE = 6
+_REACHABLE: dict[tuple[str, str], frozenset[str]] = {}  # (common git dir, target) → commits reachable
 
 
 def _landing(repository, target: str) -> Landing:
-    def contains(commit: str) -> bool:
-        try:
-            return repository.is_ancestor(commit, target)
-        except Exception:  # noqa: BLE001 - a commit this clone doesn't have is not in its target
-            return False
+    def in_target(commits: set[str]) -> set[str]:
+        key = (repository.common_dir, target)
+        if key in _REACHABLE or len(commits) > _WALK_ABOVE:
+            if key not in _REACHABLE:
+                _REACHABLE[key] = repository.ancestors(target)
+            return commits & _REACHABLE[key]
+        return {commit for commit in commits if _is_ancestor(repository, commit, target)}
 
     def tip_of(ref: str) -> str | None:
         try:
@@ -202,10 +232,11 @@ def _landing(repository, target: str) -> Landing:
         except SettleError:
             return None
 
-    def descends(ancestor: str, descendant: str) -> bool:
-        try:
-            return repository.is_ancestor(ancestor, descendant)
-        except Exception:  # noqa: BLE001
-            return False
+    return Landing(in_target=in_target, tip_of=tip_of)
 
-    return Landing(contains=contains, tip_of=tip_of, descends=descends)
+
+def _is_ancestor(repository, commit: str, target: str) -> bool:
+    try:
+        return repository.is_ancestor(commit, target)
+    except Exception:  # noqa: BLE001 - a commit this clone doesn't have is not in its target
+        return False
