@@ -126,11 +126,13 @@ class Tools:
 
         return leases_command(self._ledger(ledger), holder, "json")
 
-    def memory(self, ledger, repo, base, candidate, claims, plan, task, branch_template, symbols, paths, output_format) -> str:
+    def memory(self, ledger, repo, base, candidate, claims, plan, task, branch_template, symbols, paths, output_format,
+               limit) -> str:
         from settle.ledger.subjects import recall
 
         found = recall(self._ledger(ledger), repo, base, candidate=_in_repo(candidate, repo) if candidate else None,
-                       claims=claims, plan=plan, task=task, symbols=symbols, paths=paths, branch_template=branch_template)
+                       claims=claims, plan=plan, task=task, symbols=symbols, paths=paths, branch_template=branch_template,
+                       session=self.session(repo), limit=limit or None)
         if output_format == "json":
             return found.to_json()
         from settle.ledger.render import memory_markdown
@@ -290,9 +292,10 @@ def build_server(ledger: str | None = None):
         symbols: Annotated[list[str], Field(description="Symbol ids (PATH::QUALNAME).")] = [],  # noqa: B006
         paths: Annotated[list[str], Field(description="Paths or path globs.")] = [],  # noqa: B006
         format: Literal["md", "json"] = "json",
+        limit: Annotated[int, Field(ge=0, description="At most this many subjects, most telling first (0: all).")] = 10,
     ) -> CallToolResult:
         return tools.run(lambda: tools.memory(ledger, repo, base, candidate, claims, plan, task, branch_template, symbols,
-                                              paths, format))
+                                              paths, format, limit))
 
     return server
 
