@@ -1,0 +1,207 @@
+"""Symbol tables as plain JSON values (lists, strings, numbers), and back.
+
+The disk cache stores what this module writes. Reading checks shapes as it
+goes: anything unexpected raises `CodecError`, and the caller rebuilds the
+table from the blob instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from settle.languages import LanguageProfile
+from settle.parse.model import (
+    Definition,
+    ImportBinding,
+    Parameter,
+    ParameterKind,
+    Reference,
+    ReferenceKind,
+    Signature,
+    Span,
+    SymbolKind,
+    SymbolTable,
+    TableStatus,
+)
+
+_SYMBOL_KINDS = {kind.value: kind for kind in SymbolKind}
+_PARAMETER_KINDS = {kind.value: kind for kind in ParameterKind}
+_REFERENCE_KINDS = {kind.value: kind for kind in ReferenceKind}
+
+
+class CodecError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=None)
+def code_fingerprint() -> str:
+    """settle's version and a digest of the code that decides what a table holds (the parse layer
+    and the language profiles): a development checkout never trusts tables an earlier edit built."""
+    import settle
+
+    digest = hashlib.blake2b(digest_size=8)
+    package = Path(__file__).resolve().parent.parent
+    for folder in ("parse", "languages"):
+        for source in sorted((package / folder).glob("*.py")):
+            digest.update(source.name.encode())
+            digest.update(source.read_bytes())
+    return f"{settle.__version__}+{digest.hexdigest()}"
+
+
+_GRAMMARS: dict[str, str] = {}
+
+
+def grammar_fingerprint(profile: LanguageProfile) -> str:
+    """The grammar wheel's and the runtime's versions and a digest of the profile's query files."""
+    known = _GRAMMARS.get(profile.name)
+    if known is None:
+        known = _GRAMMARS[profile.name] = _grammar_fingerprint(profile)
+    return known
+
+
+def _grammar_fingerprint(profile: LanguageProfile) -> str:
+    from importlib import metadata
+
+    from settle.parse.grammar import query_source
+
+    def version(distribution: str) -> str:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    parts = [profile.name, version(profile.grammar_module.replace("_", "-")), version("tree-sitter"),
+             hashlib.blake2b(query_source(profile).encode(), digest_size=8).hexdigest()]
+    if profile.syntax_oracle:
+        parts.append(f"{profile.syntax_oracle}={version(profile.syntax_oracle)}")
+    return "/".join(parts)
+
+
+def table_key(blob_id: str, path: str, profile: LanguageProfile | None, max_bytes: int) -> str:
+    # The path is in the key: symbol ids include it, and so does the profile chosen.
+    grammar = grammar_fingerprint(profile) if profile is not None else "-"
+    return f"{code_fingerprint()}|{grammar}|{max_bytes}|{blob_id}|{path}"
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def dump_table(table: SymbolTable, references: tuple[Reference, ...] | None, partial: dict[str, list] | None) -> list:
+    """[status, language, size, module hash, syntax errors, imports, definitions, references or
+    None, references by name] — the last one holds what targeted queries worked out."""
+    return [
+        table.status.value,
+        table.language,
+        table.size,
+        table.module_hash,
+        list(table.syntax_errors),
+        [[i.local, i.module, i.name, i.line] for i in table.imports],
+        [_dump_definition(d) for d in table.definitions],
+        None if references is None else dump_references(references),
+        partial or {},
+    ]
+
+
+def _dump_definition(definition: Definition) -> list:
+    span, header, signature = definition.span, definition.header, definition.signature
+    return [
+        definition.qualname,
+        definition.name,
+        definition.kind.value,
+        [span.start_byte, span.end_byte, span.start_line, span.end_line],
+        [header.start_byte, header.end_byte, header.start_line, header.end_line],
+        None if signature is None else [
+            [[p.name, p.kind.value, p.has_default, p.annotation] for p in signature.parameters],
+            signature.returns,
+            list(signature.decorators),
+            signature.is_async,
+        ],
+        definition.header_hash,
+        definition.body_hash,
+        definition.parent,
+    ]
+
+
+def dump_references(references) -> list:
+    return [[r.kind.value, r.text, r.name, r.line, r.scope, r.positional, list(r.keywords), r.spread] for r in references]
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def load_table(value, path: str) -> tuple[SymbolTable, tuple[Reference, ...] | None, dict[str, tuple[Reference, ...]]]:
+    """(table, its references if stored, references by name if stored); CodecError on any surprise."""
+    try:
+        status, language, size, module_hash, errors, imports, definitions, references, partial = value
+        table = SymbolTable(
+            path=path,
+            language=language,
+            status=TableStatus(status),
+            definitions=tuple(_load_definition(item, path) for item in definitions),
+            _references=None,
+            imports=tuple(ImportBinding(local, module, name, line) for local, module, name, line in imports),
+            syntax_errors=tuple(errors),
+            size=size,
+            module_hash=module_hash,
+        )
+        loaded = None if references is None else load_references(references)
+        by_name = {name: load_references(items) for name, items in partial.items()}
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise CodecError(f"not a table entry: {error}") from error
+    _check(table)
+    return table, loaded, by_name
+
+
+def _load_definition(item, path: str) -> Definition:
+    qualname, name, kind, span, header, signature, header_hash, body_hash, parent = item
+    if signature is not None:
+        parameters, returns, decorators, is_async = signature
+        signature = Signature(
+            parameters=tuple(Parameter(p_name, _PARAMETER_KINDS[p_kind], has_default, annotation)
+                             for p_name, p_kind, has_default, annotation in parameters),
+            returns=returns,
+            decorators=tuple(decorators),
+            is_async=is_async,
+        )
+    return Definition(
+        id=f"{path}::{qualname}",
+        qualname=qualname,
+        name=name,
+        kind=_SYMBOL_KINDS[kind],
+        span=Span(*span),
+        header=Span(*header),
+        signature=signature,
+        header_hash=header_hash,
+        body_hash=body_hash,
+        parent=parent,
+    )
+
+
+def load_references(items) -> tuple[Reference, ...]:
+    try:
+        return tuple(
+            Reference(_REFERENCE_KINDS[kind], text, name, line, scope, positional, tuple(keywords), spread)
+            for kind, text, name, line, scope, positional, keywords, spread in items
+        )
+    except (TypeError, ValueError, KeyError) as error:
+        raise CodecError(f"not a reference list: {error}") from error
+
+
+def _check(table: SymbolTable) -> None:
+    """The types a well-formed entry has; JSON gives any type anywhere, and code reading a table
+    trusts its fields."""
+    if not (isinstance(table.size, int) and isinstance(table.module_hash, str)
+            and all(isinstance(line, int) for line in table.syntax_errors)):
+        raise CodecError("bad table fields")
+    for definition in table.definitions:
+        if not (isinstance(definition.qualname, str) and isinstance(definition.name, str)
+                and isinstance(definition.header_hash, str) and isinstance(definition.body_hash, str)
+                and (definition.parent is None or isinstance(definition.parent, str))
+                and all(isinstance(v, int) for v in (*_span(definition.span), *_span(definition.header)))):
+            raise CodecError("bad definition")
+
+
+def _span(span: Span) -> tuple:
+    return span.start_byte, span.end_byte, span.start_line, span.end_line
