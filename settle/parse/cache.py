@@ -71,8 +71,11 @@ class SymbolTables:
         self._structures: OrderedDict[tuple[str, str], object] = OrderedDict()
         self.disk = disk
         self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
-        self.parsed = 0  # how many blobs were actually parsed (for stats)
-        self.loaded = 0  # how many tables came from the disk cache
+        # Parseable blobs whose tables were made, built or loaded: what the verdict's stats count,
+        # the same whether the disk cache had them or not (the JSON doesn't depend on the cache).
+        self.parsed = 0
+        self.built = 0  # of those, parsed here
+        self.loaded = 0  # of those, read from the disk cache
 
     def get(self, path: str, blob_id: str | None, references: bool = False) -> SymbolTable | None:
         """The blob's table; built with its calls and name uses when `references` says they will
@@ -200,6 +203,7 @@ class SymbolTables:
             while len(self._structures) > _STRUCTURES:
                 self._structures.popitem(last=False)
             self.parsed += 1
+            self.built += 1
         self._watch(key, table)
         self._save(key, table)
         return table
@@ -245,6 +249,7 @@ class SymbolTables:
         if table.language != (profile.name if profile else None):
             return None
         self.loaded += 1
+        self.parsed += table.parsed
         if references is not None or not table.parsed:
             object.__setattr__(table, "_references", references if references is not None else ())
         else:

@@ -589,7 +589,7 @@ class _Extraction:
         The structure (definitions, scopes, parameters, comments, imports) comes from `found`
         when the table was just built from the same tree, else from one symbols traversal.
         """
-        hits = [match.span() for match in _names_pattern(tuple(sorted(names))).finditer(self.source)]
+        hits = [match.span(1) for match in _names_pattern(tuple(sorted(names))).finditer(self.source)]
         if not hits:
             return ()
         if found is None:
@@ -889,10 +889,10 @@ def _describe_chain(raw: bytes, keywords: frozenset[str]) -> tuple[str, str, Ref
 
 @lru_cache(maxsize=256)
 def _names_pattern(names: tuple[str, ...]) -> re.Pattern[bytes]:
-    """Each name where no ASCII identifier byte touches it: as the chain pattern sees identifiers (a superset
-    of where the parser's names end, which may run on through other letters)."""
-    joined = b"|".join(re.escape(name.encode("utf-8")) for name in names)
-    return re.compile(rb"(?<![\w$])(?:" + joined + rb")(?![\w$])")
+    """Every place the names' bytes occur, inside longer words too: a string literal's hole can cut a
+    word (`\\nGot` leaves `n` between two string contents), so word boundaries would miss uses."""
+    # A lookahead, so that overlapping places (`aa` in `aaa`) are each found.
+    return re.compile(b"(?=(" + b"|".join(re.escape(name.encode("utf-8")) for name in names) + b"))")
 
 
 def _inside(spans: list[tuple[int, int]], position: int) -> bool:

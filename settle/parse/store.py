@@ -181,15 +181,14 @@ class DiskCache:
         Stray temporary files older than a minute go too (a writer that was killed)."""
         entries = self.entries()
         total = sum(size for _, size, _ in entries)
+        target = self.limit * 0.9 if total > self.limit else total
         removed = 0
         now = time.time()
         for used, size, path in sorted(entries):
-            stray = path.name.startswith(".tmp-") and now - used > 60
-            if not stray and total - removed <= self.limit * 0.9 and total <= self.limit:
-                if not path.name.startswith(".tmp-"):
-                    break
-                continue
-            if _remove(path):
+            if path.name.startswith(".tmp-"):
+                if now - used > 60 and _remove(path):
+                    removed += size
+            elif total - removed > target and _remove(path):
                 removed += size
         try:
             (self.root / _SWEEP_MARK).touch()
