@@ -79,11 +79,13 @@ class MergedTree:
         if key not in self._mentions:
             found = []
             for path, blob_id in self.tables.mentioning(name, self._sources(resolver)):
+                # With references, asked first: the table is built, then answers from the same tree.
+                named = self.tables.references_to(path, blob_id, (name,)) if references else None
                 table = self.tables.get(path, blob_id)
                 if table is not None and table.parsed:
                     found.append(table)
-                    if references:  # right away: the tree and structure just built answer it
-                        self._named[(id(table), name)] = (table, self.tables.references_to(path, blob_id, (name,)))
+                    if named is not None:
+                        self._named[(id(table), name)] = (table, named)
             self._mentions[key] = found
         elif references:
             for table in self._mentions[key]:

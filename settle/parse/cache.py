@@ -71,6 +71,7 @@ class SymbolTables:
         self._structures: OrderedDict[tuple[str, str], object] = OrderedDict()
         self.disk = disk
         self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
+        self._unsaved: set[tuple[str, str]] = set()  # built by references_to, written when it has answered
         # Parseable blobs whose tables were made, built or loaded: what the verdict's stats count,
         # the same whether the disk cache had them or not (the JSON doesn't depend on the cache).
         self.parsed = 0
@@ -99,12 +100,24 @@ class SymbolTables:
         than the table's `references` when they are not worked out yet: only the places that spell
         a name are looked at (the disk cache keeps the answer, by name)."""
         names = frozenset(names)
-        table = self.get(path, blob_id)
-        if table is None or not table.parsed or not names:
+        if blob_id is None:
+            return ()
+        key = (blob_id, path)
+        table = self._tables.get(key)
+        if table is None:  # made here: its entry is written once, with the answer
+            profile = profile_for_path(path)
+            table = self._load(key, profile) or self._build(key, profile, False, save=False)
+            self._hold(key, table)
+        if not table.parsed or not names:
+            if self.disk is not None and table is not None and key in self._unsaved:
+                self._unsaved.discard(key)
+                self._save(key, table)
             return ()
         if table._references is not None:  # worked out already: filtering is free
+            if key in self._unsaved:
+                self._unsaved.discard(key)
+                self._save(key, table)
             return tuple(r for r in table._references if r.name in names)
-        key = (blob_id, path)
         by_name = self._by_name.setdefault(key, {})
         missing = names.difference(by_name)
         if missing:
@@ -116,6 +129,10 @@ class SymbolTables:
             found = work.references_named(frozenset(missing), work.found)
             for name in missing:
                 by_name[name] = tuple(r for r in found if r.name == name)
+            self._unsaved.discard(key)
+            self._save(key, table)
+        elif key in self._unsaved:
+            self._unsaved.discard(key)
             self._save(key, table)
         selected = [r for name in sorted(names) for r in by_name[name]]
         selected.sort(key=_sort_key)  # stable: each name's references keep the full table's order
@@ -191,7 +208,7 @@ class SymbolTables:
 
     # -- building, holding, the disk -----------------------------------------------------------
 
-    def _build(self, key: tuple[str, str], profile: LanguageProfile | None, references: bool) -> SymbolTable:
+    def _build(self, key: tuple[str, str], profile: LanguageProfile | None, references: bool, save: bool = True) -> SymbolTable:
         blob_id, path = key
         source = self._read_blob(blob_id)
         if profile is None or classify_bytes(source, self._max_bytes) is not TableStatus.PARSED:
@@ -205,7 +222,10 @@ class SymbolTables:
             self.parsed += 1
             self.built += 1
         self._watch(key, table)
-        self._save(key, table)
+        if save:
+            self._save(key, table)
+        else:
+            self._unsaved.add(key)
         return table
 
     def _hold(self, key: tuple[str, str], table: SymbolTable) -> None:
