@@ -41,12 +41,16 @@ def previous_release(revision: str, workdir: Path) -> str:
     venv = workdir / "previous-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(source)],
-                   check=True, capture_output=True)
-    # The same dependency versions as this venv, without a second download: a .pth line.
+    # The same dependency versions as this venv (and its setuptools to build with), without a
+    # second download: a .pth line. The previous settle itself goes in first on the path.
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "settle-bench-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    Path(site, "zz-settle-bench-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Build isolation: pip fetches the build backend from the configured index (setuptools, wheel).
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(source)],
+                               capture_output=True, text=True)
+    if installed.returncode:
+        raise SystemExit(f"cannot install the previous release: {installed.stderr[-800:]}")
     return str(venv / "bin" / "settle")
 
 

@@ -8,6 +8,7 @@ table from the blob instead.
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,21 +63,35 @@ def grammar_fingerprint(profile: LanguageProfile) -> str:
 
 
 def _grammar_fingerprint(profile: LanguageProfile) -> str:
-    from importlib import metadata
-
     from settle.parse.grammar import query_source
 
-    def version(distribution: str) -> str:
-        try:
-            return metadata.version(distribution)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    parts = [profile.name, version(profile.grammar_module.replace("_", "-")), version("tree-sitter"),
+    parts = [profile.name, _package_identity(profile.grammar_module), _package_identity("tree_sitter"),
              hashlib.blake2b(query_source(profile).encode(), digest_size=8).hexdigest()]
     if profile.syntax_oracle:
-        parts.append(f"{profile.syntax_oracle}={version(profile.syntax_oracle)}")
+        parts.append(_package_identity(profile.syntax_oracle))
     return "/".join(parts)
+
+
+def _package_identity(module: str) -> str:
+    """Name, size and modification time of the files at the top of an installed package (its
+    compiled grammar among them): any reinstall or upgrade changes it. A few stat calls, where
+    asking importlib.metadata for the version costs tens of milliseconds per package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if not locations:
+        return f"{module}=?"
+    digest = hashlib.blake2b(digest_size=8)
+    try:
+        entries = sorted(os.scandir(locations[0]), key=lambda entry: entry.name)
+    except OSError:
+        return f"{module}=?"
+    for entry in entries:
+        if entry.is_file():
+            status = entry.stat()
+            digest.update(f"{entry.name}:{status.st_size}:{status.st_mtime_ns};".encode())
+    return f"{module}={digest.hexdigest()}"
 
 
 def table_key(blob_id: str, path: str, profile: LanguageProfile | None, max_bytes: int) -> str:
