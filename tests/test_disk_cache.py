@@ -79,8 +79,10 @@ def test_a_cache_hit_is_the_table_a_fresh_extraction_gives(tmp_path_factory, ind
     assert reader.references_to(path, "blob0000", names) == tuple(r for r in fresh.references if r.name in names)
     assert blobs.reads == reads, "the targeted answer came from the entry"
     assert hit.references == fresh.references  # worked out on demand (a parse), then stored
+    reads = blobs.reads
     again = SymbolTables(blobs.read, disk=DiskCache(directory)).get(path, "blob0000")
-    assert again == fresh and again._references == fresh.references
+    assert again == fresh and again.references == fresh.references
+    assert blobs.reads == reads, "the references came from the cache too"
 
 
 def _bad_entries(key: str, good: bytes) -> dict[str, bytes]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 from settle.languages import LanguageProfile, profile_for_path
-from settle.parse.codec import CodecError, dump_references, dump_table, load_table, table_key
+from settle.parse.codec import CodecError, dump_references, dump_table, load_references, load_table, table_key
 from settle.parse.extract import (
     DEFAULT_MAX_BYTES,
     classify_bytes,
@@ -71,6 +71,7 @@ class SymbolTables:
         self._structures: OrderedDict[tuple[str, str], object] = OrderedDict()
         self.disk = disk
         self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
+        self._stored_references: set[tuple[str, str]] = set()  # loaded tables whose entry holds their references
         self._unsaved: set[tuple[str, str]] = set()  # built by references_to, written when it has answered
         # Parseable blobs whose tables were made, built or loaded: what the verdict's stats count,
         # the same whether the disk cache had them or not (the JSON doesn't depend on the cache).
@@ -113,6 +114,8 @@ class SymbolTables:
                 self._unsaved.discard(key)
                 self._save(key, table)
             return ()
+        if table._references is None and key in self._stored_references:
+            table.references  # in the cache already: reading them beats any parse
         if table._references is not None:  # worked out already: filtering is free
             if key in self._unsaved:
                 self._unsaved.discard(key)
@@ -183,7 +186,8 @@ class SymbolTables:
             return table.syntax_errors if table.parsed else None
         if blob_id is None or profile is None:
             return None
-        return syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))
+        return self._fact("syntax", (blob_id, path), profile,
+                          lambda: syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id)))
 
     def spans(self, path: str, blob_id: str) -> tuple[tuple[int, int], ...] | None:
         """Line spans of the blob's definitions (see `definition_spans`); from the table when one
@@ -200,8 +204,9 @@ class SymbolTables:
         if key in self._spans:
             self._spans.move_to_end(key)
             return self._spans[key]
-        spans = self._spans[key] = (definition_spans(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))
-                                    if profile else None)
+        spans = self._spans[key] = self._fact(
+            "spans", key, profile,
+            lambda: definition_spans(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))) if profile else None
         if len(self._spans) > _CACHED_SPANS:
             self._spans.popitem(last=False)
         return spans
@@ -235,6 +240,7 @@ class SymbolTables:
             dropped_key, dropped = self._tables.popitem(last=False)
             self._cached -= _held_bytes(dropped)
             self._by_name.pop(dropped_key, None)
+            self._stored_references.discard(dropped_key)
 
     def _watch(self, key: tuple[str, str], table: SymbolTable) -> None:
         """Once a table's references are worked out, the disk entry gets them too."""
@@ -250,6 +256,27 @@ class SymbolTables:
             return references
 
         object.__setattr__(table, "load_references", load)
+
+    def _fact(self, kind: str, key: tuple[str, str], profile: LanguageProfile, compute):
+        """A blob's syntax error lines or definition spans (lists of ints, or None), through the disk
+        cache: the cheap parses replay makes instead of tables, kept like tables are."""
+        if self.disk is None:
+            return compute()
+        entry_key = f"{self._key(key, profile)}|{kind}"
+        stored = self.disk.load("tables", entry_key)
+        if isinstance(stored, list) and len(stored) == 1:
+            value = stored[0]
+            if value is None:
+                return None
+            if kind == "syntax" and isinstance(value, list) and all(type(line) is int for line in value):
+                return tuple(value)
+            if kind == "spans" and isinstance(value, list) and all(
+                    isinstance(span, list) and len(span) == 2 and type(span[0]) is int and type(span[1]) is int for span in value):
+                return tuple((first, last) for first, last in value)
+        value = compute()
+        self.disk.store("tables", entry_key, [None if value is None else [list(item) if isinstance(item, tuple) else item
+                                                                          for item in value]])
+        return value
 
     def _key(self, key: tuple[str, str], profile: LanguageProfile | None) -> str:
         blob_id, path = key
@@ -270,28 +297,53 @@ class SymbolTables:
             return None
         self.loaded += 1
         self.parsed += table.parsed
-        if references is not None or not table.parsed:
-            object.__setattr__(table, "_references", references if references is not None else ())
-        else:
-            if by_name:
-                self._by_name[key] = by_name
+        if not table.parsed:
+            object.__setattr__(table, "_references", ())
+            return table
 
-            def compute():
-                from settle.parse.extract import _Extraction
+        def compute():
+            from settle.parse.extract import _Extraction
 
-                return _Extraction(self._read_blob(blob_id), path, profile, parse=self._parse(path, blob_id)).references_only()
+            return _Extraction(self._read_blob(blob_id), path, profile, parse=self._parse(path, blob_id)).references_only()
 
-            object.__setattr__(table, "load_references", compute)
-            self._watch(key, table)
+        if references:
+            # Read when first asked for (most tables are only compared symbol by symbol); a missing
+            # or bad references entry is worked out from the blob after all, and rewritten.
+            def read():
+                stored = self.disk.load("tables", self._key(key, profile) + "|references")
+                try:
+                    if stored is None:
+                        raise CodecError("no references entry")
+                    return load_references(stored)
+                except CodecError:
+                    self._stored_references.discard(key)
+                    decoded = compute()
+                    object.__setattr__(table, "_references", decoded)
+                    self._save(key, table)
+                    return decoded
+
+            object.__setattr__(table, "load_references", read)
+            self._stored_references.add(key)
+            return table
+        if by_name:
+            self._by_name[key] = by_name
+        object.__setattr__(table, "load_references", compute)
+        self._watch(key, table)
         return table
 
     def _save(self, key: tuple[str, str], table: SymbolTable) -> None:
         if self.disk is None:
             return
+        entry_key = self._key(key, profile_for_path(key[1]))
         references = table._references
+        if references is None and key in self._stored_references:
+            references = True  # stored beside already, and not read: left as they are
+        elif references is not None and key not in self._stored_references:
+            self.disk.store("tables", entry_key + "|references", dump_references(references))
+            self._stored_references.add(key)
         by_name = None if references is not None else {
             name: dump_references(items) for name, items in sorted(self._by_name.get(key, {}).items())}
-        self.disk.store("tables", self._key(key, profile_for_path(key[1])), dump_table(table, references, by_name))
+        self.disk.store("tables", entry_key, dump_table(table, () if references is True else references, by_name))
 
     def _parse(self, path: str, blob_id: str):
         return partial(self.trees.parse, path=path, blob_id=blob_id)

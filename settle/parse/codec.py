@@ -7,6 +7,7 @@ table from the blob instead.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from functools import lru_cache
@@ -104,8 +105,9 @@ def table_key(blob_id: str, path: str, profile: LanguageProfile | None, max_byte
 
 
 def dump_table(table: SymbolTable, references: tuple[Reference, ...] | None, partial: dict[str, list] | None) -> list:
-    """[status, language, size, module hash, syntax errors, imports, definitions, references or
-    None, references by name] — the last one holds what targeted queries worked out."""
+    """[status, language, size, module hash, syntax errors, imports, definitions, whether the
+    references are stored (beside: most readers never read them), references by name] — the
+    last one holds what targeted queries worked out."""
     return [
         table.status.value,
         table.language,
@@ -114,7 +116,7 @@ def dump_table(table: SymbolTable, references: tuple[Reference, ...] | None, par
         list(table.syntax_errors),
         [[i.local, i.module, i.name, i.line] for i in table.imports],
         [_dump_definition(d) for d in table.definitions],
-        None if references is None else dump_references(references),
+        references is not None,  # stored beside, in an entry of their own (see settle.parse.cache)
         partial or {},
     ]
 
@@ -147,7 +149,19 @@ def dump_references(references) -> list:
 
 
 def load_table(value, path: str) -> tuple[SymbolTable, tuple[Reference, ...] | None, dict[str, tuple[Reference, ...]]]:
-    """(table, its references if stored, references by name if stored); CodecError on any surprise."""
+    """(table, whether its references are stored, references by name if stored); CodecError on any surprise."""
+    # Thousands of small objects at once: the collector would otherwise walk the whole heap (every
+    # table held) several times per entry, to free nothing — these are all kept.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_table(value, path)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load_table(value, path: str):
     try:
         status, language, size, module_hash, errors, imports, definitions, references, partial = value
         table = SymbolTable(
@@ -161,7 +175,9 @@ def load_table(value, path: str) -> tuple[SymbolTable, tuple[Reference, ...] | N
             size=size,
             module_hash=module_hash,
         )
-        loaded = None if references is None else load_references(references)
+        if type(references) is not bool:
+            raise CodecError("bad references flag")
+        loaded = references
         by_name = {name: load_references(items) for name, items in partial.items()}
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise CodecError(f"not a table entry: {error}") from error
@@ -169,8 +185,17 @@ def load_table(value, path: str) -> tuple[SymbolTable, tuple[Reference, ...] | N
     return table, loaded, by_name
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _load_definition(item, path: str) -> Definition:
+    # Type checks inline (a field of the wrong type would fail later, far from here), and the
+    # frozen dataclass's __init__ bypassed: loading must stay far cheaper than extracting.
     qualname, name, kind, span, header, signature, header_hash, body_hash, parent = item
+    if not (type(qualname) is str and type(name) is str and type(header_hash) is str and type(body_hash) is str
+            and (parent is None or type(parent) is str) and len(span) == 4 and len(header) == 4):
+        raise CodecError("bad definition")
     if signature is not None:
         parameters, returns, decorators, is_async = signature
         signature = Signature(
@@ -180,18 +205,30 @@ def _load_definition(item, path: str) -> Definition:
             decorators=tuple(decorators),
             is_async=is_async,
         )
-    return Definition(
-        id=f"{path}::{qualname}",
-        qualname=qualname,
-        name=name,
-        kind=_SYMBOL_KINDS[kind],
-        span=Span(*span),
-        header=Span(*header),
-        signature=signature,
-        header_hash=header_hash,
-        body_hash=body_hash,
-        parent=parent,
-    )
+    definition = _new(Definition)
+    _set(definition, "id", f"{path}::{qualname}")
+    _set(definition, "qualname", qualname)
+    _set(definition, "name", name)
+    _set(definition, "kind", _SYMBOL_KINDS[kind])
+    _set(definition, "span", _load_span(span))
+    _set(definition, "header", _load_span(header))
+    _set(definition, "signature", signature)
+    _set(definition, "header_hash", header_hash)
+    _set(definition, "body_hash", body_hash)
+    _set(definition, "parent", parent)
+    return definition
+
+
+def _load_span(values) -> Span:
+    start_byte, end_byte, start_line, end_line = values
+    if not (type(start_byte) is int and type(end_byte) is int and type(start_line) is int and type(end_line) is int):
+        raise CodecError("bad span")
+    span = _new(Span)
+    _set(span, "start_byte", start_byte)
+    _set(span, "end_byte", end_byte)
+    _set(span, "start_line", start_line)
+    _set(span, "end_line", end_line)
+    return span
 
 
 def load_references(items) -> tuple[Reference, ...]:
@@ -205,17 +242,10 @@ def load_references(items) -> tuple[Reference, ...]:
 
 
 def _check(table: SymbolTable) -> None:
-    """The types a well-formed entry has; JSON gives any type anywhere, and code reading a table
-    trusts its fields."""
-    if not (isinstance(table.size, int) and isinstance(table.module_hash, str)
-            and all(isinstance(line, int) for line in table.syntax_errors)):
+    """The types of a table's own fields (definitions are checked as they are read)."""
+    if not (type(table.size) is int and type(table.module_hash) is str
+            and all(type(line) is int for line in table.syntax_errors)):
         raise CodecError("bad table fields")
-    for definition in table.definitions:
-        if not (isinstance(definition.qualname, str) and isinstance(definition.name, str)
-                and isinstance(definition.header_hash, str) and isinstance(definition.body_hash, str)
-                and (definition.parent is None or isinstance(definition.parent, str))
-                and all(isinstance(v, int) for v in (*_span(definition.span), *_span(definition.header)))):
-            raise CodecError("bad definition")
 
 
 def _span(span: Span) -> tuple:

@@ -18,6 +18,7 @@ read, removes the least recently used entries until a tenth is free.
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import json
 import os
@@ -99,10 +100,15 @@ class DiskCache:
                 raw = handle.read()
         except OSError:
             return None
+        collecting = gc.isenabled()
+        gc.disable()  # a large entry is thousands of objects, all kept: no use walking the heap for them
         try:
             entry = json.loads(raw)
         except ValueError:  # truncated, corrupt or not JSON at all (UnicodeDecodeError is one)
             return None
+        finally:
+            if collecting:
+                gc.enable()
         if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == FORMAT and entry[1] == key):
             return None
         try:
