@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+CPU_SECONDS: list[float] = []  # of each command _timed ran, in order
 SETTLE = str(Path(sys.executable).with_name("settle"))
 
 
@@ -87,10 +89,17 @@ def candidates(mirror: str, function: str, workdir: Path) -> tuple[Path, str, in
     return clone, base, spelled
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(command: list[str], cwd: Path, env: dict) -> tuple[float, dict]:
-    start = time.perf_counter()
+    """(wall seconds, answer); the command's CPU seconds are appended to CPU_SECONDS."""
+    start, cpu = time.perf_counter(), _cpu()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
+    CPU_SECONDS.append(_cpu() - cpu)
     if result.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed ({result.returncode}): {result.stderr[:500]}")
     verdict = json.loads(result.stdout)
@@ -112,18 +121,19 @@ def measure(mirror: str, function: str, runs: int, previous: str | None, previou
         for label, branch in (("wide", "bench/wide"), ("body", "bench/body")):
             command = ["check", "--format", "json", "--base", base, branch]
             timings: dict[str, list[float]] = {"previous": [], "cold": [], "warm": []}
+            cpu: dict[str, list[float]] = {"previous": [], "cold": [], "warm": []}
             answers = {}
             for _ in range(runs):
-                seconds, answers["previous"] = _timed([old, *command], clone, env)
-                timings["previous"].append(seconds)
-                shutil.rmtree(cache, ignore_errors=True)
-                seconds, answers["cold"] = _timed([SETTLE, *command], clone, env)
-                timings["cold"].append(seconds)
-                seconds, answers["warm"] = _timed([SETTLE, *command], clone, env)
-                timings["warm"].append(seconds)
+                for name in ("previous", "cold", "warm"):
+                    if name == "cold":
+                        shutil.rmtree(cache, ignore_errors=True)
+                    seconds, answers[name] = _timed([old if name == "previous" else SETTLE, *command], clone, env)
+                    timings[name].append(seconds)
+                    cpu[name].append(CPU_SECONDS[-1])
             same = answers["previous"] == answers["cold"] == answers["warm"]
             results[label] = {name: statistics.median(values) for name, values in timings.items()}
-            results[label].update(same=same, findings=len(answers["cold"]["findings"]), all=timings)
+            results[label].update({f"{name}_cpu": statistics.median(values) for name, values in cpu.items()})
+            results[label].update(same=same, findings=len(answers["cold"]["findings"]), all=timings, all_cpu=cpu)
         cache_bytes = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
         return {"repository": mirror, "function": function, "python_files": python_files, "files_spelling_it": spelled,
                 "results": results, "cache_bytes_after": cache_bytes}
@@ -147,4 +157,6 @@ def report(measured: dict) -> None:
         print(f"{label:<34} {row['previous']:>10.3f} {row['cold']:>8.3f} {row['warm']:>8.3f} "
               f"{row['cold'] / row['previous']:>8.0%} {row['warm'] / row['previous']:>8.0%}  {bars}"
               f"{'' if row['same'] else '  FINDINGS DIFFER'}")
+        print(f"{'  CPU s (user+sys)':<34} {row['previous_cpu']:>10.3f} {row['cold_cpu']:>8.3f} {row['warm_cpu']:>8.3f} "
+              f"{row['cold_cpu'] / row['previous_cpu']:>8.0%} {row['warm_cpu'] / row['previous_cpu']:>8.0%}")
     print(f"disk cache after the runs: {measured['cache_bytes_after'] / 1048576:.1f} MiB")

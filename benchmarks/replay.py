@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,6 +30,11 @@ import time
 from pathlib import Path
 
 SETTLE = str(Path(sys.executable).with_name("settle"))
+CPU: dict[str, list[float]] = {}  # CPU seconds (user+sys, workers included) of each settle run, by kind
+
+
+def args_key(extra: list[str], cold: bool) -> str:
+    return f"{' '.join(extra) or 'replay'} {'cold' if cold else 'warm'}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,13 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     parents = {merge: repository.parents(merge) for merge in merges}
 
     cache = Path(tempfile.mkdtemp(prefix="settle-bench-cache-"))
+    git_cpu: list[float] = []
     labels = {"settle replay (cold)": ([], True), "settle replay (warm)": ([], False)}
     if args.no_syntax:
         labels["settle replay --no-syntax (cold)"] = (["--no-syntax"], True)
     git_times, samples = [], {label: [] for label in labels}
     try:
         for _ in range(args.runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             seconds, git_conflicted = _run_git(args.repo, merges, parents)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            git_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             git_times.append(seconds)
             for label, (extra, cold) in labels.items():
                 samples[label].append(_run_settle(args, extra, cache, cold))
@@ -79,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
           f"peak {peak_mib:.0f} MiB (bar 300: {'yes' if peak_mib <= 300 else 'NO'})")
     print(f"same text conflicts as git: {'yes' if same else 'NO'}   warm output identical to cold: {'yes' if identical else 'NO'}   "
           f"disk cache after the runs: {cache_bytes / 1048576:.1f} MiB in {cache_files} files")
+    cpu = {key: statistics.median(values) for key, values in CPU.items()}
+    git_cpu_median = statistics.median(git_cpu)
+    print(f"CPU seconds (user+sys, median): git loop {git_cpu_median:.2f}; " + "; ".join(
+        f"settle {key} {value:.2f} ({value / git_cpu_median:.2f}x)" for key, value in cpu.items()))
     if not same:
         print(f"  only git: {sorted(git_conflicted - settle_conflicted)[:5]}  only settle: {sorted(settle_conflicted - git_conflicted)[:5]}")
     print(json.dumps({"benchmark": "replay", "repo": args.repo, "merges": len(merges), "jobs": args.jobs, "runs": args.runs,
@@ -86,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                       "cold_ratio": round(cold_seconds / git_seconds, 2), "warm_ratio": round(warm_seconds / git_seconds, 2),
                       "same_conflicts": same, "identical": identical, "peak_mib": round(peak_mib), "findings": kinds,
                       "cache_bytes": cache_bytes, "all": {label: [round(run[0], 2) for run in found] for label, found in samples.items()},
-                      "git_all": [round(t, 2) for t in git_times]}, sort_keys=True))
+                      "git_all": [round(t, 2) for t in git_times], "cpu": {k: [round(v, 2) for v in vs] for k, vs in CPU.items()},
+                      "git_cpu": [round(v, 2) for v in git_cpu]}, sort_keys=True))
     return 0 if same and identical else 1
 
 
@@ -114,6 +129,7 @@ def _median_run(runs: list[tuple]) -> tuple:
 
 def _run_settle(args, extra: list[str], cache: Path, cold: bool) -> tuple[float, float, set[str], dict[str, int], str]:
     """(wall seconds, peak MiB of this run's processes, merges with a text conflict, finding counts, output digest)."""
+    CPU.setdefault(args_key(extra, cold), [])
     if cold:
         shutil.rmtree(cache, ignore_errors=True)
     with tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False) as handle:
@@ -123,11 +139,12 @@ def _run_settle(args, extra: list[str], cache: Path, cold: bool) -> tuple[float,
     start = time.perf_counter()
     # A child of its own, so that its peak memory is not mixed with an earlier run's.
     measure = [sys.executable, "-c", "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True);"
-               " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"]
+               " u = resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_maxrss, u.ru_utime + u.ru_stime)"]
     result = subprocess.run(measure + [SETTLE, "replay", "--repo", args.repo, "--last", str(args.last), "--jobs", str(args.jobs),
                                        "--output", output, *extra], check=True, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
-    peak_mib = int(result.stdout.split()[-1]) / 1024
+    peak_mib = int(result.stdout.split()[-2]) / 1024
+    CPU[args_key(extra, cold)].append(float(result.stdout.split()[-1]))
     conflicted = set()
     kinds: dict[str, int] = {}
     with open(output, "rb") as raw:
