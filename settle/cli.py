@@ -105,6 +105,57 @@ def _record(recorder, verdict) -> None:
         recorder.record_json(verdict.to_json())
     finally:
         recorder.close()
+# -- the disk cache (settle.parse.store) ------------------------------------------------------
+
+
+def _cache_option(context, parameter, value) -> None:
+    """--no-cache, and the one warning about an unusable cache directory, before the command runs;
+    through the environment, so replay's worker processes see it too."""
+    if value:
+        os.environ["SETTLE_NO_CACHE"] = "1"
+    from settle.parse.store import prepare
+
+    prepare()
+
+
+NO_CACHE_OPTION = click.option(
+    "--no-cache", is_flag=True, expose_value=False, callback=_cache_option,
+    help="Neither read nor write the symbol-table cache (also: SETTLE_NO_CACHE=1).",
+)
+
+
+@cli.group()
+def cache():
+    """The symbol-table cache ($SETTLE_CACHE_DIR, else $XDG_CACHE_HOME/settle, else ~/.cache/settle)."""
+
+
+@cache.command("info")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_guarded
+def cache_info_command(output_format):
+    """Where the cache is, how big, and its bound (SETTLE_CACHE_SIZE)."""
+    import json
+
+    from settle.parse.store import cache_info
+
+    info = cache_info()
+    if output_format == "json":
+        click.echo(json.dumps({"directory": info.directory, "enabled": info.enabled, "entries": info.entries,
+                               "bytes": info.bytes, "limit": info.limit}, sort_keys=True))
+        return
+    state = "" if info.enabled else " (disabled by SETTLE_NO_CACHE)"
+    click.echo(f"directory: {info.directory}{state}\nentries: {info.entries}\n"
+               f"size: {info.bytes / 1048576:.1f} MiB of {info.limit / 1048576:.0f} MiB")
+
+
+@cache.command("clear")
+@_guarded
+def cache_clear_command():
+    """Remove every cache entry."""
+    from settle.parse.store import DiskCache, cache_directory
+
+    files, size = DiskCache(cache_directory()).clear()
+    click.echo(f"removed {files} entries ({size / 1048576:.1f} MiB) from {cache_directory()}")
 
 
 @cli.command()
@@ -114,6 +165,7 @@ def _record(recorder, verdict) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @MAX_SIZE_OPTION
+@NO_CACHE_OPTION
 @_guarded
 def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str, output: str | None, max_file_size: int) -> None:
     """Print the symbol tables of a revision (every supported file, or the PATHs given)."""
@@ -137,6 +189,7 @@ def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str
 @click.option("--strict", is_flag=True, help="Warnings reject too.")
 @MAX_SIZE_OPTION
 @LEDGER_OPTION
+@NO_CACHE_OPTION
 @_guarded
 def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size,
           ledger_path):
@@ -184,6 +237,7 @@ def plan():
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @LEDGER_OPTION
+@NO_CACHE_OPTION
 @_guarded
 def plan_lint(plan_path, repo_path, base, branch_template, output_format, output, ledger_path):
     """Refute a plan before work starts: cycles, unresolved claims, parallel tasks that collide."""
@@ -206,6 +260,7 @@ def claims():
 @REPO_OPTION
 @click.option("--base", help="Target branch (default: origin/HEAD, else main, else master).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@NO_CACHE_OPTION
 @_guarded
 def claims_infer(candidate, repo_path, base, output):
     """Print the smallest claims file that covers what CANDIDATE touched."""
@@ -225,6 +280,7 @@ def claims_infer(candidate, repo_path, base, output):
                    "in the files replay parses anyway (much faster on large histories).")
 @MAX_SIZE_OPTION
 @LEDGER_OPTION
+@NO_CACHE_OPTION
 @_guarded
 def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, ledger_path):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""

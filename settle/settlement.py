@@ -39,8 +39,11 @@ class Session:
 
     @classmethod
     def open(cls, repo_path: str, max_file_size: int = DEFAULT_MAX_BYTES) -> Session:
+        from settle.parse.store import DiskCache, repository_places
+
         repository = Repository.open(repo_path)
-        return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks))
+        disk = DiskCache.default(avoid=repository_places(repository))
+        return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks, disk=disk))
 
     def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True, changes=None) -> SideChanges:
         """A side's changes, shared by every pair it is in. A side built with a `parse` filter

@@ -32,7 +32,9 @@ def symbol_tables(repo_path: str, rev: str, paths: tuple[str, ...] = (), progres
         files = sorted({e.path: e for e in selected}.values(), key=lambda e: e.path)
     else:
         files = [e for e in files if profile_for_path(e.path) is not None]
-    tables = tables or SymbolTables(repository.blob, max_bytes)
+    from settle.parse.store import DiskCache, repository_places
+
+    tables = tables or SymbolTables(repository.blob, max_bytes, disk=DiskCache.default(avoid=repository_places(repository)))
     bar = progress(files, "parsing") if progress and len(files) >= PROGRESS_THRESHOLD else nullcontext(files)
     with bar as items:
         return [tables.get(entry.path, entry.id) for entry in items]

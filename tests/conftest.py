@@ -3,11 +3,13 @@ check after every command that the repository was not written to."""
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,13 @@ from settle.languages import profile_for_path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+# The tests never touch the user's cache: every command they run (and settle used in process)
+# shares one throwaway cache directory, so the whole suite also runs with the cache on.
+_TEST_CACHE = tempfile.mkdtemp(prefix="settle-test-cache-")
+os.environ["SETTLE_CACHE_DIR"] = _TEST_CACHE
+os.environ.pop("SETTLE_NO_CACHE", None)
+atexit.register(shutil.rmtree, _TEST_CACHE, True)
 
 
 def fixture_files():

@@ -45,6 +45,8 @@ class MergedTree:
         self.sides = (first, second)
         self._by_resolver: dict[str, list[tuple[str, str, bytes]]] = {}
         self._mentions: dict[tuple[str, str], list[SymbolTable]] = {}
+        # (id of a table, name) → (the table, kept alive so the id stays its own; its references to name)
+        self._named: dict[tuple[int, str], tuple[SymbolTable, tuple[Reference, ...]]] = {}
 
     @cached_property
     def files(self) -> dict[str, str]:
@@ -61,30 +63,42 @@ class MergedTree:
                     merged.pop(change.old_path, None)
         return merged
 
-    def _sources(self, resolver: str) -> list[tuple[str, str, bytes]]:
-        """(path, blob id, bytes) of the merged files whose language shares this resolver, read once."""
+    def _sources(self, resolver: str) -> list[tuple[str, str]]:
+        """(path, blob id) of the merged files whose language shares this resolver."""
         if resolver not in self._by_resolver:
             self._by_resolver[resolver] = [
-                (path, blob_id, self.repository.blob(blob_id))
-                for path, blob_id in sorted(self.files.items())
+                (path, blob_id) for path, blob_id in sorted(self.files.items())
                 if (profile := profile_for_path(path)) is not None and profile.module_resolver == resolver
             ]
         return self._by_resolver[resolver]
 
     def tables_mentioning(self, name: str, resolver: str, references: bool = False) -> list[SymbolTable]:
-        """Parsed tables of merged files that contain the name's bytes: a byte search first, then parse only those
-        (with their references up front when the caller will read them: one pass instead of two)."""
+        """Parsed tables of merged files that contain the name's bytes: a byte search first, then parse only those.
+        With `references`, each table's references to the name are worked out too (see `references_in`)."""
         key = (name, resolver)
         if key not in self._mentions:
-            needle = name.encode()
             found = []
-            for path, blob_id, data in self._sources(resolver):
-                if needle in data:
-                    table = self.tables.get(path, blob_id, references=references)
-                    if table is not None and table.parsed:
-                        found.append(table)
+            for path, blob_id in self.tables.mentioning(name, self._sources(resolver)):
+                # With references, asked first: the table is built, then answers from the same tree.
+                named = self.tables.references_to(path, blob_id, (name,)) if references else None
+                table = self.tables.get(path, blob_id)
+                if table is not None and table.parsed:
+                    found.append(table)
+                    if named is not None:
+                        self._named[(id(table), name)] = (table, named)
             self._mentions[key] = found
+        elif references:
+            for table in self._mentions[key]:
+                if (id(table), name) not in self._named:
+                    self._named[(id(table), name)] = (table, self.tables.references_to(table.path, self.files.get(table.path), (name,)))
         return self._mentions[key]
+
+    def references_in(self, table: SymbolTable, name: str) -> tuple[Reference, ...]:
+        """The table's references named `name`: the targeted answer when `tables_mentioning` worked it out."""
+        known = self._named.get((id(table), name))
+        if known is not None:
+            return known[1]
+        return tuple(r for r in table.references if r.name == name)
 
     def definitions_named(self, name: str, resolver: str) -> list[Definition]:
         return [
@@ -171,9 +185,8 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
                 if file is not None and file.change.new_path == table.path:
                     owner = side.name
                     break
-            for reference in table.references:
-                if reference.name == name:
-                    yield owner, table, reference
+            for reference in merged.references_in(table, name):
+                yield owner, table, reference
 
 
 @dataclass(frozen=True)
@@ -289,7 +302,8 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
     if new_signature is None:
         return
     if reference.kind is not ReferenceKind.CALL:
-        if any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope for r in table.references):
+        if any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope
+               for r in merged.references_in(table, reference.name)):
             return  # the same name is called right there; the call is judged on its own
         yield Drift("changed_in_use", reason="it is used as a value, not called", **base)
         return

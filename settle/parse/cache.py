@@ -1,14 +1,24 @@
-"""Symbol tables by blob id: each blob is parsed once per process (while it stays in the cache)."""
+"""Symbol tables by blob id: each blob is parsed once per process (while it stays in memory), and
+once per machine while its entry stays in the disk cache (settle.parse.store)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
-from settle.languages import profile_for_path
-from settle.parse.extract import DEFAULT_MAX_BYTES, definition_spans, extract, syntax_errors_only
-from settle.parse.model import SymbolTable, TableStatus
+from settle.languages import LanguageProfile, profile_for_path
+from settle.parse.codec import CodecError, dump_references, dump_table, load_references, load_table, table_key
+from settle.parse.extract import (
+    DEFAULT_MAX_BYTES,
+    classify_bytes,
+    definition_spans,
+    extract,
+    extraction,
+    syntax_errors_only,
+)
+from settle.parse.model import Reference, SymbolTable, TableStatus
+from settle.parse.store import DiskCache
 from settle.parse.trees import Trees
 
 
@@ -16,6 +26,8 @@ from settle.parse.trees import Trees
 # under half a GiB of tables, and is more than any single check parses.
 CACHE_SOURCE_BYTES = 32 * 1024 * 1024
 _CACHED_SPANS = 4096  # blobs whose definition spans are kept
+_STRUCTURES = 4
+_MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps  # recent extractions kept with their trees, for targeted queries right after
 
 
 _STATUS_ONLY_BYTES = 1024  # what a table of a file settle can't parse is counted as
@@ -28,14 +40,25 @@ def _held_bytes(table: SymbolTable) -> int:
     return table.size if table.parsed else _STATUS_ONLY_BYTES
 
 
+def _mentions_key(name: str) -> str:
+    return f"mentions/1|{name}"  # a fact about bytes: no settle or grammar version in it
+
+
+def _sort_key(reference: Reference) -> tuple:
+    return reference.line, reference.kind, reference.text, reference.positional, reference.keywords
+
+
 class SymbolTables:
     """Parses on demand; the key includes the path because symbol ids do. The least recently
     used tables are dropped once the sources they were built from pass `cache_bytes`. With
     `hunks(old_blob, new_blob)` (the line diff of two blobs), a new version of a file is
-    parsed from the tree of a recent one (see settle.parse.trees)."""
+    parsed from the tree of a recent one (see settle.parse.trees). With `disk`, tables are
+    read from and written to the disk cache: definitions always, references once worked out
+    (all of them, or those of the names `references_to` was asked for)."""
 
     def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
-                 cache_bytes: int = CACHE_SOURCE_BYTES, hunks: Callable[[str, str], Sequence] | None = None):
+                 cache_bytes: int = CACHE_SOURCE_BYTES, hunks: Callable[[str, str], Sequence] | None = None,
+                 disk: DiskCache | None = None):
         self._read_blob = read_blob
         self.trees = Trees(hunks)
         self._max_bytes = max_bytes
@@ -43,7 +66,18 @@ class SymbolTables:
         self._cached = 0
         self._tables: OrderedDict[tuple[str, str], SymbolTable] = OrderedDict()
         self._spans: OrderedDict[tuple[str, str], tuple[tuple[int, int], ...] | None] = OrderedDict()
-        self.parsed = 0  # how many blobs were actually parsed (for stats)
+        # References by name of tables whose whole reference list is not worked out.
+        self._by_name: dict[tuple[str, str], dict[str, tuple[Reference, ...]]] = {}
+        self._structures: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self.disk = disk
+        self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
+        self._stored_references: set[tuple[str, str]] = set()  # loaded tables whose entry holds their references
+        self._unsaved: set[tuple[str, str]] = set()  # built by references_to, written when it has answered
+        # Parseable blobs whose tables were made, built or loaded: what the verdict's stats count,
+        # the same whether the disk cache had them or not (the JSON doesn't depend on the cache).
+        self.parsed = 0
+        self.built = 0  # of those, parsed here
+        self.loaded = 0  # of those, read from the disk cache
 
     def get(self, path: str, blob_id: str | None, references: bool = False) -> SymbolTable | None:
         """The blob's table; built with its calls and name uses when `references` says they will
@@ -55,44 +89,261 @@ class SymbolTables:
         if table is not None:
             self._tables.move_to_end(key)
             return table
-        # Most tables are only compared symbol by symbol; calls and uses come when asked for.
-        table = extract(self._read_blob(blob_id), path, profile_for_path(path), self._max_bytes, references=references,
-                        parse=self._parse(path, blob_id))
-        if table.status is TableStatus.PARSED:
-            self.parsed += 1
-        self._tables[key] = table
-        self._cached += _held_bytes(table)
-        while self._cached > self._cache_bytes and len(self._tables) > 1:
-            _, dropped = self._tables.popitem(last=False)
-            self._cached -= _held_bytes(dropped)
+        profile = profile_for_path(path)
+        table = self._load(key, profile)
+        if table is None:
+            table = self._build(key, profile, references)
+        self._hold(key, table)
         return table
+
+    def references_to(self, path: str, blob_id: str | None, names: Iterable[str]) -> tuple[Reference, ...]:
+        """The blob's references whose name is one of `names`, as its full table lists them. Cheaper
+        than the table's `references` when they are not worked out yet: only the places that spell
+        a name are looked at (the disk cache keeps the answer, by name)."""
+        names = frozenset(names)
+        if blob_id is None:
+            return ()
+        key = (blob_id, path)
+        table = self._tables.get(key)
+        if table is None:  # made here: its entry is written once, with the answer
+            profile = profile_for_path(path)
+            table = self._load(key, profile) or self._build(key, profile, False, save=False)
+            self._hold(key, table)
+        if not table.parsed or not names:
+            if self.disk is not None and table is not None and key in self._unsaved:
+                self._unsaved.discard(key)
+                self._save(key, table)
+            return ()
+        if table._references is None and key in self._stored_references:
+            table.references  # in the cache already: reading them beats any parse
+        if table._references is not None:  # worked out already: filtering is free
+            if key in self._unsaved:
+                self._unsaved.discard(key)
+                self._save(key, table)
+            return tuple(r for r in table._references if r.name in names)
+        by_name = self._by_name.setdefault(key, {})
+        missing = names.difference(by_name)
+        if missing:
+            work = self._structures.get(key)
+            if work is None:
+                from settle.parse.extract import _Extraction
+
+                work = _Extraction(self._read_blob(blob_id), path, profile_for_path(path), False, self._parse(path, blob_id))
+            found = work.references_named(frozenset(missing), work.found)
+            for name in missing:
+                by_name[name] = tuple(r for r in found if r.name == name)
+            self._unsaved.discard(key)
+            self._save(key, table)
+        elif key in self._unsaved:
+            self._unsaved.discard(key)
+            self._save(key, table)
+        selected = [r for name in sorted(names) for r in by_name[name]]
+        selected.sort(key=_sort_key)  # stable: each name's references keep the full table's order
+        return tuple(selected)
+
+    def mentioning(self, name: str, files: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The (path, blob id) of `files` whose bytes contain the name: the byte search before a parse.
+        With the disk cache, each blob's answer is kept (per name), so a repository searched before
+        is searched again without reading the blobs that did not change."""
+        needle = name.encode()
+        known = self._mentions(name)
+        found, learned = [], False
+        for path, blob_id in files:
+            answer = known.get(blob_id)
+            if answer is None:
+                answer = known[blob_id] = needle in self._read_blob(blob_id)
+                learned = True
+            if answer:
+                found.append((path, blob_id))
+        if learned and self.disk is not None:
+            self.disk.store("mentions", _mentions_key(name), [sorted(b for b, yes in known.items() if yes),
+                                                             sorted(b for b, yes in known.items() if not yes)])
+        return found
+
+    def _mentions(self, name: str) -> dict[str, bool]:
+        known = self._mentioned.get(name)
+        if known is None:
+            known = self._mentioned[name] = {}
+            value = self.disk.load("mentions", _mentions_key(name)) if self.disk is not None else None
+            if isinstance(value, list) and len(value) == 2 and all(isinstance(part, list) for part in value):
+                yes, no = value
+                if all(isinstance(b, str) for b in yes) and all(isinstance(b, str) for b in no):
+                    known.update(dict.fromkeys(no, False))
+                    known.update(dict.fromkeys(yes, True))
+            if len(known) > _MENTIONS_KEPT:
+                known.clear()  # start over rather than let one entry grow without bound
+        return known
 
     def syntax_errors(self, path: str, blob_id: str | None) -> tuple[int, ...] | None:
         """Syntax error lines without building a table (cheaper), or None when not parseable."""
         table = self._tables.get((blob_id, path)) if blob_id else None
+        profile = profile_for_path(path)
+        if table is None and blob_id is not None and profile is not None:
+            table = self._load((blob_id, path), profile)
+            if table is not None:
+                self._hold((blob_id, path), table)
         if table is not None:
             return table.syntax_errors if table.parsed else None
-        profile = profile_for_path(path)
         if blob_id is None or profile is None:
             return None
-        return syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))
+        return self._fact("syntax", (blob_id, path), profile,
+                          lambda: syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id)))
 
     def spans(self, path: str, blob_id: str) -> tuple[tuple[int, int], ...] | None:
         """Line spans of the blob's definitions (see `definition_spans`); from the table when one
         is built, else from a definitions-only parse. None when the file isn't parseable code."""
         key = (blob_id, path)
         table = self._tables.get(key)
+        profile = profile_for_path(path)
+        if table is None and key not in self._spans and profile is not None:
+            table = self._load(key, profile)
+            if table is not None:
+                self._hold(key, table)
         if table is not None:
             return tuple(sorted({(d.span.start_line, d.span.end_line) for d in table.definitions})) if table.parsed else None
         if key in self._spans:
             self._spans.move_to_end(key)
             return self._spans[key]
-        profile = profile_for_path(path)
-        spans = self._spans[key] = (definition_spans(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))
-                                    if profile else None)
+        spans = self._spans[key] = self._fact(
+            "spans", key, profile,
+            lambda: definition_spans(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))) if profile else None
         if len(self._spans) > _CACHED_SPANS:
             self._spans.popitem(last=False)
         return spans
+
+    # -- building, holding, the disk -----------------------------------------------------------
+
+    def _build(self, key: tuple[str, str], profile: LanguageProfile | None, references: bool, save: bool = True) -> SymbolTable:
+        blob_id, path = key
+        source = self._read_blob(blob_id)
+        if profile is None or classify_bytes(source, self._max_bytes) is not TableStatus.PARSED:
+            table = extract(source, path, profile, self._max_bytes)
+        else:
+            # Most tables are only compared symbol by symbol; calls and uses come when asked for.
+            table, work = extraction(source, path, profile, references=references, parse=self._parse(path, blob_id))
+            self._structures[key] = work
+            while len(self._structures) > _STRUCTURES:
+                self._structures.popitem(last=False)
+            self.parsed += 1
+            self.built += 1
+        self._watch(key, table)
+        if save:
+            self._save(key, table)
+        else:
+            self._unsaved.add(key)
+        return table
+
+    def _hold(self, key: tuple[str, str], table: SymbolTable) -> None:
+        self._tables[key] = table
+        self._cached += _held_bytes(table)
+        while self._cached > self._cache_bytes and len(self._tables) > 1:
+            dropped_key, dropped = self._tables.popitem(last=False)
+            self._cached -= _held_bytes(dropped)
+            self._by_name.pop(dropped_key, None)
+            self._stored_references.discard(dropped_key)
+
+    def _watch(self, key: tuple[str, str], table: SymbolTable) -> None:
+        """Once a table's references are worked out, the disk entry gets them too."""
+        if self.disk is None or table.load_references is None:
+            return
+        compute = table.load_references
+
+        def load():
+            references = compute()
+            object.__setattr__(table, "_references", references)
+            self._by_name.pop(key, None)
+            self._save(key, table)
+            return references
+
+        object.__setattr__(table, "load_references", load)
+
+    def _fact(self, kind: str, key: tuple[str, str], profile: LanguageProfile, compute):
+        """A blob's syntax error lines or definition spans (lists of ints, or None), through the disk
+        cache: the cheap parses replay makes instead of tables, kept like tables are."""
+        if self.disk is None:
+            return compute()
+        entry_key = f"{self._key(key, profile)}|{kind}"
+        stored = self.disk.load("tables", entry_key)
+        if isinstance(stored, list) and len(stored) == 1:
+            value = stored[0]
+            if value is None:
+                return None
+            if kind == "syntax" and isinstance(value, list) and all(type(line) is int for line in value):
+                return tuple(value)
+            if kind == "spans" and isinstance(value, list) and all(
+                    isinstance(span, list) and len(span) == 2 and type(span[0]) is int and type(span[1]) is int for span in value):
+                return tuple((first, last) for first, last in value)
+        value = compute()
+        self.disk.store("tables", entry_key, [None if value is None else [list(item) if isinstance(item, tuple) else item
+                                                                          for item in value]])
+        return value
+
+    def _key(self, key: tuple[str, str], profile: LanguageProfile | None) -> str:
+        blob_id, path = key
+        return table_key(blob_id, path, profile, self._max_bytes)
+
+    def _load(self, key: tuple[str, str], profile: LanguageProfile | None) -> SymbolTable | None:
+        if self.disk is None:
+            return None
+        value = self.disk.load("tables", self._key(key, profile))
+        if value is None:
+            return None
+        blob_id, path = key
+        try:
+            table, references, by_name = load_table(value, path)
+        except CodecError:
+            return None  # rebuilt, and the entry rewritten
+        if table.language != (profile.name if profile else None):
+            return None
+        self.loaded += 1
+        self.parsed += table.parsed
+        if not table.parsed:
+            object.__setattr__(table, "_references", ())
+            return table
+
+        def compute():
+            from settle.parse.extract import _Extraction
+
+            return _Extraction(self._read_blob(blob_id), path, profile, parse=self._parse(path, blob_id)).references_only()
+
+        if references:
+            # Read when first asked for (most tables are only compared symbol by symbol); a missing
+            # or bad references entry is worked out from the blob after all, and rewritten.
+            def read():
+                stored = self.disk.load("tables", self._key(key, profile) + "|references")
+                try:
+                    if stored is None:
+                        raise CodecError("no references entry")
+                    return load_references(stored)
+                except CodecError:
+                    self._stored_references.discard(key)
+                    decoded = compute()
+                    object.__setattr__(table, "_references", decoded)
+                    self._save(key, table)
+                    return decoded
+
+            object.__setattr__(table, "load_references", read)
+            self._stored_references.add(key)
+            return table
+        if by_name:
+            self._by_name[key] = by_name
+        object.__setattr__(table, "load_references", compute)
+        self._watch(key, table)
+        return table
+
+    def _save(self, key: tuple[str, str], table: SymbolTable) -> None:
+        if self.disk is None:
+            return
+        entry_key = self._key(key, profile_for_path(key[1]))
+        references = table._references
+        if references is None and key in self._stored_references:
+            references = True  # stored beside already, and not read: left as they are
+        elif references is not None and key not in self._stored_references:
+            self.disk.store("tables", entry_key + "|references", dump_references(references))
+            self._stored_references.add(key)
+        by_name = None if references is not None else {
+            name: dump_references(items) for name, items in sorted(self._by_name.get(key, {}).items())}
+        self.disk.store("tables", entry_key, dump_table(table, () if references is True else references, by_name))
 
     def _parse(self, path: str, blob_id: str):
         return partial(self.trees.parse, path=path, blob_id=blob_id)

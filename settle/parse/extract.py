@@ -102,6 +102,22 @@ def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes
     return _Extraction(source, path, profile, references, parse).table()
 
 
+def extraction(source: bytes, path: str, profile: LanguageProfile, references: bool = True,
+               parse: Parse | None = None) -> tuple[SymbolTable, _Extraction]:
+    """`extract` of bytes already classified as parseable, with the extraction it came from: its tree
+    and structure answer `references_named` afterwards without a second traversal."""
+    work = _Extraction(source, path, profile, references, parse)
+    return work.table(), work
+
+
+def references_named(source: bytes, path: str, profile: LanguageProfile, names, max_bytes: int = DEFAULT_MAX_BYTES,
+                     parse: Parse | None = None) -> tuple[Reference, ...]:
+    """The file's references whose name is one of `names` (what its full table holds, filtered), cheaply."""
+    if classify_bytes(source, max_bytes) is not TableStatus.PARSED:
+        return ()
+    return _Extraction(source, path, profile, False, parse).references_named(frozenset(names))
+
+
 @dataclass(slots=True)
 class _PendingDefinition:
     node_start: int
@@ -153,6 +169,7 @@ class _Collected:
     strings: list[tuple[int, int]] = field(default_factory=list)
     comments: list[tuple[int, int]] = field(default_factory=list)
     blocks: list[tuple[int, int]] = field(default_factory=list)
+    import_spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 class _Extraction:
@@ -169,12 +186,13 @@ class _Extraction:
         self.tree = self.parse(self.grammar, source)
         self.cursor = tree_sitter.QueryCursor
         self.import_spans: list[tuple[int, int]] = []
+        self.found: _Collected | None = None  # kept by `table()`: targeted queries start from it
 
     def text(self, node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     def table(self) -> SymbolTable:
-        found = self._collect()
+        found = self.found = self._collect()
         texts = _NormalizedTexts(self.source, found.emitted, found.comments, found.blocks)
         definitions = tuple(
             self._definition(definition, found.ordered, found.parameters, texts.header(index), texts.body(index))
@@ -209,7 +227,7 @@ class _Extraction:
 
     def _collect(self) -> _Collected:
         """One query traversal: pending definitions nested and qualified, and everything else captured."""
-        found = _Collected()
+        found = _Collected(import_spans=self.import_spans)
         pending: list[_PendingDefinition] = []
         decorations: dict[int, tuple[object, list[str]]] = {}
         grammar = self.grammar
@@ -520,14 +538,7 @@ class _Extraction:
         chain = _chain_pattern(self.profile.reference_separators)
         keywords = self.profile.keywords
         lines = _LineIndex(self.source)
-        scopes = [(None, 0, len(self.source), [d for d in ordered if d.parent is None], frozenset())]
-        for definition in ordered:
-            if definition.kind is None or not definition.qualname:
-                continue
-            children = [ordered[child] for child in definition.children]
-            local = {definition.name}
-            local.update(p.name for p in parameters.get(definition.parameters_id, ()) if p.name)
-            scopes.append((definition.qualname, definition.start, definition.node_end, children, local))
+        scopes = self._scopes(ordered, parameters)
         references = []
         source = self.source
         # The same chain recurs in many scopes: its text, head and name are worked out once.
@@ -554,6 +565,144 @@ class _Extraction:
                 text, head, kind, name = description
                 references.append(Reference(kind, text, name, lines.line(position), qualname))
         return references
+
+    def _scopes(self, ordered, parameters) -> list[tuple]:
+        """(qualname, start, end, children, locals) of the module and of every emitted definition."""
+        scopes = [(None, 0, len(self.source), [d for d in ordered if d.parent is None], frozenset())]
+        for definition in ordered:
+            if definition.kind is None or not definition.qualname:
+                continue
+            children = [ordered[child] for child in definition.children]
+            local = {definition.name}
+            local.update(p.name for p in parameters.get(definition.parameters_id, ()) if p.name)
+            scopes.append((definition.qualname, definition.start, definition.node_end, children, local))
+        return scopes
+
+    # -- targeted: the references to a few names -------------------------------------
+
+    def references_named(self, names: frozenset[str], found: _Collected | None = None) -> tuple[Reference, ...]:
+        """The references whose name is one of `names`, equal to the full table's filtered to them.
+
+        What the full extraction does for the whole file is done here only around the places
+        that spell a name: the calls over them, the argument lists of those calls, and the
+        string literals of the stretch of text each lies in (small byte ranges of the tree).
+        The structure (definitions, scopes, parameters, comments, imports) comes from `found`
+        when the table was just built from the same tree, else from one symbols traversal.
+        """
+        hits = _places(self.source, names)
+        if not hits:
+            return ()
+        if found is None:
+            self.references = False  # the structure only: the symbols query
+            found = self._collect()
+        enclosing = _Enclosing([(d.start, d.node_end, d.qualname) for d in found.emitted])
+        calls, argument_lists = self._calls_over(hits, names)
+        references = self._calls(calls, argument_lists, enclosing)
+        references += self._uses_named(found, hits, names)
+        references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
+        return tuple(references)
+
+    def _ranged(self, query, start: int, end: int):
+        cursor = self.cursor(query)
+        cursor.set_byte_range(start, end)
+        return cursor.matches(self.tree.root_node)
+
+    def _calls_over(self, hits, names) -> tuple[list, dict[int, _ArgumentList]]:
+        """The call matches whose callee text names one of `names` (each over a hit), with their argument shapes."""
+        grammar = self.grammar
+        calls, seen = [], set()
+        if grammar.calls is None:
+            return calls, {}
+        for start, end in hits:
+            for pattern, captures in self._ranged(grammar.calls, start, end):
+                call, callee = captures["call"][0], captures["call.callee"][0]
+                receiver = captures.get("call.object", (None,))[0]
+                key = (pattern, call.id, callee.id, receiver.id if receiver is not None else None)
+                if key in seen:
+                    continue
+                seen.add(key)
+                text = _compact(self.text(callee))
+                if receiver is not None:
+                    text = f"{_compact(self.text(receiver))}.{text}"
+                if _last_name(text) in names:
+                    calls.append((call, receiver, callee, captures["call.arguments"][0], "call.single_argument" in captures))
+        calls.sort(key=lambda c: c[0].start_byte)
+        argument_lists: dict[int, _ArgumentList] = {}
+        if grammar.arguments is not None:
+            for _, _, _, arguments, _ in calls:
+                if arguments.id in argument_lists:
+                    continue
+                mine: dict[int, _ArgumentList] = {}
+                for _, captures in self._ranged(grammar.arguments, arguments.start_byte, arguments.end_byte):
+                    if captures["arguments"][0].id == arguments.id:
+                        self._add_argument(captures, mine)
+                argument_lists[arguments.id] = mine.get(arguments.id) or _ArgumentList()
+        return calls, argument_lists
+
+    def _uses_named(self, found: _Collected, hits, names) -> list[Reference]:
+        """`_uses` restricted to the stretches of scope text that hold a hit: the same stretches, since
+        every hole but string literals is known, and the strings of those stretches are looked up."""
+        chain = _chain_pattern(self.profile.reference_separators)
+        keywords = self.profile.keywords
+        source = self.source
+        lines = _LineIndex(source)
+        known = sorted(found.comments + found.import_spans)
+        hit_starts = [start for start, _ in hits]
+        strings_cache: dict[tuple[int, int], list] = {}
+        references = []
+        described: dict[bytes, tuple | None] = {}
+        for qualname, start, end, children, local in self._scopes(found.ordered, found.parameters):
+            first, last = bisect_left(hit_starts, start), bisect_left(hit_starts, end)
+            if first == last:
+                continue
+            children_spans = sorted((c.start, c.node_end) for c in children)
+            own = [position for position in hit_starts[first:last] if not _inside(children_spans, position)]
+            if not own:
+                continue
+            holes = known[bisect_left(known, (start, -1)) : bisect_left(known, (end, -1))]
+            holes = sorted(holes + children_spans)
+            strings = self._strings_near(holes, own, start, end, strings_cache)
+            holes = sorted(holes + strings) + [(end, end)]
+            found_uses: dict[bytes, int] = {}
+            cursor = start
+            for hole_start, hole_end in holes:
+                if hole_start > cursor and _any_between(hit_starts, cursor, hole_start):
+                    for raw in dict.fromkeys(chain.findall(source, cursor, hole_start)):
+                        if raw not in found_uses:
+                            found_uses[raw] = source.find(raw, cursor, hole_start)
+                cursor = max(cursor, hole_end)
+            for raw, position in found_uses.items():
+                description = described.get(raw, False)
+                if description is False:
+                    description = described[raw] = _describe_chain(raw, keywords)
+                if description is None or description[1] in local or description[3] not in names:
+                    continue
+                text, head, kind, name = description
+                references.append(Reference(kind, text, name, lines.line(position), qualname))
+        return references
+
+    def _strings_near(self, holes, positions, start: int, end: int, cache) -> list[tuple[int, int]]:
+        """String literals starting in [start, end) that lie in the gaps between `holes` holding `positions`."""
+        query = self.grammar.strings
+        if query is None:
+            return []
+        ends = [hole_end for _, hole_end in holes]
+        running = []  # the furthest end so far: holes may nest
+        furthest = start
+        for hole_end in ends:
+            furthest = max(furthest, hole_end)
+            running.append(furthest)
+        strings = set()
+        for position in positions:
+            index = bisect_left([s for s, _ in holes], position + 1)  # holes starting at or before position
+            gap_start = running[index - 1] if index else start
+            gap_end = holes[index][0] if index < len(holes) else end
+            gap = (gap_start, gap_end)
+            if gap not in cache:
+                cache[gap] = [(node.start_byte, node.end_byte) for _, captures in self._ranged(query, gap_start, max(gap_end, gap_start + 1))
+                              for node in (captures["string"][0],)]
+            strings.update(span for span in cache[gap] if start <= span[0] < end)
+        return sorted(strings)
 
     def _syntax_errors(self) -> tuple[int, ...]:
         return syntax_error_lines(self.tree, self.source, self.profile)
@@ -736,6 +885,34 @@ def _describe_chain(raw: bytes, keywords: frozenset[str]) -> tuple[str, str, Ref
     if head in keywords:
         return None
     return text, head, ReferenceKind.NAME if head == text else ReferenceKind.ATTRIBUTE, _last_name(text)
+
+
+def _places(source: bytes, names) -> list[tuple[int, int]]:
+    """Every (start, end) where a name's bytes occur, inside longer words too, overlapping or not: a string
+    literal's hole can cut a word (`\\nGot` leaves `n` between two string contents), so word boundaries
+    would miss uses. bytes.find, not a regex: it skips through a file at memchr speed."""
+    places = []
+    for name in names:
+        needle = name.encode("utf-8")
+        if not needle:
+            continue
+        position = source.find(needle)
+        while position >= 0:
+            places.append((position, position + len(needle)))
+            position = source.find(needle, position + 1)
+    places.sort()
+    return places
+
+
+def _inside(spans: list[tuple[int, int]], position: int) -> bool:
+    """Is position inside one of spans (sorted by start; nested or not)?"""
+    index = bisect_left(spans, (position + 1, -1))
+    return any(span_start <= position < span_end for span_start, span_end in spans[:index])
+
+
+def _any_between(sorted_positions: list[int], start: int, end: int) -> bool:
+    index = bisect_left(sorted_positions, start)
+    return index < len(sorted_positions) and sorted_positions[index] < end
 
 
 def _digest(data: bytes) -> str:

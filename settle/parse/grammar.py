@@ -39,6 +39,10 @@ class Grammar:
     symbols: tree_sitter.Query
     symbol_roles: tuple[str, ...]
     symbol_kinds: tuple[str | None, ...]
+    # One role each, for targeted extraction: run over small byte ranges of a tree (None: no such pattern).
+    calls: tree_sitter.Query | None = None
+    arguments: tree_sitter.Query | None = None
+    strings: tree_sitter.Query | None = None
 
     def parser(self) -> tree_sitter.Parser:
         return tree_sitter.Parser(self.language)
@@ -79,6 +83,7 @@ def _load(profile: LanguageProfile) -> Grammar:
         raise RuntimeError(f"query files of {profile.name} do not compile: {error}") from error
     source = query_source(profile).encode("utf-8")
     roles, kinds, placing, symbols = [], [], [], []
+    by_role: dict[str, list[bytes]] = {role: [] for role in _REFERENCE_ROLES}
     for pattern in range(query.pattern_count):
         text = source[query.start_byte_for_pattern(pattern) : query.end_byte_for_pattern(pattern)]
         names = [name.decode() for name in _CAPTURE.findall(_COMMENT.sub(b"", text))]
@@ -92,7 +97,12 @@ def _load(profile: LanguageProfile) -> Grammar:
             placing.append(text)
         if role not in _REFERENCE_ROLES:
             symbols.append((text, role, kind))
+        else:
+            by_role[role].append(text)
     outline = tree_sitter.Query(language, b"\n".join(placing).decode("utf-8"))
     symbols_query = tree_sitter.Query(language, b"\n".join(text for text, _, _ in symbols).decode("utf-8"))
+    single = {role: tree_sitter.Query(language, b"\n".join(texts).decode("utf-8")) if texts else None
+              for role, texts in by_role.items()}
     return Grammar(language, query, tuple(roles), tuple(kinds), outline, symbols_query,
-                   tuple(role for _, role, _ in symbols), tuple(kind for _, _, kind in symbols))
+                   tuple(role for _, role, _ in symbols), tuple(kind for _, _, kind in symbols),
+                   calls=single["call"], arguments=single["arguments"], strings=single["string"])

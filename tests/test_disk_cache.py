@@ -1,0 +1,245 @@
+"""The disk cache of symbol tables (settle/parse/store.py, codec.py, cache.py): a hit is the table a
+fresh extraction gives; a bad entry is never trusted; processes share it; it can be turned off; an
+unusable directory costs a warning, not the answer. And targeted extraction (`references_to`)
+gives what the full table gives for the names asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, fixture_files, settle_executable
+from settle.languages import profile_for_path
+from settle.parse.cache import SymbolTables
+from settle.parse.codec import table_key
+from settle.parse.extract import DEFAULT_MAX_BYTES, extract, references_named
+from settle.parse.store import FORMAT, DiskCache
+
+FILES = sorted({(path, data) for _, path, data in fixture_files()})
+DRIFT = FIXTURES / "python" / "drift_call_incompatible.toml"
+HISTORY = FIXTURES / "replay" / "history.toml"
+
+
+class _Blobs:
+    def __init__(self, files):
+        self.by_id = {f"blob{index:04d}": data for index, (_, data) in enumerate(files)}
+        self.paths = {f"blob{index:04d}": path for index, (path, _) in enumerate(files)}
+        self.reads = 0
+
+    def read(self, blob_id: str) -> bytes:
+        self.reads += 1
+        return self.by_id[blob_id]
+
+
+def _entry_file(cache: DiskCache, path: str, blob_id: str) -> Path:
+    return cache._file("tables", table_key(blob_id, path, profile_for_path(path), DEFAULT_MAX_BYTES))
+
+
+def _names(table, data: bytes, draw) -> list[str]:
+    """Names to ask for: what the file references or defines, and words it merely contains."""
+    pool = sorted({r.name for r in table.references} | {d.name for d in table.definitions}
+                  | {w.decode() for w in __import__("re").findall(rb"[A-Za-z_]\w*", data)[:50]})
+    return draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3)) if pool else ["absent"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(min_value=0, max_value=len(FILES) - 1), data=st.data())
+def test_targeted_references_are_the_full_tables_for_the_names_asked(index, data):
+    path, source = FILES[index]
+    profile = profile_for_path(path)
+    full = extract(source, path, profile)
+    names = _names(full, source, data.draw)
+    assert references_named(source, path, profile, names) == tuple(r for r in full.references if r.name in names)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(index=st.integers(min_value=0, max_value=len(FILES) - 1), data=st.data())
+def test_a_cache_hit_is_the_table_a_fresh_extraction_gives(tmp_path_factory, index, data):
+    directory = tmp_path_factory.mktemp("cache")
+    path, source = FILES[index]
+    blobs = _Blobs([(path, source)])
+    fresh = extract(source, path, profile_for_path(path))
+    names = _names(fresh, source, data.draw)
+    writer = SymbolTables(blobs.read, disk=DiskCache(directory))
+    writer.get(path, "blob0000")
+    writer.references_to(path, "blob0000", names)
+    # A new process, in effect: nothing in memory, everything from the directory.
+    reader = SymbolTables(blobs.read, disk=DiskCache(directory))
+    reads = blobs.reads
+    hit = reader.get(path, "blob0000")
+    assert reader.loaded == 1 and reader.built == 0 and blobs.reads == reads
+    assert hit == fresh
+    assert reader.references_to(path, "blob0000", names) == tuple(r for r in fresh.references if r.name in names)
+    assert blobs.reads == reads, "the targeted answer came from the entry"
+    assert hit.references == fresh.references  # worked out on demand (a parse), then stored
+    reads = blobs.reads
+    again = SymbolTables(blobs.read, disk=DiskCache(directory)).get(path, "blob0000")
+    assert again == fresh and again.references == fresh.references
+    assert blobs.reads == reads, "the references came from the cache too"
+
+
+def _bad_entries(key: str, good: bytes) -> dict[str, bytes]:
+    value = json.loads(good)[2]
+    return {
+        "corrupt": b"\x00\xff not json at all",
+        "truncated": good[: len(good) // 2],
+        "empty": b"",
+        "wrong version": json.dumps(["settle-cache/0", key, value]).encode(),
+        "foreign key": json.dumps([FORMAT, key + "x", value]).encode(),
+        "foreign shape": json.dumps({"format": FORMAT, "key": key}).encode(),
+        "wrong types": json.dumps([FORMAT, key, ["parsed", "python", "big", 0, [], [], [], None, {}]]).encode(),
+        "bad definition": json.dumps([FORMAT, key, value[:6] + [[[1, 2, 3]]] + value[7:]]).encode(),
+    }
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "truncated", "empty", "wrong version", "foreign key", "foreign shape",
+                                  "wrong types", "bad definition"])
+def test_a_bad_entry_is_ignored_and_rewritten(tmp_path, kind):
+    path, source = next((p, d) for p, d in FILES if p.endswith(".py") and b"def " in d)
+    blobs = _Blobs([(path, source)])
+    cache = DiskCache(tmp_path)
+    SymbolTables(blobs.read, disk=cache).get(path, "blob0000")
+    entry = _entry_file(cache, path, "blob0000")
+    key = table_key("blob0000", path, profile_for_path(path), DEFAULT_MAX_BYTES)
+    entry.write_bytes(_bad_entries(key, entry.read_bytes())[kind])
+    tables = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
+    table = tables.get(path, "blob0000")
+    assert tables.loaded == 0 and tables.built == 1
+    assert table == extract(source, path, profile_for_path(path))
+    rewritten = json.loads(entry.read_bytes())
+    assert rewritten[0] == FORMAT and rewritten[1] == key
+    assert SymbolTables(blobs.read, disk=DiskCache(tmp_path)).get(path, "blob0000") == table
+
+
+def test_foreign_files_in_the_directory_are_left_alone_and_not_read(tmp_path):
+    path, source = FILES[0]
+    stray = tmp_path / "tables" / "zz" / "notes.txt"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("mine")
+    (tmp_path / "README").write_text("not settle's")
+    tables = SymbolTables(_Blobs([(path, source)]).read, disk=DiskCache(tmp_path))
+    assert tables.get(path, "blob0000") == extract(source, path, profile_for_path(path))
+    assert (tmp_path / "README").read_text() == "not settle's"
+
+
+def test_the_sweep_removes_the_least_recently_used_entries(tmp_path):
+    cache = DiskCache(tmp_path, limit=10_000)
+    for number in range(20):
+        cache.store("tables", f"key{number}", "x" * 1000)
+        os.utime(cache._file("tables", f"key{number}"), (1_000_000 + number, 1_000_000 + number))
+    assert cache.load("tables", "key3") == "x" * 1000  # used now: the newest
+    cache.sweep()
+    left = {number for number in range(20) if cache._file("tables", f"key{number}").exists()}
+    assert sum(size for _, size, _ in cache.entries()) <= 9_000
+    assert 3 in left and 19 in left and 0 not in left and 4 not in left
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def _files_in(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
+
+
+def test_check_gives_the_same_verdict_cold_warm_and_without_the_cache(settle, build, tmp_path):
+    repo = build(DRIFT)
+    environment = {"SETTLE_CACHE_DIR": str(tmp_path / "cache")}
+    args = ("check", "--format", "json", "agent/tax", "agent/receipt")
+    plain = settle(*args, "--no-cache", repo=repo, env=environment)
+    assert not _files_in(tmp_path / "cache")
+    cold = settle(*args, repo=repo, env=environment)
+    assert _files_in(tmp_path / "cache")
+    warm = settle(*args, repo=repo, env=environment)
+    assert plain.returncode == cold.returncode == warm.returncode == 1
+    assert plain.stdout == cold.stdout == warm.stdout
+    assert cold.stderr == warm.stderr == ""
+
+
+@pytest.mark.parametrize("how", ["--no-cache", "SETTLE_NO_CACHE=1"])
+def test_no_cache_writes_nothing(settle, build, tmp_path, how):
+    repo = build(DRIFT)
+    environment = {"SETTLE_CACHE_DIR": str(tmp_path / "cache")}
+    flags = ["--no-cache"] if how == "--no-cache" else []
+    if how != "--no-cache":
+        environment["SETTLE_NO_CACHE"] = "1"
+    history = build(HISTORY)
+    for command, where in ((["check", "agent/tax"], repo), (["symbols"], repo), (["claims", "infer", "agent/tax"], repo),
+                           (["replay", "--jobs", "2"], history)):
+        result = settle(*command, *flags, repo=where, env=environment)
+        assert result.returncode in (0, 1), result.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+def test_an_unwritable_cache_directory_is_one_warning_and_the_right_answer(settle, build, tmp_path):
+    repo = build(DRIFT)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # a directory can't be made under a file, whoever we run as
+    expected = settle("check", "--format", "json", "agent/tax", "--no-cache", repo=repo)
+    result = settle("check", "--format", "json", "agent/tax", repo=repo, env={"SETTLE_CACHE_DIR": str(blocker / "cache")})
+    assert result.returncode == expected.returncode == 1
+    assert result.stdout == expected.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("settle: warning: cache directory") and "without the disk cache" in lines[0]
+    history = build(HISTORY)
+    expected = settle("replay", "--jobs", "2", "--no-cache", repo=history)
+    replayed = settle("replay", "--jobs", "2", repo=history, env={"SETTLE_CACHE_DIR": str(blocker / "cache")})
+    assert replayed.returncode == 0 and replayed.stdout == expected.stdout and expected.stdout
+    assert len(replayed.stderr.splitlines()) == 1, "the workers say nothing more"
+
+
+def test_a_cache_directory_inside_the_repository_is_refused(settle, build):
+    repo = build(DRIFT)
+    result = settle("check", "agent/tax", repo=repo, env={"SETTLE_CACHE_DIR": str(repo / ".git" / "settle-cache")})
+    assert result.returncode == 1
+    assert "inside the repository" in result.stderr
+    assert not (repo / ".git" / "settle-cache").exists() or not _files_in(repo / ".git" / "settle-cache")
+
+
+def test_two_processes_fill_one_cache_at_once(build, tmp_path):
+    repo = build(DRIFT)
+    environment = {**os.environ, "SETTLE_CACHE_DIR": str(tmp_path / "cache"), "NO_COLOR": "1"}
+    expected = subprocess.run([settle_executable(), "symbols", "--format", "json", "--no-cache"], cwd=repo,
+                              capture_output=True, text=True, env=environment).stdout
+    for _ in range(3):
+        runs = [subprocess.Popen([settle_executable(), "symbols", "--format", "json"], cwd=repo, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=environment) for _ in range(2)]
+        outputs = [run.communicate(timeout=120) for run in runs]
+        assert all(run.returncode == 0 for run in runs)
+        assert all(out == expected and err == "" for out, err in outputs)
+        subprocess.run([settle_executable(), "cache", "clear"], env=environment, capture_output=True, check=True)
+    warm = [subprocess.run([settle_executable(), "symbols", "--format", "json"], cwd=repo, capture_output=True,
+                           text=True, env=environment) for _ in range(2)]
+    assert all(run.stdout == expected for run in warm)
+    assert not [p for p in _files_in(tmp_path / "cache") if p.name.startswith(".tmp-")]
+
+
+def test_cache_info_and_clear(settle, build, tmp_path):
+    repo = build(DRIFT)
+    environment = {"SETTLE_CACHE_DIR": str(tmp_path / "cache")}
+    settle("symbols", repo=repo, env=environment)
+    info = json.loads(settle("cache", "info", "--format", "json", env=environment).stdout)
+    assert info["directory"] == str(tmp_path / "cache") and info["entries"] > 0 and info["bytes"] > 0
+    assert info["limit"] == 1024 ** 3 and info["enabled"] is True
+    text = settle("cache", "info", env=environment, check_unchanged=False).stdout
+    assert str(tmp_path / "cache") in text and "entries:" in text
+    cleared = settle("cache", "clear", env=environment)
+    assert cleared.returncode == 0 and f"removed {info['entries']} entries" in cleared.stdout
+    assert json.loads(settle("cache", "info", "--format", "json", env=environment).stdout)["entries"] == 0
+    bounded = json.loads(settle("cache", "info", "--format", "json", env={**environment, "SETTLE_CACHE_SIZE": "2M"}).stdout)
+    assert bounded["limit"] == 2 * 1024 * 1024
+
+
+def test_the_default_directory_follows_xdg(settle, tmp_path):
+    environment = {"SETTLE_CACHE_DIR": "", "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    info = json.loads(settle("cache", "info", "--format", "json", env=environment).stdout)
+    assert info["directory"] == str(tmp_path / "xdg" / "settle")
+    environment = {"SETTLE_CACHE_DIR": "", "XDG_CACHE_HOME": "", "HOME": str(tmp_path / "home")}
+    info = json.loads(settle("cache", "info", "--format", "json", env=environment).stdout)
+    assert info["directory"] == str(tmp_path / "home" / ".cache" / "settle")
