@@ -115,13 +115,26 @@ def _conflict_finding(conflict: TextConflict, left: SideChanges, right: SideChan
     elif conflict.subkind == "distinct_symbols":
         fields["symbol"] = conflict.symbols[0]
         fields["other"] = conflict.symbols[-1] if len(conflict.symbols) > 1 else f"module-level lines of {conflict.path}"
+        fields["a_verb"] = "adds" if conflict.symbols[0] in conflict.added else "changes"
+        fields["b_verb"] = "adds" if fields["other"] in conflict.added else "changes"
+        both_added = len(conflict.symbols) > 1 and set(conflict.symbols) <= conflict.added
+        fields["advice"] = ("both are whole new symbols at the same spot; keep both" if both_added else
+                            "adjacent edits to different symbols; a syntax-aware merge or rebasing one branch resolves it")
     elif conflict.subkind == "module_level":
-        base_lines = conflict.base_lines
-        fields["lines"] = f"{base_lines.start}-{base_lines.end}" if base_lines else "?"
+        fields["lines"] = describe_lines(conflict.base_lines)
     elif conflict.subkind == "modify_delete":
         fields["deleter"] = conflict.deleted_by
         fields["modifier"] = right.name if conflict.deleted_by == left.name else left.name
     return make_finding("text_conflict", conflict.subkind, names, conflict.symbols, conflict.path, locations, extra=extra, fields=fields)
+
+
+def describe_lines(lines: LineRange | None) -> str:
+    """Base lines as a reader counts them: a pure insertion has an empty range and sits after a line."""
+    if lines is None:
+        return "lines unknown"
+    if lines.empty:
+        return f"after line {lines.end}" if lines.end > 0 else "at the start of the file"
+    return f"line {lines.start}" if lines.start == lines.end else f"lines {lines.start}-{lines.end}"
 
 
 def _concurrent_edits(left: SideChanges, right: SideChanges, conflicted: set[str]) -> Iterator[Finding]:
