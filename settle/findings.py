@@ -66,7 +66,7 @@ KINDS: dict[tuple[str, str], FindingKind] = {
                     "{changer} changes {symbol} to {signature}, but {caller} at {site} calls it as {call}: {reason}; update the call or keep the old signature",
                     "a call site in the merged result no longer binds to the changed signature"),
         FindingKind("signature_drift", "removed_in_use", _E,
-                    "{changer} {removal} {symbol}, but {user} at {site} still uses it; keep the symbol or update the use",
+                    "{changer} {removal}, but {user} at {site} still {verb} {used}; {fix}",
                     "a removed or renamed symbol is still referenced in the merged result"),
         FindingKind("signature_drift", "changed_in_use", _W,
                     "{changer} changes {symbol} to {signature} and {user} at {site} calls it as {call}; settle cannot decide statically whether the call still binds ({reason})",

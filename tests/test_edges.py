@@ -28,3 +28,58 @@ def test_module_level_insertions_at_one_spot_name_the_line_they_follow(build, se
     assert "text_conflict/module_level" in result.stdout
     assert "outside any symbol (after line 3)" in result.stdout
     assert "3-2" not in result.stdout
+
+
+# -- 2. rename messages ----------------------------------------------------------------------------
+
+RENAMES = {
+    "base": {"files": {
+        "lib/store.py": "class Store:\n    def fetch(self, key):\n        return self.data[key]\n\n\n"
+                        "def greet(name):\n    text = 'hi ' + name\n    return text\n\n\n"
+                        "class CallSpec:\n    def __init__(self, x):\n        self.x = x\n        self.y = x\n",
+        "lib.js": "export function greet(name) {\n  const text = 'hi ' + name;\n  return text;\n}\n",
+    }},
+    "branches": {
+        "b": {"files": {
+            "lib/store.py": "class Store:\n    def load(self, key):\n        return self.data[key]\n\n\n"
+                            "def salute(name):\n    text = 'hi ' + name\n    return text\n\n\n"
+                            "class CallSpec2:\n    def __init__(self, x):\n        self.x = x\n        self.y = x\n",
+            "lib.js": "export function salute(name) {\n  const text = 'hi ' + name;\n  return text;\n}\n",
+        }},
+        "use": {"files": {
+            "app.py": "from lib.store import Store, greet, CallSpec\n\n\ndef run(s: Store):\n"
+                      "    greet('x')\n    CallSpec(1)\n    return s.fetch('k')\n",
+            "app.js": "import { greet } from './lib.js';\n\nexport function run() {\n  return greet('x');\n}\n",
+        }},
+        # The near miss: new code that already calls the new names.
+        "updated": {"files": {
+            "later.py": "from lib.store import Store, salute, CallSpec2\n\n\ndef run(s: Store):\n"
+                        "    salute('x')\n    CallSpec2(1)\n    return s.load('k')\n",
+        }},
+    },
+}
+
+
+def test_rename_messages_name_the_old_and_new_names_in_order(build, settle):
+    repo = build(RENAMES)
+    result = settle("check", "--base", "main", "b", "use", repo=repo)
+    assert result.returncode == 1, result.stderr
+    text = result.stdout
+    for expected in (
+        "b renames greet to salute in lib.js, but app.js::run at app.js:4 still calls greet; update it to salute or keep the old name",
+        "b renames greet to salute in lib/store.py, but app.py::run at app.py:5 still calls greet",
+        "b renames Store.fetch to Store.load in lib/store.py, but app.py::run at app.py:7 still calls s.fetch; update it to load",
+        "b renames CallSpec to CallSpec2 in lib/store.py, but app.py::run at app.py:6 still calls CallSpec",
+    ):
+        assert expected in text, text
+    verdict = json.loads(settle("check", "--base", "main", "--format", "json", "b", "use", repo=repo).stdout)
+    drift = [(f["symbols"], f["locations"][-1]["path"]) for f in verdict["findings"] if f["kind"] == "signature_drift"]
+    # One finding per use: not one for the call and another for the name it spells, nor one for the
+    # class and another for the constructor that is renamed with it.
+    assert sorted(s[0] for s, _ in drift) == ["lib.js::greet", "lib/store.py::CallSpec", "lib/store.py::Store.fetch", "lib/store.py::greet"]
+
+
+def test_uses_of_the_new_names_stay_quiet(build, settle):
+    repo = build(RENAMES)
+    result = settle("check", "--base", "main", "b", "updated", repo=repo)
+    assert result.returncode == 0, result.stdout

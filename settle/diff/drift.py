@@ -95,9 +95,19 @@ class MergedTree:
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
     """Findings for the symbols `changer` changed or removed, against `other`'s code (and stale callers)."""
     other_removed = {c.old.id for c in other.symbol_changes if c.old is not None and c.kind is SymbolChangeKind.REMOVED}
+    gone = {c.old.qualname for c in _drifting(changer) if c.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)}
     for change in _drifting(changer):
-        if change.old.id not in other_removed:
+        if change.old.id not in other_removed and not _goes_with_its_class(change, gone):
             yield from _uses_of(merged, change, changer, other, stale_callers)
+
+
+def _goes_with_its_class(change: SymbolChange, gone: set[str]) -> bool:
+    """A constructor removed or renamed with its class: the class's finding says it, once."""
+    definition = change.old
+    if definition.parent is None or definition.parent not in gone or change.kind is SymbolChangeKind.SIGNATURE_CHANGED:
+        return False
+    profile = profile_for_path(definition.id.split("::", 1)[0])
+    return profile is not None and _use_names(definition, profile)[1]
 
 
 def drift_names(side: SideChanges) -> set[str]:
@@ -273,6 +283,8 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
                 site_line=reference.line, user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
     removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
     if removed:
+        if reference.kind is not ReferenceKind.CALL and _called_there(table, reference):
+            return  # the call at this very spot says it
         if reference.kind is ReferenceKind.CALL:
             overloads = _remaining_overloads(merged, change, changer, profile)
             if overloads:
@@ -302,6 +314,11 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
         yield Drift("changed_in_use", reason=reason, **base)
         return
     yield Drift("call_incompatible", reason=reason, **base)
+
+
+def _called_there(table, reference) -> bool:
+    return any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope
+               and r.line == reference.line for r in table.references)
 
 
 def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:

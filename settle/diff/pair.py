@@ -184,15 +184,30 @@ def _drift_finding(drift: Drift, left: SideChanges, right: SideChanges) -> Findi
     if change.new is not None:
         new_path = change.new.id.split("::", 1)[0]
         locations.append(_location(drift.changer, new_path, LineRange(change.new.span.start_line, change.new.span.end_line), change.new.id))
-    removal = "removes" if change.kind is SymbolChangeKind.REMOVED else f"renames to {change.new.id if change.new else '?'}"
+    removal, fix = _removal(change)
+    used = drift.call.split("(", 1)[0]
+    verb = "calls" if drift.call.endswith(")") and "(" in drift.call else "uses"
     signature = change.new.signature.render() if change.new is not None and change.new.signature is not None else "(removed)"
     site = f"{drift.site_path}:{drift.site_line}"
     return make_finding(
         "signature_drift", drift.subkind, [left.name, right.name], [symbol], path, locations,
         extra=f"{drift.site_path}:{drift.site_line}:{drift.call}",
         fields=dict(changer=drift.changer, symbol=symbol, signature=signature, caller=drift.user, user=drift.user,
-                    site=site, call=drift.call, reason=drift.reason, removal=removal),
+                    site=site, call=drift.call, reason=drift.reason, removal=removal, fix=fix, used=used, verb=verb),
     )
+
+
+def _removal(change) -> tuple[str, str]:
+    """What a removal or rename did, old name first, and what would fix a use left behind."""
+    old, new = change.old, change.new
+    if change.kind is not SymbolChangeKind.RENAMED or new is None:
+        return f"removes {old.id}", "keep the symbol or update the use"
+    old_path, new_path = old.id.split("::", 1)[0], new.id.split("::", 1)[0]
+    if old_path == new_path:
+        renamed = f"renames {old.qualname} to {new.qualname} in {old_path}"
+    else:
+        renamed = f"renames {old.id} to {new.id}"
+    return renamed, f"update it to {new.name} or keep the old name"
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
