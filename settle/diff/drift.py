@@ -16,7 +16,7 @@ from functools import cached_property
 from settle.diff.binding import Binding, bind, describe_call
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
 from settle.languages import LanguageProfile, profile_for_path
-from settle.languages.resolve import module_names_file
+from settle.languages.resolve import module_names_file, qualifier_names_file
 from settle.parse.cache import SymbolTables
 from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, SymbolKind, SymbolTable
 from settle.repo import EntryKind, Repository
@@ -208,7 +208,9 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         qualifier = text[: len(text) - len(definition.name)].rstrip("".join(separators) + "?")
         if inside and qualifier in profile.self_names:
             return _Resolution(True, True)
-        if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
+        if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and (
+                _module_visible(table, class_name, path, profile)
+                or qualifier_names_file(profile.module_resolver, qualifier[: -len(class_name)].rstrip("".join(separators)), table.path, path)):
             return _Resolution(True, True)
         same_named = merged.definitions_named(definition.name, profile.module_resolver)
         live = [d for d in same_named if d.id != definition.id]
@@ -239,6 +241,8 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if any(prefix == binding.local + separator for separator in separators):
             if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
                 return _Resolution(True, constructor)
+    if any(prefix.endswith(s) and qualifier_names_file(profile.module_resolver, prefix[: -len(s)], table.path, path) for s in separators):
+        return _Resolution(True, constructor)
     return None
 
 
