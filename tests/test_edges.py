@@ -83,3 +83,79 @@ def test_uses_of_the_new_names_stay_quiet(build, settle):
     repo = build(RENAMES)
     result = settle("check", "--base", "main", "b", "updated", repo=repo)
     assert result.returncode == 0, result.stdout
+
+
+# -- 3. uses through module paths, per language ------------------------------------------------------
+
+IMPORT_FORMS = {
+    "base": {"files": {
+        "pkg/__init__.py": "from .store import greet\n",
+        "pkg/store.py": "def greet(name):\n    text = 'hi ' + name\n    return text\n",
+        "pkg/other.py": "def greet(name):\n    return name\n",
+        "pkg/sub/__init__.py": "",
+        "web/lib/greet.ts": "export function greet(name: string): string {\n  const text = 'hi ' + name;\n  return text;\n}\n",
+        "web/lib/index.ts": "export { greet } from './greet';\n",
+        "web/other.ts": "export function greet(name: string): string {\n  return name;\n}\n",
+        "web/util/index.js": "export function shout(name) {\n  const text = 'HI ' + name;\n  return text;\n}\n",
+        "src/main/java/demo/store/Store.java": "package demo.store;\n\npublic class Store {\n    public static String greet(String name) {\n"
+                                               "        String text = \"hi \" + name;\n        return text;\n    }\n}\n",
+        "src/main/java/demo/other/Other.java": "package demo.other;\n\npublic class Other {\n    public static String greet(String name) {\n"
+                                               "        return name;\n    }\n}\n",
+    }},
+    "branches": {
+        "rm": {"files": {
+            "pkg/store.py": "\n",
+            "web/lib/greet.ts": "\n",
+            "web/util/index.js": "\n",
+            "src/main/java/demo/store/Store.java": "package demo.store;\n\npublic class Store {\n}\n",
+        }},
+        "use": {"files": {
+            "pkg/sub/a.py": "from ..store import greet\nfrom .. import store\nfrom pkg import greet as hello\n\n\ndef run():\n"
+                            "    greet('x')\n    store.greet('y')\n    hello('z')\n",
+            "web/app/a.ts": "import { greet } from '../lib/greet';\nimport { greet as g2 } from '../lib/greet.js';\n"
+                            "import { greet as g3 } from '../lib';\nimport { shout } from '../util';\n\nexport function run(): string {\n"
+                            "  greet('a');\n  g2('b');\n  g3('c');\n  return shout('d');\n}\n",
+            "src/main/java/demo/app/App.java": "package demo.app;\n\nimport static demo.store.Store.greet;\n\npublic class App {\n"
+                                               "    public static String run() {\n        return greet(\"b\");\n    }\n}\n",
+        }},
+        # Near misses: the same names, bound to symbols nobody removed.
+        "near": {"files": {
+            "pkg/sub/b.py": "from ..other import greet\nfrom pkg.other import greet as hello\n\n\ndef run():\n    greet('x')\n    hello('y')\n",
+            "web/app/b.ts": "import { greet as g2 } from '../other';\n\nexport function run(): string {\n  return g2('b');\n}\n",
+            "src/main/java/demo/app/Near.java": "package demo.app;\n\nimport static demo.other.Other.greet;\n\npublic class Near {\n"
+                                                "    public static String run() {\n        return greet(\"b\");\n    }\n}\n",
+        }},
+    },
+}
+
+
+def _drift_sites(stdout: str) -> set[tuple[str, int, str]]:
+    verdict = json.loads(stdout)
+    sites = set()
+    for finding in verdict["findings"]:
+        if finding["kind"] == "signature_drift":
+            site = next(l for l in finding["locations"] if l["side"] not in ("base", "rm"))
+            sites.add((finding["symbols"][0], site["path"], site["start_line"]))
+    return sites
+
+
+def test_uses_through_relative_imports_reexports_aliases_and_static_imports_are_seen(build, settle):
+    repo = build(IMPORT_FORMS)
+    result = settle("check", "--base", "main", "--format", "json", "rm", "use", repo=repo)
+    assert result.returncode == 1, result.stderr
+    assert _drift_sites(result.stdout) == {
+        ("pkg/store.py::greet", "pkg/sub/a.py", 7),   # from ..store import greet
+        ("pkg/store.py::greet", "pkg/sub/a.py", 8),   # from .. import store; store.greet
+        ("pkg/store.py::greet", "pkg/sub/a.py", 9),   # from pkg import greet as hello (pkg/__init__ re-exports it)
+        ("web/lib/greet.ts::greet", "web/app/a.ts", 7),   # '../lib/greet' without extension
+        ("web/lib/greet.ts::greet", "web/app/a.ts", 8),   # '../lib/greet.js', aliased
+        ("web/lib/greet.ts::greet", "web/app/a.ts", 9),   # '../lib': index.ts re-exports it
+        ("web/util/index.js::shout", "web/app/a.ts", 10),  # '../util': its index file
+        ("src/main/java/demo/store/Store.java::Store.greet", "src/main/java/demo/app/App.java", 7),  # import static
+    }
+
+
+def test_same_names_bound_elsewhere_stay_quiet(build, settle):
+    repo = build(IMPORT_FORMS)
+    result = settle("check", "--base", "main", "--format", "json", "rm", "near", repo=repo)
+    assert result.returncode == 0, result.stdout

@@ -45,6 +45,17 @@ class MergedTree:
         self.sides = (first, second)
         self._by_resolver: dict[str, list[tuple[str, str, bytes]]] = {}
         self._mentions: dict[tuple[str, str], list[SymbolTable]] = {}
+        self._packages: dict[str, list[tuple[str, str]]] = {}
+
+    def package_files(self, profile: LanguageProfile) -> list[tuple[str, str]]:
+        """(path, blob id) of the merged files that stand for their directory (`__init__.py`, `index.ts`, `mod.rs`)."""
+        if profile.module_resolver not in self._packages:
+            self._packages[profile.module_resolver] = [
+                (path, blob_id) for path, blob_id in sorted(self.files.items())
+                if posixpath.splitext(posixpath.basename(path))[0] in profile.package_stems
+                and (other := profile_for_path(path)) is not None and other.module_resolver == profile.module_resolver
+            ]
+        return self._packages[profile.module_resolver]
 
     @cached_property
     def files(self) -> dict[str, str]:
@@ -166,10 +177,11 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
     """(side, table, reference) for uses of any of names: the other side's new code, then stale code."""
     for file in other.files:
         table = file.new_table
-        if table is None or not table.parsed or not file.spells_any(names):
+        if table is None or not table.parsed or not _same_resolver(table.path, profile) or not file.spells_any(names):
             continue
+        local = _local_names(table, names)
         for reference in file.new_code_references():
-            if reference.name in names:
+            if reference.name in local:
                 yield other.name, table, reference
     if not stale_callers:
         return
@@ -181,9 +193,21 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
                 if file is not None and file.change.new_path == table.path:
                     owner = side.name
                     break
+            local = _local_names(table, {name})
             for reference in table.references:
-                if reference.name == name:
+                if reference.name in local:
                     yield owner, table, reference
+
+
+def _same_resolver(path: str, profile: LanguageProfile) -> bool:
+    """Code in another language cannot use the symbol (a Python `store.greet` is not Java's)."""
+    other = profile_for_path(path)
+    return other is not None and other.module_resolver == profile.module_resolver
+
+
+def _local_names(table: SymbolTable, names: set[str]) -> set[str]:
+    """The names plus the local names imports give them (`import { greet as hello }`)."""
+    return names | {binding.local for binding in table.imports if binding.name in names}
 
 
 @dataclass(frozen=True)
@@ -202,8 +226,11 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     if is_member:
         inside = table.path == path and _within_scope(reference.scope, definition.parent)
         if rest is None:
-            # A bare name reaches a method only through an implicit receiver, from inside its class.
-            return _Resolution(True, True) if profile.implicit_self and inside else None
+            # A bare name reaches a method through an implicit receiver, from inside its class,
+            # or through an import of the member itself (Java's `import static a.B.m`).
+            if profile.implicit_self and inside:
+                return _Resolution(True, True)
+            return _Resolution(True, False) if _member_imported(table, head, definition, path, profile) else None
         class_name = definition.parent.rsplit(".", 1)[-1]
         qualifier = text[: len(text) - len(definition.name)].rstrip("".join(separators) + "?")
         if inside and qualifier in profile.self_names:
@@ -222,14 +249,17 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     if definition.parent is not None and not constructor:
         return None  # a nested local function: only its parent can call it
     if rest is None:
-        if head != target_name:
+        aliased = any(b.local == head and b.name == target_name for b in table.imports)
+        if head != target_name and not aliased:
             return None
-        if table.path == path:
+        if table.path == path and not aliased:
             return _Resolution(True, constructor)
         for binding in table.imports:
-            if binding.local == target_name or binding.name == "*":
+            if binding.local == head or binding.name == "*":
                 name = binding.name if binding.name not in (None, "*") else None
-                if module_names_file(profile.module_resolver, binding.module, None if name == target_name else name, table.path, path):
+                name = None if name == target_name else name
+                if module_names_file(profile.module_resolver, binding.module, name, table.path, path) or \
+                        _reexported(merged, profile, binding.module, name, table.path, path, target_name):
                     return _Resolution(True, constructor)
         if profile.directory_is_namespace and _same_directory(table.path, path):
             return _Resolution(True, constructor)
@@ -244,6 +274,33 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     if any(prefix.endswith(s) and qualifier_names_file(profile.module_resolver, prefix[: -len(s)], table.path, path) for s in separators):
         return _Resolution(True, constructor)
     return None
+
+
+def _member_imported(table: SymbolTable, head: str, definition: Definition, path: str, profile: LanguageProfile) -> bool:
+    class_name = definition.parent.rsplit(".", 1)[-1]
+    for binding in table.imports:
+        if (binding.local == head and binding.name == definition.name) or binding.name == "*":
+            _, last = binding.module.rsplit(".", 1) if "." in binding.module else ("", binding.module)
+            if last == class_name and module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
+                return True
+    return False
+
+
+def _reexported(merged, profile: LanguageProfile, module: str, name: str | None, importer: str, path: str, target_name: str) -> bool:
+    """An import of a package file (`from pkg import f`, `from '../lib'`) that passes on the name
+    from the file defining it (`from .store import f` in pkg/__init__.py, `export { f } from './f'`)."""
+    for package_path, blob_id in merged.package_files(profile):
+        if package_path == path or not module_names_file(profile.module_resolver, module, name, importer, package_path):
+            continue
+        package = merged.tables.get(package_path, blob_id)
+        if package is None or not package.parsed:
+            continue
+        for binding in package.imports:
+            if binding.local == (name or target_name) or binding.name == "*":
+                passed = None if binding.name in (None, "*", target_name) else binding.name
+                if module_names_file(profile.module_resolver, binding.module, passed, package_path, path):
+                    return True
+    return False
 
 
 def _within_scope(scope: str | None, container: str) -> bool:
