@@ -93,7 +93,7 @@ KINDS: dict[tuple[str, str], FindingKind] = {
                     "{side}'s new code in {user} uses {symbol}, outside its claimed read scope; widen the read claims if that is intended",
                     "new code references a repository symbol outside the claimed read scope"),
         FindingKind("claim_violation", "unresolved_claim", _E,
-                    "claim '{pattern}' ({operation}) of {side} names nothing {where}; fix the pattern",
+                    "claim '{pattern}' ({operation}) of {side} names nothing {where}; {hint}",
                     "a claim names a symbol that exists on no side"),
         FindingKind("plan_conflict", "parallel_edit", _E,
                     "tasks {a} and {b} can run in parallel (no dependency path) and both claim {symbol} for {operation}; add a dependency or split the claim",

@@ -159,3 +159,60 @@ def test_same_names_bound_elsewhere_stay_quiet(build, settle):
     repo = build(IMPORT_FORMS)
     result = settle("check", "--base", "main", "--format", "json", "rm", "near", repo=repo)
     assert result.returncode == 0, result.stdout
+
+
+# -- 4. claims that name what the candidate creates; hints for those that resolve nowhere -------------
+
+CLAIMED = {
+    "base": {"files": {"src/http/client.py": "class Client:\n    def send(self, request):\n        return request\n"}},
+    "branches": {"agent/add-retry": {"files": {
+        "src/http/client.py": "class Client:\n    def send(self, request):\n        return [request]\n",
+        "docs/retry.md": "# Retries\n",
+    }}},
+}
+
+
+def _claims(tmp_path, text: str) -> str:
+    path = tmp_path / "add-retry.claims.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_edit_of_a_file_the_candidate_creates_is_accepted(build, settle, tmp_path):
+    repo = build(CLAIMED)
+    claims = _claims(tmp_path, '[claims]\nedit = ["src/http/client.py::Client.send", "docs/retry.md"]\n')
+    result = settle("check", "--base", "main", "--claims", claims, "agent/add-retry", repo=repo)
+    assert result.returncode == 0, result.stdout
+    assert "unresolved_claim" not in result.stdout
+
+
+@pytest.mark.parametrize("operation, pattern, hint", [
+    ("edit", "src/http/client.py::Client.sned", "did you mean `src/http/client.py::Client.send`?"),
+    ("edit", "src/http/client.py::Client.send(self, request)", "did you mean `src/http/client.py::Client.send`?"),
+    ("edit", "src/http/clients.py::Client.send", "did you mean `src/http/client.py::Client.send`? (no file src/http/clients.py)"),
+    ("delete", "docs/retry.md", "the candidate adds it, so there is nothing to delete: claim it under `create`"),
+    ("edit", "src/nothing/like/it.py::Zebra", "no file src/nothing/like/it.py; fix the path"),
+])
+def test_an_unresolved_claim_says_what_would_resolve(build, settle, tmp_path, operation, pattern, hint):
+    repo = build(CLAIMED)
+    others = '"src/http/client.py::Client.send", "docs/retry.md"'
+    claims = _claims(tmp_path, f'[claims]\nedit = [{others}]\n{operation} = ["{pattern}"]\n' if operation != "edit"
+                     else f'[claims]\nedit = [{others}, "{pattern}"]\n')
+    result = settle("check", "--base", "main", "--claims", claims, "agent/add-retry", repo=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"claim '{pattern}' ({operation}) of agent/add-retry names nothing" in result.stdout
+    assert hint in result.stdout, result.stdout
+
+
+# -- 5. ids from `settle symbols` paste into claims -------------------------------------------------
+
+def test_symbols_prints_ids_that_paste_into_claims(build, settle, tmp_path):
+    repo = build(CLAIMED)
+    result = settle("symbols", "--rev", "main", "src/http/client.py", repo=repo)
+    assert result.returncode == 0, result.stderr
+    method = next(line for line in result.stdout.splitlines() if line.split()[0] == "method")
+    assert method.split() == ["method", "src/http/client.py::Client.send", "(self,", "request)", "L2-3"]
+    pasted = method.split()[1]
+    claims = _claims(tmp_path, f'[claims]\nedit = ["{pasted}", "docs/retry.md"]\n')
+    checked = settle("check", "--base", "main", "--claims", claims, "agent/add-retry", repo=repo)
+    assert checked.returncode == 0, checked.stdout
