@@ -273,7 +273,32 @@ def _rate(done: int, seconds: float) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="settle", standalone_mode=True)
+        cli.main(args=argv, prog_name="settle", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as error:
+        # A bare `settle` (or `settle plan`) asks for the help, not an error.
+        click.echo(error.ctx.get_help())
+        return 0
+    except click.UsageError as error:
+        click.echo(_usage_line(error), err=True)
+        return EXIT_INPUT
+    except click.exceptions.Abort:
+        click.echo("settle: interrupted", err=True)
+        return 130
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.ClickException as error:
+        click.echo(f"settle: {error.format_message()}", err=True)
+        return error.exit_code
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_INPUT)
     return 0
+
+
+def _usage_line(error: click.UsageError) -> str:
+    """A usage error as one line naming the fix (DESIGN: exit 2 is one line on stderr), not click's usage block."""
+    command = error.ctx.command_path if error.ctx is not None else "settle"
+    text = " ".join(error.format_message().split()).rstrip(".")
+    text = text[:1].lower() + text[1:]
+    usage = " ".join(error.ctx.get_usage().split()) if error.ctx is not None else ""
+    usage = usage[len("Usage: "):] if usage.startswith("Usage: ") else usage
+    return f"{command}: {text} (usage: {usage}; see `{command} --help`)"

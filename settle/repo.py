@@ -182,10 +182,22 @@ class Repository:
                 raise EmptyRepositoryError(
                     f"{self.location}: the repository has no commits yet, so '{ref}' names nothing"
                 ) from error
-            raise UnknownRefError(
-                f"unknown ref '{ref}': no branch, tag or commit of that name (see `git branch -a`)"
-            ) from error
+            near = self._nearest_ref(ref)
+            hint = f"; did you mean '{near}'?" if near else " (see `git branch -a`)"
+            raise UnknownRefError(f"unknown ref '{ref}': no branch, tag or commit of that name{hint}") from error
         return str(commit.id)
+
+    def _nearest_ref(self, ref: str) -> str | None:
+        """The branch or tag whose name is closest to a mistyped one (`sgi` → `sig`)."""
+        import difflib
+
+        names = []
+        for name in self._repo.references:
+            for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/"):
+                if name.startswith(prefix) and not name.endswith("/HEAD"):
+                    names.append(name[len(prefix):])
+        near = difflib.get_close_matches(ref, sorted(set(names)), n=1, cutoff=0.5)
+        return near[0] if near else None
 
     def default_base(self) -> str:
         """origin/HEAD's branch, else main, else master."""

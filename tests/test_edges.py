@@ -216,3 +216,37 @@ def test_symbols_prints_ids_that_paste_into_claims(build, settle, tmp_path):
     claims = _claims(tmp_path, f'[claims]\nedit = ["{pasted}", "docs/retry.md"]\n')
     checked = settle("check", "--base", "main", "--claims", claims, "agent/add-retry", repo=repo)
     assert checked.returncode == 0, checked.stdout
+
+
+# -- 7. usage errors are one line naming the fix; unknown refs offer the nearest -----------------------
+
+@pytest.mark.parametrize("args, expected", [
+    (["check", "--format", "xml"], "settle check: invalid value for '--format': 'xml' is not one of 'text', 'json', 'sarif' (usage: settle check [OPTIONS] [CANDIDATES]...; see `settle check --help`)"),
+    (["plan", "lint"], "settle plan lint: missing argument 'PLAN' (usage: settle plan lint [OPTIONS] PLAN; see `settle plan lint --help`)"),
+    (["check", "--frmat", "json"], "settle check: no such option '--frmat'. Did you mean '--format'?"),
+    (["chek"], "settle: no such command 'chek'"),
+    (["replay", "--jobs", "0"], "settle replay: invalid value for '--jobs'"),
+])
+def test_usage_errors_are_one_line(build, settle, args, expected):
+    repo = build(RENAMES)
+    result = settle(*args, repo=repo)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(expected), result.stderr
+    assert "Usage:" not in result.stderr and "Try '" not in result.stderr
+
+
+def test_an_unknown_ref_offers_the_nearest_branch_or_tag(build, settle):
+    repo = build(RENAMES)
+    result = settle("check", "--base", "main", "udpated", repo=repo)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "settle: unknown ref 'udpated': no branch, tag or commit of that name; did you mean 'updated'?"
+    result = settle("check", "--base", "mian", "use", repo=repo)
+    assert result.returncode == 2 and "did you mean 'main'?" in result.stderr
+    far = settle("check", "--base", "main", "zzzzzz", repo=repo)
+    assert "(see `git branch -a`)" in far.stderr and "did you mean" not in far.stderr
+
+
+def test_bare_settle_prints_its_help(settle):
+    result = settle()
+    assert result.returncode == 0 and "Commands:" in result.stdout
