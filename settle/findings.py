@@ -69,7 +69,7 @@ KINDS: dict[tuple[str, str], FindingKind] = {
                     "{changer} {removal}, but {user} at {site} still {verb} {used}; {fix}",
                     "a removed or renamed symbol is still referenced in the merged result"),
         FindingKind("signature_drift", "changed_in_use", _W,
-                    "{changer} changes {symbol} to {signature} and {user} at {site} calls it as {call}; settle cannot decide statically whether the call still binds ({reason})",
+                    "{changer} changes {symbol} to {signature} and {user} at {site} calls it as {call}; settle cannot decide statically whether the call still binds ({reason}); {advice}",
                     "a changed signature is used where binding can't be decided statically"),
         FindingKind("duplicate_definition", "add_add", _E,
                     "{a} and {b} both add {symbol} with different content; keep one definition",

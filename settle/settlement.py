@@ -55,7 +55,7 @@ class Session:
 
 def check(
     repo: str = ".",
-    candidates: Sequence[str] = (),
+    candidates: Sequence[str] | str = (),
     base: str | None = None,
     *,
     policy: Policy | str | None = None,
@@ -66,7 +66,10 @@ def check(
     branch_template: str = "{task}",
     progress=None,
 ) -> Verdict:
-    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master)."""
+    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master).
+    A single ref given as a string is one candidate (`check(repo, "agent/a")`)."""
+    if isinstance(candidates, str):
+        candidates = [candidates]
     session = Session.open(repo, max_file_size)
     repository = session.repository
     if not isinstance(policy, Policy):

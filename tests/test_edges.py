@@ -250,3 +250,103 @@ def test_an_unknown_ref_offers_the_nearest_branch_or_tag(build, settle):
 def test_bare_settle_prints_its_help(settle):
     result = settle()
     assert result.returncode == 0 and "Commands:" in result.stdout
+
+
+# -- 6. many findings of one kind on one symbol ------------------------------------------------------
+
+CALLERS = 8
+WIDELY_USED = {
+    "base": {"files": {
+        "lib/subtypes.py": "def is_subtype(left, right):\n    return left == right\n",
+        **{f"lib/user{i}.py": f"from lib.subtypes import is_subtype\n\n\ndef check{i}(a, b):\n    return is_subtype(a, b)\n"
+           for i in range(CALLERS)},
+    }},
+    "branches": {"sig": {"files": {
+        "lib/subtypes.py": "def is_subtype(context, left, right):\n    return left == right\n",
+    }}},
+}
+
+
+def test_text_groups_the_findings_of_one_kind_on_one_symbol(build, settle):
+    repo = build(WIDELY_USED)
+    text = settle("check", "--base", "main", "sig", repo=repo).stdout
+    assert f"  held: sig (by {CALLERS} findings (signature_drift/call_incompatible on lib/subtypes.py::is_subtype))" in text
+    assert text.count("signature_drift/call_incompatible [") == 1, text
+    assert f"lib/subtypes.py::is_subtype  ({CALLERS} findings)" in text
+    assert "base lib/user0.py:5;" in text.split("(8 findings)", 1)[1].splitlines()[2]
+    assert "also at base lib/user1.py:5 [" in text and "base lib/user2.py:5 [" in text
+    assert f"and {CALLERS - 3} more (every one in --format json)" in text
+    # Tools keep one finding per call site.
+    verdict = json.loads(settle("check", "--base", "main", "--format", "json", "sig", repo=repo).stdout)
+    assert len(verdict["findings"]) == CALLERS and len(verdict["settlement"]["held"]["sig"]) == CALLERS
+    sarif = json.loads(settle("check", "--base", "main", "--format", "sarif", "sig", repo=repo).stdout)
+    assert len(sarif["runs"][0]["results"]) == CALLERS
+
+
+def test_a_single_finding_is_not_grouped(build, settle):
+    one = {"base": {"files": {k: v for k, v in WIDELY_USED["base"]["files"].items() if k in ("lib/subtypes.py", "lib/user0.py")}},
+           "branches": WIDELY_USED["branches"]}
+    text = settle("check", "--base", "main", "sig", repo=build(one)).stdout
+    assert "findings)" not in text and "also at" not in text
+    assert "  held: sig (by " in text and "1 findings" not in text
+
+
+# -- 8. nothing to settle ----------------------------------------------------------------------------
+
+def test_checking_the_target_itself_says_there_is_nothing_to_settle(build, settle):
+    repo = build(WIDELY_USED)
+    result = settle("check", repo=repo)
+    assert result.returncode == 0, result.stderr
+    assert "  HEAD has nothing that main lacks: nothing to settle" in result.stdout
+    assert "lands in order" not in result.stdout
+    verdict = json.loads(settle("check", "--format", "json", repo=repo).stdout)
+    assert verdict["verdict"] == "merge"
+    assert verdict["candidates"][0]["merge_base"] == verdict["candidates"][0]["commit"]
+    both = settle("check", "--base", "main", "main", "sig", repo=repo).stdout
+    assert "  main has nothing that main lacks: nothing to settle" in both
+
+
+# -- 9. the Python API takes one ref as a string -------------------------------------------------------
+
+def test_python_check_accepts_one_candidate_as_a_string(build):
+    import subprocess
+    import sys
+
+    repo = build(WIDELY_USED)
+    code = ("import sys\nfrom settle import check\nverdict = check(sys.argv[1], 'sig', base='main')\n"
+            "print([c.ref for c in verdict.candidates], verdict.verdict)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['sig'] reject"
+
+
+# -- 10. errors first ----------------------------------------------------------------------------------
+
+def test_errors_come_before_warnings_within_a_section(build, settle):
+    repo = build({
+        "base": {"files": {"lib.py": "def f(a):\n    x = a\n    y = x\n    z = y\n    return z\n"}},
+        "branches": {
+            "a": {"files": {"lib.py": "def f(a, b):\n    x = a\n    y = x\n    z = y\n    return z\n"}},
+            "b": {"files": {"lib.py": "def f(a):\n    x = a\n    y = x\n    z = y\n    return z + 1\n",
+                            "use.py": "from lib import f\n\n\ndef h():\n    return f(2)\n"}},
+        },
+    })
+    text = settle("check", "--base", "main", "a", "b", repo=repo).stdout
+    assert "error   signature_drift/call_incompatible" in text and "warning concurrent_edit/same_symbol" in text, text
+    section = text.split("\na × b\n", 1)[1]
+    severities = [line.split()[0] for line in section.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index), section
+
+
+# -- 11. changed_in_use says what to do -------------------------------------------------------------------
+
+def test_changed_in_use_says_what_to_do(build, settle):
+    from conftest import FIXTURES
+
+    repo = build(FIXTURES / "javascript" / "javascript_signature_drift_changed_in_use.toml")
+    from settle import scenario as scenarios
+
+    check = scenarios.load(FIXTURES / "javascript" / "javascript_signature_drift_changed_in_use.toml").check
+    text = settle("check", *check.candidates, repo=repo).stdout
+    assert "signature_drift/changed_in_use" in text
+    assert "check that call against the new signature and update it if it no longer fits" in text

@@ -187,13 +187,16 @@ def _drift_finding(drift: Drift, left: SideChanges, right: SideChanges) -> Findi
     removal, fix = _removal(change)
     used = drift.call.split("(", 1)[0]
     verb = "calls" if drift.call.endswith(")") and "(" in drift.call else "uses"
+    advice = ("check that call against the new signature and update it if it no longer fits, or write it so settle "
+              "can decide (arguments spelled out, the callee reached through its class or an import)" if verb == "calls" else
+              "check where that value is called and update those calls if they no longer fit the new signature")
     signature = change.new.signature.render() if change.new is not None and change.new.signature is not None else "(removed)"
     site = f"{drift.site_path}:{drift.site_line}"
     return make_finding(
         "signature_drift", drift.subkind, [left.name, right.name], [symbol], path, locations,
         extra=f"{drift.site_path}:{drift.site_line}:{drift.call}",
         fields=dict(changer=drift.changer, symbol=symbol, signature=signature, caller=drift.user, user=drift.user,
-                    site=site, call=drift.call, reason=drift.reason, removal=removal, fix=fix, used=used, verb=verb),
+                    site=site, call=drift.call, reason=drift.reason, removal=removal, fix=fix, used=used, verb=verb, advice=advice),
     )
 
 
