@@ -89,7 +89,9 @@ MAX_SIZE_OPTION = click.option(
 @MAX_SIZE_OPTION
 @_guarded
 def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str, output: str | None, max_file_size: int) -> None:
-    """Print the symbol tables of a revision (every supported file, or the PATHs given)."""
+    """Print the symbol tables of a revision (every supported file, or the PATHs given).
+
+    Text lists each symbol's id as claims and findings spell it, its signature apart."""
     from settle.render.symbols import render_symbols
     from settle.symbols import symbol_tables
 

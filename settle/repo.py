@@ -196,8 +196,15 @@ class Repository:
             for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/"):
                 if name.startswith(prefix) and not name.endswith("/HEAD"):
                     names.append(name[len(prefix):])
-        near = difflib.get_close_matches(ref, sorted(set(names)), n=1, cutoff=0.5)
-        return near[0] if near else None
+        best, best_score = None, 0.6
+        for name in sorted(set(names)):
+            # Under one directory (`agent/…`) only the last part counts: `agent/nope` is not `agent/tax`.
+            same_directory = name.rpartition("/")[0] == ref.rpartition("/")[0]
+            first, second = (name.rpartition("/")[2], ref.rpartition("/")[2]) if same_directory else (name, ref)
+            score = difflib.SequenceMatcher(None, first, second).ratio()
+            if score > best_score:
+                best, best_score = name, score
+        return best
 
     def default_base(self) -> str:
         """origin/HEAD's branch, else main, else master."""

@@ -77,9 +77,14 @@ def _content_conflicts(repository, tables, conflict, path, left, right) -> Itera
         base_lines = _span([h.old for h in left_part + right_part])
         (left_added, left_touched), (right_added, right_touched) = (
             _placed(owners, left_new, left_part), _placed(owners, right_new, right_part))
-        if left_added & right_added:
-            # One id added on both sides: duplicate_definition says it (keep one definition).
-            left_added, right_added = left_added - right_added, right_added - left_added
+        both_added = left_added & right_added
+        if both_added:
+            # One id added on both sides: one symbol whose lines git cannot merge (duplicate_definition
+            # says it too: keep one definition).
+            for symbol in sorted(both_added):
+                yield TextConflict("same_symbol", path, (symbol,), base_lines, _span([h.new for h in left_part]),
+                                   _span([h.new for h in right_part]))
+            left_added, right_added = left_added - both_added, right_added - both_added
             if not (left_added or right_added or left_touched or right_touched):
                 continue
         left_symbols = sorted(left_touched | left_added)
