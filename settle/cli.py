@@ -275,7 +275,8 @@ def _rate(done: int, seconds: float) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="settle", standalone_mode=False)
+        # Not standalone: click would print its usage block for usage errors; settle prints one line.
+        code = cli.main(args=argv, prog_name="settle", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as error:
         # A bare `settle` (or `settle plan`) asks for the help, not an error.
         click.echo(error.ctx.get_help())
@@ -293,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_INPUT)
-    return 0
+    # `--help` and `--version` end in click's Exit, which non-standalone click returns as a code.
+    return code if isinstance(code, int) else 0
 
 
 def _usage_line(error: click.UsageError) -> str:
