@@ -39,7 +39,7 @@ KINDS: dict[tuple[str, str], FindingKind] = {
     (k.kind, k.subkind): k
     for k in (
         FindingKind("text_conflict", "same_symbol", _E,
-                    "{a} and {b} both change {symbol} and git cannot merge the lines; resolve it in one branch and re-check",
+                    "{a} and {b} both {verb} {symbol} and git cannot merge the lines; resolve it in one branch and re-check",
                     "git's three-way merge conflicts inside one symbol both sides changed"),
         FindingKind("text_conflict", "distinct_symbols", _E,
                     "git conflicts where {a} {a_verb} {symbol} and {b} {b_verb} {other}: {advice}",

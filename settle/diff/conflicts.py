@@ -83,7 +83,7 @@ def _content_conflicts(repository, tables, conflict, path, left, right) -> Itera
             # says it too: keep one definition).
             for symbol in sorted(both_added):
                 yield TextConflict("same_symbol", path, (symbol,), base_lines, _span([h.new for h in left_part]),
-                                   _span([h.new for h in right_part]))
+                                   _span([h.new for h in right_part]), added=frozenset({symbol}))
             left_added, right_added = left_added - both_added, right_added - both_added
             if not (left_added or right_added or left_touched or right_touched):
                 continue

@@ -112,6 +112,7 @@ def _conflict_finding(conflict: TextConflict, left: SideChanges, right: SideChan
     extra = f"{conflict.base_lines.start}-{conflict.base_lines.end}" if conflict.base_lines else ""
     if conflict.subkind == "same_symbol":
         fields["symbol"] = conflict.symbols[0]
+        fields["verb"] = "add" if conflict.symbols[0] in conflict.added else "change"
     elif conflict.subkind == "distinct_symbols":
         fields["symbol"] = conflict.symbols[0]
         fields["other"] = conflict.symbols[-1] if len(conflict.symbols) > 1 else f"module-level lines of {conflict.path}"
