@@ -168,7 +168,9 @@ def cache_clear_command():
 @NO_CACHE_OPTION
 @_guarded
 def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str, output: str | None, max_file_size: int) -> None:
-    """Print the symbol tables of a revision (every supported file, or the PATHs given)."""
+    """Print the symbol tables of a revision (every supported file, or the PATHs given).
+
+    Text lists each symbol's id as claims and findings spell it, its signature apart."""
     from settle.render.symbols import render_symbols
     from settle.symbols import symbol_tables
 
@@ -569,7 +571,34 @@ def _rate(done: int, seconds: float) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="settle", standalone_mode=True)
+        # Not standalone: click would print its usage block for usage errors; settle prints one line.
+        code = cli.main(args=argv, prog_name="settle", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as error:
+        # A bare `settle` (or `settle plan`) asks for the help, not an error.
+        click.echo(error.ctx.get_help())
+        return 0
+    except click.UsageError as error:
+        click.echo(_usage_line(error), err=True)
+        return EXIT_INPUT
+    except click.exceptions.Abort:
+        click.echo("settle: interrupted", err=True)
+        return 130
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.ClickException as error:
+        click.echo(f"settle: {error.format_message()}", err=True)
+        return error.exit_code
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_INPUT)
-    return 0
+    # `--help` and `--version` end in click's Exit, which non-standalone click returns as a code.
+    return code if isinstance(code, int) else 0
+
+
+def _usage_line(error: click.UsageError) -> str:
+    """A usage error as one line naming the fix (DESIGN: exit 2 is one line on stderr), not click's usage block."""
+    command = error.ctx.command_path if error.ctx is not None else "settle"
+    text = " ".join(error.format_message().split()).rstrip(".")
+    text = text[:1].lower() + text[1:]
+    usage = " ".join(error.ctx.get_usage().split()) if error.ctx is not None else ""
+    usage = usage[len("Usage: "):] if usage.startswith("Usage: ") else usage
+    return f"{command}: {text} (usage: {usage}; see `{command} --help`)"

@@ -202,10 +202,29 @@ class Repository:
                 raise EmptyRepositoryError(
                     f"{self.location}: the repository has no commits yet, so '{ref}' names nothing"
                 ) from error
-            raise UnknownRefError(
-                f"unknown ref '{ref}': no branch, tag or commit of that name (see `git branch -a`)"
-            ) from error
+            near = self._nearest_ref(ref)
+            hint = f"; did you mean '{near}'?" if near else " (see `git branch -a`)"
+            raise UnknownRefError(f"unknown ref '{ref}': no branch, tag or commit of that name{hint}") from error
         return str(commit.id)
+
+    def _nearest_ref(self, ref: str) -> str | None:
+        """The branch or tag whose name is closest to a mistyped one (`sgi` → `sig`)."""
+        import difflib
+
+        names = []
+        for name in self._repo.references:
+            for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/"):
+                if name.startswith(prefix) and not name.endswith("/HEAD"):
+                    names.append(name[len(prefix):])
+        best, best_score = None, 0.6
+        for name in sorted(set(names)):
+            # Under one directory (`agent/…`) only the last part counts: `agent/nope` is not `agent/tax`.
+            same_directory = name.rpartition("/")[0] == ref.rpartition("/")[0]
+            first, second = (name.rpartition("/")[2], ref.rpartition("/")[2]) if same_directory else (name, ref)
+            score = difflib.SequenceMatcher(None, first, second).ratio()
+            if score > best_score:
+                best, best_score = name, score
+        return best
 
     def default_base(self) -> str:
         """origin/HEAD's branch, else main, else master."""

@@ -58,7 +58,7 @@ class Session:
 
 def check(
     repo: str = ".",
-    candidates: Sequence[str] = (),
+    candidates: Sequence[str] | str = (),
     base: str | None = None,
     *,
     policy: Policy | str | None = None,
@@ -73,7 +73,10 @@ def check(
 ) -> Verdict:
     """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master).
     A session (of repo, opened with max_file_size) brings tables already built: `settle serve`'s.
-    leases: the live leases (settle.ledger.leases.Lease) a candidate's changes must keep out of."""
+    leases: the live leases (settle.ledger.leases.Lease) a candidate's changes must keep out of.
+    A single ref given as a string is one candidate (`check(repo, "agent/a")`)."""
+    if isinstance(candidates, str):
+        candidates = [candidates]
     session = session or Session.open(repo, max_file_size)
     repository = session.repository
     if not isinstance(policy, Policy):

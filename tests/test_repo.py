@@ -70,7 +70,7 @@ def test_resolves_full_and_abbreviated_shas(settle, repo_path):
     sha = Repository.open(repo_path).resolve("feature")
     for form in (sha, sha[:8]):
         result = settle("symbols", "--rev", form, "pkg/new.py", repo=repo_path)
-        assert result.returncode == 0 and "new()" in result.stdout
+        assert result.returncode == 0 and "pkg/new.py::new  ()" in result.stdout
 
 
 def test_annotated_tags_peel_to_their_commit(repo_path):

@@ -101,7 +101,7 @@ def test_text_output_lists_symbols_with_lines(settle, tour):
     result = settle("symbols", repo=tour)
     assert result.returncode == 0
     assert "src/shop/cart.py (python)" in result.stdout
-    assert "method    Cart.Line.describe(self)  L37-40" in result.stdout
+    assert "method    src/shop/cart.py::Cart.Line.describe  (self)  L37-40" in result.stdout
     # README.md is not a supported language and is not listed unless asked for
     assert "README.md" not in result.stdout
     explicit = settle("symbols", "README.md", repo=tour)

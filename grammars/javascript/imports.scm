@@ -18,3 +18,9 @@
   name: (object_pattern (pair_pattern key: (property_identifier) @import.name value: (identifier) @import.alias))
   value: (call_expression function: (identifier) @_require arguments: (arguments (string (string_fragment) @import.module)))
   (#eq? @_require "require")) @import
+
+; Re-exports: `export { a, b as c } from "m"` and `export * from "m"` pass m's names on (an index file's usual content).
+(export_statement
+  (export_clause (export_specifier name: (identifier) @import.name alias: (identifier)? @import.alias))
+  source: (string (string_fragment) @import.module)) @import
+(export_statement "*" @import.name source: (string (string_fragment) @import.module)) @import

@@ -5,3 +5,5 @@
 (use_declaration argument: (scoped_use_list path: (_) @import.module list: (use_list (identifier) @import.name))) @import
 (use_declaration
   argument: (scoped_use_list path: (_) @import.module list: (use_list (use_as_clause path: (identifier) @import.name alias: (identifier) @import.alias)))) @import
+; `use a::b::*;` makes every public item of a::b local.
+(use_declaration argument: (use_wildcard (_) @import.module "*" @import.name)) @import

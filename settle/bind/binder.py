@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from dataclasses import dataclass, field
 
 from settle.bind.claims import ClaimsDocument, Pattern, TaskClaims
@@ -240,15 +242,41 @@ class _Tree:
 
 
 def _unresolved(claims: Claims, side: SideChanges, base: _Tree, tip: _Tree):
-    """edit/delete must name something on the base; create something on the base or the candidate."""
+    """delete must name something on the base; edit and create something on the base or the candidate
+    (editing a file the candidate creates is what users write)."""
     for operation, pattern in claims.all():
-        trees = (base,) if operation in ("edit", "delete") else (base, tip)
+        trees = (base,) if operation == "delete" else (base, tip)
         if any(tree.resolves(pattern) for tree in trees):
             continue
-        where = "on the base" if operation in ("edit", "delete") else "on the base or the candidate"
+        where = "on the base" if operation == "delete" else "on the base or the candidate"
         yield make_finding("claim_violation", "unresolved_claim", [side.name], [], pattern.path if pattern.is_exact else None,
                            [], extra=f"{operation}:{pattern.text}",
-                           fields={"pattern": pattern.text, "operation": operation, "side": side.name, "where": where})
+                           fields={"pattern": pattern.text, "operation": operation, "side": side.name, "where": where,
+                                   "hint": _claim_hint(operation, pattern, base, tip)})
+
+
+def _claim_hint(operation: str, pattern: Pattern, base: _Tree, tip: _Tree) -> str:
+    """What would resolve: `create` for what only the candidate has, else the nearest id or path."""
+    if operation == "delete" and tip.resolves(pattern):
+        return "the candidate adds it, so there is nothing to delete: claim it under `create`"
+    if not pattern.is_exact:
+        return "fix the pattern"
+    trees = (base,) if operation == "delete" else (base, tip)
+    if pattern.is_file_level:
+        known = sorted({path for tree in trees for path in tree.files})
+        wanted = pattern.path
+    else:
+        known = sorted({d.id for tree in trees if (table := tree.table(pattern.path)) is not None and table.parsed
+                        for d in table.definitions})
+        wanted = pattern.text
+        if not known:
+            paths = sorted({path for tree in trees for path in tree.files})
+            near_path = difflib.get_close_matches(pattern.path, paths, n=1, cutoff=0.8)
+            if near_path:
+                return f"did you mean `{near_path[0]}::{pattern.qualname}`? (no file {pattern.path})"
+            return f"no file {pattern.path}; fix the path"
+    near = difflib.get_close_matches(wanted, known, n=1, cutoff=0.6)
+    return f"did you mean `{near[0]}`?" if near else "fix the pattern"
 
 
 # -- reads ----------------------------------------------------------------------------

@@ -126,7 +126,8 @@ def _unresolved(plan: Plan, resolver: _Resolver, names: dict[str, str]):
                 yield make_finding("claim_violation", "unresolved_claim", [names[task.id]], [], None, [],
                                    extra=f"{operation}:{pattern.text}",
                                    fields={"pattern": pattern.text, "operation": operation, "side": task.id,
-                                           "where": "on the base or among what its dependencies create"})
+                                           "where": "on the base or among what its dependencies create",
+                                           "hint": "fix the pattern"})
 
 
 def _created_by(pattern: Pattern, created: Pattern) -> bool:

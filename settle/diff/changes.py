@@ -267,9 +267,16 @@ def _assign_symbol_changes(files: tuple[FileChange, ...]) -> None:
         file.symbols = tuple(sorted(per_file[id(file)], key=lambda c: (c.symbol, c.kind)))
 
 
+RENAMABLE_BODY_BYTES = 16
+
+
 def _renamable(definition: Definition) -> bool:
-    # Tiny bodies (`pass`, `{}`) match too many things to call them renames.
-    return definition.span.end_line > definition.header.end_line or definition.signature is None
+    # Tiny bodies (`pass`, `{}`, `return 0`) match too many things to call them renames. Line
+    # counts alone do not say it: a Python body starts on its first statement's line, so a
+    # one-statement method (`return self.data[key]`) has no line past its header.
+    body_bytes = definition.span.end_byte - definition.header.end_byte
+    return (definition.signature is None or definition.span.end_line > definition.header.end_line
+            or body_bytes >= RENAMABLE_BODY_BYTES)
 
 
 def _compare(old: Definition, new: Definition, renamed: bool) -> SymbolChange | None:

@@ -20,6 +20,7 @@ class TextConflict:
     left_lines: LineRange | None = None
     right_lines: LineRange | None = None
     deleted_by: str | None = None  # modify_delete: the side that deleted
+    added: frozenset[str] = frozenset()  # of symbols: those a side adds whole (not on the base)
 
 
 def text_conflicts(repository: Repository, tables: SymbolTables, left: SideChanges, right: SideChanges) -> Iterator[TextConflict]:
@@ -69,11 +70,25 @@ def _content_conflicts(repository, tables, conflict, path, left, right) -> Itera
     right_hunks = repository.hunks(conflict.ancestor_id, conflict.theirs_id)
     base = tables.get(path, conflict.ancestor_id)
     owners = _LineOwners(base)
+    left_new = _AddedSymbols(repository, tables.get(path, conflict.ours_id), base, conflict.ours_id)
+    right_new = _AddedSymbols(repository, tables.get(path, conflict.theirs_id), base, conflict.theirs_id)
     regions = _overlapping(left_hunks, right_hunks) or [(list(left_hunks), list(right_hunks))]
     for left_part, right_part in regions:
         base_lines = _span([h.old for h in left_part + right_part])
-        left_symbols = owners.touched(left_part)
-        right_symbols = owners.touched(right_part)
+        (left_added, left_touched), (right_added, right_touched) = (
+            _placed(owners, left_new, left_part), _placed(owners, right_new, right_part))
+        both_added = left_added & right_added
+        if both_added:
+            # One id added on both sides: one symbol whose lines git cannot merge (duplicate_definition
+            # says it too: keep one definition).
+            for symbol in sorted(both_added):
+                yield TextConflict("same_symbol", path, (symbol,), base_lines, _span([h.new for h in left_part]),
+                                   _span([h.new for h in right_part]), added=frozenset({symbol}))
+            left_added, right_added = left_added - both_added, right_added - both_added
+            if not (left_added or right_added or left_touched or right_touched):
+                continue
+        left_symbols = sorted(left_touched | left_added)
+        right_symbols = sorted(right_touched | right_added)
         shared = sorted(set(left_symbols) & set(right_symbols))
         left_lines = _span([h.new for h in left_part])
         right_lines = _span([h.new for h in right_part])
@@ -85,9 +100,53 @@ def _content_conflicts(repository, tables, conflict, path, left, right) -> Itera
             if not left_symbols or not right_symbols:
                 # One side's part of the hunk is at module level: still two different places.
                 symbols = tuple(sorted(left_symbols or right_symbols)[:1])
-            yield TextConflict("distinct_symbols", path, symbols, base_lines, left_lines, right_lines)
+            yield TextConflict("distinct_symbols", path, symbols, base_lines, left_lines, right_lines,
+                               added=frozenset(left_added | right_added))
         else:
             yield TextConflict("module_level", path, (), base_lines, left_lines, right_lines)
+
+
+class _AddedSymbols:
+    """Symbols a side adds (absent from the base), with the lines that bring them on the side's tip."""
+
+    def __init__(self, repository: Repository, table: SymbolTable | None, base: SymbolTable | None, blob_id: str | None):
+        self.spans: list[tuple[int, int, str]] = []
+        self.blank: set[int] = set()
+        if table is None or not table.parsed or blob_id is None:
+            return
+        existing = {d.id for d in base.definitions} if base is not None and base.parsed else set()
+        added = {d.qualname for d in table.definitions if d.id not in existing}
+        # The outermost new ones: a new class brings its methods with it.
+        self.spans = [(d.span.start_line, d.span.end_line, d.id) for d in table.definitions
+                      if d.qualname in added and d.parent not in added]
+        if self.spans:
+            lines = repository.blob(blob_id).split(b"\n")
+            self.blank = {number for number, text in enumerate(lines, 1) if not text.strip()}
+
+    def brought_by(self, hunk: Hunk) -> set[str]:
+        """Ids of the whole new symbols the hunk brings, when that is all it brings (blank lines
+        aside); empty otherwise, so a hunk that also edits other lines is placed on the base."""
+        if hunk.new.empty:
+            return set()
+        inside = [(start, end, identifier) for start, end, identifier in self.spans
+                  if start >= hunk.new.start and end <= hunk.new.end]
+        covered = {line for start, end, _ in inside for line in range(start, end + 1)}
+        if not inside or any(line not in covered and line not in self.blank for line in range(hunk.new.start, hunk.new.end + 1)):
+            return set()
+        return {identifier for _, _, identifier in inside}
+
+
+def _placed(owners: _LineOwners, added: _AddedSymbols, hunks: list[Hunk]) -> tuple[set[str], set[str]]:
+    """(whole new symbols the hunks bring, base symbols the other hunks touch)."""
+    brought: set[str] = set()
+    touched: set[str] = set()
+    for hunk in hunks:
+        new = added.brought_by(hunk)
+        if new:
+            brought |= new
+        else:
+            touched.update(owners.touched([hunk]))
+    return brought, touched
 
 
 def _overlapping(left: tuple[Hunk, ...], right: tuple[Hunk, ...]) -> list[tuple[list[Hunk], list[Hunk]]]:

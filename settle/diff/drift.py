@@ -16,7 +16,7 @@ from functools import cached_property
 from settle.diff.binding import Binding, bind, describe_call
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
 from settle.languages import LanguageProfile, profile_for_path
-from settle.languages.resolve import module_names_file
+from settle.languages.resolve import module_names_file, qualifier_names_file
 from settle.parse.cache import SymbolTables
 from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, SymbolKind, SymbolTable
 from settle.repo import EntryKind, Repository
@@ -47,6 +47,17 @@ class MergedTree:
         self._mentions: dict[tuple[str, str], list[SymbolTable]] = {}
         # (id of a table, name) → (the table, kept alive so the id stays its own; its references to name)
         self._named: dict[tuple[int, str], tuple[SymbolTable, tuple[Reference, ...]]] = {}
+        self._packages: dict[str, list[tuple[str, str]]] = {}
+
+    def package_files(self, profile: LanguageProfile) -> list[tuple[str, str]]:
+        """(path, blob id) of the merged files that stand for their directory (`__init__.py`, `index.ts`, `mod.rs`)."""
+        if profile.module_resolver not in self._packages:
+            self._packages[profile.module_resolver] = [
+                (path, blob_id) for path, blob_id in sorted(self.files.items())
+                if posixpath.splitext(posixpath.basename(path))[0] in profile.package_stems
+                and (other := profile_for_path(path)) is not None and other.module_resolver == profile.module_resolver
+            ]
+        return self._packages[profile.module_resolver]
 
     @cached_property
     def files(self) -> dict[str, str]:
@@ -109,9 +120,19 @@ class MergedTree:
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
     """Findings for the symbols `changer` changed or removed, against `other`'s code (and stale callers)."""
     other_removed = {c.old.id for c in other.symbol_changes if c.old is not None and c.kind is SymbolChangeKind.REMOVED}
+    gone = {c.old.qualname for c in _drifting(changer) if c.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)}
     for change in _drifting(changer):
-        if change.old.id not in other_removed:
+        if change.old.id not in other_removed and not _goes_with_its_class(change, gone):
             yield from _uses_of(merged, change, changer, other, stale_callers)
+
+
+def _goes_with_its_class(change: SymbolChange, gone: set[str]) -> bool:
+    """A constructor removed or renamed with its class: the class's finding says it, once."""
+    definition = change.old
+    if definition.parent is None or definition.parent not in gone or change.kind is SymbolChangeKind.SIGNATURE_CHANGED:
+        return False
+    profile = profile_for_path(definition.id.split("::", 1)[0])
+    return profile is not None and _use_names(definition, profile)[1]
 
 
 def drift_names(side: SideChanges) -> set[str]:
@@ -170,10 +191,11 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
     """(side, table, reference) for uses of any of names: the other side's new code, then stale code."""
     for file in other.files:
         table = file.new_table
-        if table is None or not table.parsed or not file.spells_any(names):
+        if table is None or not table.parsed or not _same_resolver(table.path, profile) or not file.spells_any(names):
             continue
+        local = _local_names(table, names)
         for reference in file.new_code_references():
-            if reference.name in names:
+            if reference.name in local:
                 yield other.name, table, reference
     if not stale_callers:
         return
@@ -185,8 +207,20 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
                 if file is not None and file.change.new_path == table.path:
                     owner = side.name
                     break
-            for reference in merged.references_in(table, name):
-                yield owner, table, reference
+            for local in sorted(_local_names(table, {name})):
+                for reference in merged.references_in(table, local):
+                    yield owner, table, reference
+
+
+def _same_resolver(path: str, profile: LanguageProfile) -> bool:
+    """Code in another language cannot use the symbol (a Python `store.greet` is not Java's)."""
+    other = profile_for_path(path)
+    return other is not None and other.module_resolver == profile.module_resolver
+
+
+def _local_names(table: SymbolTable, names: set[str]) -> set[str]:
+    """The names plus the local names imports give them (`import { greet as hello }`)."""
+    return names | {binding.local for binding in table.imports if binding.name in names}
 
 
 @dataclass(frozen=True)
@@ -205,13 +239,18 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     if is_member:
         inside = table.path == path and _within_scope(reference.scope, definition.parent)
         if rest is None:
-            # A bare name reaches a method only through an implicit receiver, from inside its class.
-            return _Resolution(True, True) if profile.implicit_self and inside else None
+            # A bare name reaches a method through an implicit receiver, from inside its class,
+            # or through an import of the member itself (Java's `import static a.B.m`).
+            if profile.implicit_self and inside:
+                return _Resolution(True, True)
+            return _Resolution(True, False) if _member_imported(table, head, definition, path, profile) else None
         class_name = definition.parent.rsplit(".", 1)[-1]
         qualifier = text[: len(text) - len(definition.name)].rstrip("".join(separators) + "?")
         if inside and qualifier in profile.self_names:
             return _Resolution(True, True)
-        if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
+        if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and (
+                _module_visible(table, class_name, path, profile)
+                or qualifier_names_file(profile.module_resolver, qualifier[: -len(class_name)].rstrip("".join(separators)), table.path, path)):
             return _Resolution(True, True)
         same_named = merged.definitions_named(definition.name, profile.module_resolver)
         live = [d for d in same_named if d.id != definition.id]
@@ -223,14 +262,17 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     if definition.parent is not None and not constructor:
         return None  # a nested local function: only its parent can call it
     if rest is None:
-        if head != target_name:
+        aliased = any(b.local == head and b.name == target_name for b in table.imports)
+        if head != target_name and not aliased:
             return None
-        if table.path == path:
+        if table.path == path and not aliased:
             return _Resolution(True, constructor)
         for binding in table.imports:
-            if binding.local == target_name or binding.name == "*":
+            if binding.local == head or binding.name == "*":
                 name = binding.name if binding.name not in (None, "*") else None
-                if module_names_file(profile.module_resolver, binding.module, None if name == target_name else name, table.path, path):
+                name = None if name == target_name else name
+                if module_names_file(profile.module_resolver, binding.module, name, table.path, path) or \
+                        _reexported(merged, profile, binding.module, name, table.path, path, target_name):
                     return _Resolution(True, constructor)
         if profile.directory_is_namespace and _same_directory(table.path, path):
             return _Resolution(True, constructor)
@@ -242,7 +284,36 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if any(prefix == binding.local + separator for separator in separators):
             if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
                 return _Resolution(True, constructor)
+    if any(prefix.endswith(s) and qualifier_names_file(profile.module_resolver, prefix[: -len(s)], table.path, path) for s in separators):
+        return _Resolution(True, constructor)
     return None
+
+
+def _member_imported(table: SymbolTable, head: str, definition: Definition, path: str, profile: LanguageProfile) -> bool:
+    class_name = definition.parent.rsplit(".", 1)[-1]
+    for binding in table.imports:
+        if (binding.local == head and binding.name == definition.name) or binding.name == "*":
+            _, last = binding.module.rsplit(".", 1) if "." in binding.module else ("", binding.module)
+            if last == class_name and module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
+                return True
+    return False
+
+
+def _reexported(merged, profile: LanguageProfile, module: str, name: str | None, importer: str, path: str, target_name: str) -> bool:
+    """An import of a package file (`from pkg import f`, `from '../lib'`) that passes on the name
+    from the file defining it (`from .store import f` in pkg/__init__.py, `export { f } from './f'`)."""
+    for package_path, blob_id in merged.package_files(profile):
+        if package_path == path or not module_names_file(profile.module_resolver, module, name, importer, package_path):
+            continue
+        package = merged.tables.get(package_path, blob_id)
+        if package is None or not package.parsed:
+            continue
+        for binding in package.imports:
+            if binding.local == (name or target_name) or binding.name == "*":
+                passed = None if binding.name in (None, "*", target_name) else binding.name
+                if module_names_file(profile.module_resolver, binding.module, passed, package_path, path):
+                    return True
+    return False
 
 
 def _within_scope(scope: str | None, container: str) -> bool:
@@ -286,6 +357,8 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
                 site_line=reference.line, user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
     removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
     if removed:
+        if reference.kind is not ReferenceKind.CALL and _called_there(table, reference):
+            return  # the call at this very spot says it
         if reference.kind is ReferenceKind.CALL:
             overloads = _remaining_overloads(merged, change, changer, profile)
             if overloads:
@@ -316,6 +389,11 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
         yield Drift("changed_in_use", reason=reason, **base)
         return
     yield Drift("call_incompatible", reason=reason, **base)
+
+
+def _called_there(table, reference) -> bool:
+    return any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope
+               and r.line == reference.line for r in table.references)
 
 
 def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:

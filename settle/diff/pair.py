@@ -112,16 +112,30 @@ def _conflict_finding(conflict: TextConflict, left: SideChanges, right: SideChan
     extra = f"{conflict.base_lines.start}-{conflict.base_lines.end}" if conflict.base_lines else ""
     if conflict.subkind == "same_symbol":
         fields["symbol"] = conflict.symbols[0]
+        fields["verb"] = "add" if conflict.symbols[0] in conflict.added else "change"
     elif conflict.subkind == "distinct_symbols":
         fields["symbol"] = conflict.symbols[0]
         fields["other"] = conflict.symbols[-1] if len(conflict.symbols) > 1 else f"module-level lines of {conflict.path}"
+        fields["a_verb"] = "adds" if conflict.symbols[0] in conflict.added else "changes"
+        fields["b_verb"] = "adds" if fields["other"] in conflict.added else "changes"
+        both_added = len(conflict.symbols) > 1 and set(conflict.symbols) <= conflict.added
+        fields["advice"] = ("both are whole new symbols at the same spot; keep both" if both_added else
+                            "adjacent edits to different symbols; a syntax-aware merge or rebasing one branch resolves it")
     elif conflict.subkind == "module_level":
-        base_lines = conflict.base_lines
-        fields["lines"] = f"{base_lines.start}-{base_lines.end}" if base_lines else "?"
+        fields["lines"] = describe_lines(conflict.base_lines)
     elif conflict.subkind == "modify_delete":
         fields["deleter"] = conflict.deleted_by
         fields["modifier"] = right.name if conflict.deleted_by == left.name else left.name
     return make_finding("text_conflict", conflict.subkind, names, conflict.symbols, conflict.path, locations, extra=extra, fields=fields)
+
+
+def describe_lines(lines: LineRange | None) -> str:
+    """Base lines as a reader counts them: a pure insertion has an empty range and sits after a line."""
+    if lines is None:
+        return "lines unknown"
+    if lines.empty:
+        return f"after line {lines.end}" if lines.end > 0 else "at the start of the file"
+    return f"line {lines.start}" if lines.start == lines.end else f"lines {lines.start}-{lines.end}"
 
 
 def _concurrent_edits(left: SideChanges, right: SideChanges, conflicted: set[str]) -> Iterator[Finding]:
@@ -171,15 +185,33 @@ def _drift_finding(drift: Drift, left: SideChanges, right: SideChanges) -> Findi
     if change.new is not None:
         new_path = change.new.id.split("::", 1)[0]
         locations.append(_location(drift.changer, new_path, LineRange(change.new.span.start_line, change.new.span.end_line), change.new.id))
-    removal = "removes" if change.kind is SymbolChangeKind.REMOVED else f"renames to {change.new.id if change.new else '?'}"
+    removal, fix = _removal(change)
+    used = drift.call.split("(", 1)[0]
+    verb = "calls" if drift.call.endswith(")") and "(" in drift.call else "uses"
+    advice = ("check that call against the new signature and update it if it no longer fits, or write it so settle "
+              "can decide (arguments spelled out, the callee reached through its class or an import)" if verb == "calls" else
+              "check where that value is called and update those calls if they no longer fit the new signature")
     signature = change.new.signature.render() if change.new is not None and change.new.signature is not None else "(removed)"
     site = f"{drift.site_path}:{drift.site_line}"
     return make_finding(
         "signature_drift", drift.subkind, [left.name, right.name], [symbol], path, locations,
         extra=f"{drift.site_path}:{drift.site_line}:{drift.call}",
         fields=dict(changer=drift.changer, symbol=symbol, signature=signature, caller=drift.user, user=drift.user,
-                    site=site, call=drift.call, reason=drift.reason, removal=removal),
+                    site=site, call=drift.call, reason=drift.reason, removal=removal, fix=fix, used=used, verb=verb, advice=advice),
     )
+
+
+def _removal(change) -> tuple[str, str]:
+    """What a removal or rename did, old name first, and what would fix a use left behind."""
+    old, new = change.old, change.new
+    if change.kind is not SymbolChangeKind.RENAMED or new is None:
+        return f"removes {old.id}", "keep the symbol or update the use"
+    old_path, new_path = old.id.split("::", 1)[0], new.id.split("::", 1)[0]
+    if old_path == new_path:
+        renamed = f"renames {old.qualname} to {new.qualname} in {old_path}"
+    else:
+        renamed = f"renames {old.id} to {new.id}"
+    return renamed, f"update it to {new.name} or keep the old name"
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

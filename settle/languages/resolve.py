@@ -72,8 +72,70 @@ def java_package(module: str, name: str | None, importer: str, path: str) -> boo
     return _ends_with(posixpath.dirname(path), package)
 
 
+_RUST_ROOTS = ("lib", "main")
+
+
+def _rust_module(path: str) -> tuple[str, tuple[str, ...]] | None:
+    """(the crate's source root, the module path) of a file laid out as rustc finds `mod`
+    declarations: src/lib.rs and src/main.rs are the crate, src/a.rs and src/a/mod.rs are `a`."""
+    if not path.endswith(".rs"):
+        return None
+    index = path.rfind("/src/")
+    root, rest = (path[: index + 5], path[index + 5 :]) if index >= 0 else (("src/", path[4:]) if path.startswith("src/") else ("", path))
+    segments = _stem(rest).split("/")
+    if segments[-1] == "mod" or (len(segments) == 1 and segments[0] in _RUST_ROOTS):
+        segments = segments[:-1]
+    return root, tuple(segments)
+
+
+def _rust_absolute(segments: list[str], importer: str) -> tuple[str, tuple[str, ...]] | None:
+    """A path's module segments from the crate root, for paths that start at `crate`, `self` or
+    `super`; None for a path that starts with another name (an external crate, or a module in scope)."""
+    place = _rust_module(importer)
+    if place is None or not segments or segments[0] not in ("crate", "self", "super"):
+        return None
+    root, current = place
+    if segments[0] == "crate":
+        return root, tuple(segments[1:])
+    position = list(current)
+    index = 0
+    if segments[0] == "self":
+        index = 1
+    while index < len(segments) and segments[index] == "super":
+        if not position:
+            return None  # `super` of the crate root: rustc rejects it
+        position.pop()
+        index += 1
+    return root, tuple(position) + tuple(segments[index:])
+
+
+def _rust_path_names_file(segments: list[str], importer: str, path: str, item: bool) -> bool | None:
+    """Does a path from `crate`/`self`/`super` name the file's module (or, where its last segment
+    may be an item, an item in it)? None: not such a path."""
+    absolute = _rust_absolute(segments, importer)
+    if absolute is None:
+        return None
+    root, module = absolute
+    place = _rust_module(path)
+    if place is None or place[0] != root:
+        return False
+    return place[1] == module or (item and bool(module) and place[1] == module[:-1])
+
+
 def rust_crate(module: str, name: str | None, importer: str, path: str) -> bool:
-    """`crate::a::b` → src/a/b.rs or src/a/b/mod.rs (a trailing item name may follow)."""
+    """`crate::a::b`, `super::b`, `self::b` resolve from the importer's module as rustc does
+    (src/a/b.rs or src/a/b/mod.rs; a trailing item name may follow). Other paths start with a
+    crate's or an in-scope module's name: matched on the path's suffix."""
+    segments = [p for p in module.split("::") if p]
+    item = bool(name and name != "*")
+    if item:
+        segments.append(name)
+    resolved = _rust_path_names_file(segments, importer, path, item)
+    if resolved is not None:
+        return resolved
+    relative = _rust_path_names_file(["self", *segments], importer, path, item)
+    if relative:
+        return True
     parts = [p for p in module.split("::") if p not in ("crate", "self", "super", "")]
     stem = _stem(path)
     for end in range(len(parts), 0, -1):
@@ -81,6 +143,11 @@ def rust_crate(module: str, name: str | None, importer: str, path: str) -> bool:
         if _ends_with(stem, target) or _ends_with(stem, target + "/mod"):
             return True
     return False
+
+
+def rust_qualified(qualifier: str, importer: str, path: str) -> bool:
+    """`crate::helper(...)`, `super::a::helper(...)`: a qualifier that is itself a module path."""
+    return bool(_rust_path_names_file([p for p in qualifier.split("::") if p], importer, path, item=False))
 
 
 RESOLVERS: dict[str, Resolver] = {
@@ -92,6 +159,18 @@ RESOLVERS: dict[str, Resolver] = {
 }
 
 
+# Qualifiers that name a module without an import (Rust's `crate::`, `super::`, `self::`).
+QUALIFIED: dict[str, Callable[[str, str, str], bool]] = {
+    "rust_crate": rust_qualified,
+}
+
+
 def module_names_file(strategy: str, module: str, name: str | None, importer: str, path: str) -> bool:
     resolver = RESOLVERS.get(strategy)
     return resolver is not None and resolver(module, name, importer, path)
+
+
+def qualifier_names_file(strategy: str, qualifier: str, importer: str, path: str) -> bool:
+    """Does a use's qualifier (`crate::a` of `crate::a::f`), with no import behind it, name the file's module?"""
+    resolver = QUALIFIED.get(strategy)
+    return resolver is not None and resolver(qualifier, importer, path)

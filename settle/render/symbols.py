@@ -73,5 +73,7 @@ def _text(table: SymbolTable) -> str:
         depth = definition.qualname.count(".") - definition.name.count(".")
         signature = definition.signature.render() if definition.signature else ""
         span = f"L{definition.span.start_line}-{definition.span.end_line}"
-        lines.append(f"  {'  ' * depth}{definition.kind.value:<9} {definition.qualname}{signature}  {span}")
+        # The id as claims and findings spell it (pasteable), the signature apart from it.
+        signature = f"  {signature}" if signature else ""
+        lines.append(f"  {'  ' * depth}{definition.kind.value:<9} {definition.id}{signature}  {span}")
     return "\n".join(lines) + "\n"
