@@ -65,6 +65,7 @@ class FileChange:
         self.skipped = False  # not parsed: nothing the other side does can make it matter
         self.syntax_check = None  # for skipped files: (path, blob id) → syntax error lines
         self._new_code_references: tuple | None = None
+        self.tip: str | None = None  # the side's tip commit (its manifests say the language's edition)
 
     def introduced_syntax_errors(self) -> tuple[int, ...]:
         """Lines of syntax errors the tip has where the base (if the file existed) had none.
@@ -72,10 +73,12 @@ class FileChange:
         The base is looked at only when the tip has errors: most tips have none, and for
         a skipped file each look is a parse."""
         new = self._syntax_errors(self.new_table, self.change.new_path, self.change.new_id, self.change.new_kind)
-        if not new or self.change.old_id is None:
-            return new or ()
-        old = self._syntax_errors(self.old_table, self.change.old_path, self.change.old_id, self.change.old_kind)
-        return new if old == () else ()
+        if not new:
+            return ()
+        from settle.diff.syntax import introduced_errors  # rare: most tips have no errors
+
+        old_id = self.change.old_id if self.change.old_kind is EntryKind.FILE else None
+        return introduced_errors(self._repository, self.tip, self.change.new_path, self.change.new_id, old_id)
 
     def _syntax_errors(self, table, path, blob_id, kind) -> tuple[int, ...] | None:
         """A version's syntax error lines; None where it is missing or not parseable text."""
@@ -189,6 +192,7 @@ class SideChanges:
             else:
                 file = FileChange(change, _table(tables, change.old_path, change.old_id, change.old_kind),
                                   _table(tables, change.new_path, change.new_id, change.new_kind), repository)
+            file.tip = tip
             files.append(file)
         self.files: tuple[FileChange, ...] = tuple(files)
         _assign_symbol_changes(self.files)
