@@ -6,12 +6,14 @@ changes are computed once and shared by every pair it takes part in.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property, lru_cache
 
+from settle.languages import profile_for_path
 from settle.parse.cache import SymbolTables
 from settle.parse.model import Definition, ReferenceKind, SymbolTable
 from settle.repo import ChangeStatus, EntryKind, Hunk, PathChange, Repository
@@ -30,6 +32,9 @@ class SymbolChange:
     kind: SymbolChangeKind
     old: Definition | None  # on the base (None when added)
     new: Definition | None  # on the tip (None when removed)
+    # A removal (or a move to another module) whose name the old module still binds,
+    # by an import: its users there still find it, so nothing is removed for them.
+    still_bound: bool = False
 
     @property
     def symbol(self) -> str:
@@ -235,14 +240,19 @@ def _assign_symbol_changes(files: tuple[FileChange, ...]) -> None:
         old = {d.id: d for d in file.old_table.definitions} if file.old_table is not None and file.old_table.parsed else {}
         new = {d.id: d for d in file.new_table.definitions} if file.new_table is not None and file.new_table.parsed else {}
         if file.change.status is ChangeStatus.RENAMED:
-            # A moved file keeps its symbols' qualified names: compare them by qualname.
+            # A moved file keeps its symbols' qualified names: compare them by qualname. A move
+            # that keeps the module's import name (`a/json.py` → `a/json/__init__.py`) moves
+            # nothing for its users: its symbols are the same ones, not renamed.
+            same_module = _module_key(file.change.old_path) == _module_key(file.change.new_path)
             old_by_qualname = {d.qualname: d for d in old.values()}
             for definition in new.values():
                 before = old_by_qualname.pop(definition.qualname, None)
                 if before is None:
                     added.append((file, definition))
                 else:
-                    per_file[id(file)].append(_compare(before, definition, renamed=True))
+                    change = _compare(before, definition, renamed=not same_module)
+                    if change is not None:
+                        per_file[id(file)].append(change)
             removed.extend((file, d) for d in old_by_qualname.values())
             continue
         for symbol, definition in old.items():
@@ -253,22 +263,60 @@ def _assign_symbol_changes(files: tuple[FileChange, ...]) -> None:
                 if change is not None:
                     per_file[id(file)].append(change)
         added.extend((file, d) for symbol, d in new.items() if symbol not in old)
+    removed, added = _same_module_moves(removed, added, per_file)
     # Renames: one removal and one addition of the same kind with the same body.
     by_body: dict[tuple, list[tuple[FileChange, Definition]]] = {}
     for file, definition in added:
         by_body.setdefault((definition.kind, definition.body_hash), []).append((file, definition))
     for file, definition in removed:
         matches = by_body.get((definition.kind, definition.body_hash))
+        bound = _still_bound(file, definition)
         if matches and len(matches) == 1 and _renamable(definition):
             new_file, new_definition = matches.pop()
-            per_file[id(new_file)].append(SymbolChange(SymbolChangeKind.RENAMED, definition, new_definition))
+            per_file[id(new_file)].append(SymbolChange(SymbolChangeKind.RENAMED, definition, new_definition, bound))
         else:
-            per_file[id(file)].append(SymbolChange(SymbolChangeKind.REMOVED, definition, None))
+            per_file[id(file)].append(SymbolChange(SymbolChangeKind.REMOVED, definition, None, bound))
     for matches in by_body.values():
         for file, definition in matches:
             per_file[id(file)].append(SymbolChange(SymbolChangeKind.ADDED, None, definition))
     for file in files:
         file.symbols = tuple(sorted(per_file[id(file)], key=lambda c: (c.symbol, c.kind)))
+
+
+def _module_key(path: str | None) -> str:
+    """The module a path is imported as, spelled as a path: a package's stem file is its directory."""
+    stem = posixpath.splitext(path or "")[0]
+    profile = profile_for_path(path or "")
+    if profile is not None and posixpath.basename(stem) in profile.package_stems:
+        return posixpath.dirname(stem)
+    return stem
+
+
+def _same_module_moves(removed, added, per_file):
+    """A definition removed from one file and added with its qualname to another file of the same
+    module (a module turned into a package, when git saw no rename) is the same symbol."""
+    arrivals = {}
+    for file, definition in added:
+        arrivals.setdefault((_module_key(file.change.new_path), definition.qualname, definition.kind), []).append((file, definition))
+    still_removed = []
+    for file, definition in removed:
+        matches = arrivals.get((_module_key(file.change.old_path), definition.qualname, definition.kind))
+        if matches and len(matches) == 1 and matches[0][0] is not file:
+            new_file, new_definition = matches.pop()
+            change = _compare(definition, new_definition, renamed=False)
+            if change is not None:
+                per_file[id(new_file)].append(change)
+        else:
+            still_removed.append((file, definition))
+    return still_removed, [pair for pairs in arrivals.values() for pair in pairs]
+
+
+def _still_bound(file: FileChange, definition: Definition) -> bool:
+    """The top-level name is imported into the same module on the tip (`from x import name`)."""
+    table = file.new_table
+    if "." in definition.qualname or table is None or not table.parsed:
+        return False
+    return any(binding.local == definition.name for binding in table.imports)
 
 
 def _renamable(definition: Definition) -> bool:

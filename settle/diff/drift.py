@@ -113,7 +113,7 @@ def drift_names(side: SideChanges) -> set[str]:
 def _drifting(side: SideChanges) -> Iterator[SymbolChange]:
     """Changes that can leave a use behind: removals, renames to another id, binding changes."""
     for change in side.symbol_changes:
-        if change.old is None:
+        if change.old is None or change.still_bound:
             continue
         if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and change.old.id != (change.new.id if change.new else None):
             yield change
