@@ -255,14 +255,16 @@ def _assign_symbol_changes(files: tuple[FileChange, ...]) -> None:
                         per_file[id(file)].append(change)
             removed.extend((file, d) for d in old_by_qualname.values())
             continue
+        # One id of two kinds (a type `Schema` gone, a function `Schema` whose id lost its
+        # overload suffix) is two symbols: a removal and an addition, paired below.
         for symbol, definition in old.items():
-            if symbol not in new:
+            if symbol not in new or new[symbol].kind != definition.kind:
                 removed.append((file, definition))
             else:
                 change = _compare(definition, new[symbol], renamed=False)
                 if change is not None:
                     per_file[id(file)].append(change)
-        added.extend((file, d) for symbol, d in new.items() if symbol not in old)
+        added.extend((file, d) for symbol, d in new.items() if symbol not in old or old[symbol].kind != d.kind)
     removed, added = _same_module_moves(removed, added, per_file)
     # Renames: one removal and one addition of the same kind with the same body.
     by_body: dict[tuple, list[tuple[FileChange, Definition]]] = {}
@@ -293,30 +295,55 @@ def _module_key(path: str | None) -> str:
 
 
 def _same_module_moves(removed, added, per_file):
-    """A definition removed from one file and added with its qualname to another file of the same
-    module (a module turned into a package, when git saw no rename) is the same symbol."""
-    arrivals = {}
-    for file, definition in added:
-        arrivals.setdefault((_module_key(file.change.new_path), definition.qualname, definition.kind), []).append((file, definition))
-    still_removed = []
-    for file, definition in removed:
-        matches = arrivals.get((_module_key(file.change.old_path), definition.qualname, definition.kind))
-        if matches and len(matches) == 1 and matches[0][0] is not file:
-            new_file, new_definition = matches.pop()
+    """Definitions removed and added in one module that are the same symbol under another id.
+
+    By qualname across files of one module (a module turned into a package, when git saw
+    no rename); then, within the module, by container, name and kind when that pairs one
+    removal with one addition: an overload suffix that came or went because a same-named
+    sibling did (`Schema(string)` → `Schema` once a type `Schema` is gone), or an
+    overload's parameter list that changed (`Gson(int)` → `Gson(int,String)`), is one
+    symbol's change, not a removal.
+    """
+    for key in (_by_qualname, _by_name):
+        arrivals: dict[tuple, list] = {}
+        for file, definition in added:
+            arrivals.setdefault(key(file.change.new_path, definition), []).append((file, definition))
+        departures: dict[tuple, list] = {}
+        for file, definition in removed:
+            departures.setdefault(key(file.change.old_path, definition), []).append((file, definition))
+        still_removed = []
+        for group, leaving in departures.items():
+            matches = arrivals.get(group)
+            if len(leaving) != 1 or not matches or len(matches) != 1:
+                still_removed.extend(leaving)
+                continue
+            (file, definition), (new_file, new_definition) = leaving[0], matches.pop()
             change = _compare(definition, new_definition, renamed=False)
             if change is not None:
                 per_file[id(new_file)].append(change)
-        else:
-            still_removed.append((file, definition))
-    return still_removed, [pair for pairs in arrivals.values() for pair in pairs]
+        removed, added = still_removed, [pair for pairs in arrivals.values() for pair in pairs]
+    return removed, added
+
+
+def _by_qualname(path, definition) -> tuple:
+    return (_module_key(path), definition.qualname, definition.kind)
+
+
+def _by_name(path, definition) -> tuple:
+    return (_module_key(path), definition.parent, definition.name, definition.kind)
 
 
 def _still_bound(file: FileChange, definition: Definition) -> bool:
-    """The top-level name is imported into the same module on the tip (`from x import name`)."""
+    """Its module still binds the name on the tip: imported there (`from x import name`), or,
+    for a TypeScript-style type/value pair, still defined there as the other kind (the value
+    `Schema` stays when the type `Schema` goes). Same-kind siblings (overloads) don't count:
+    whether a call still binds to one of them is for the drift pass to judge."""
     table = file.new_table
-    if "." in definition.qualname or table is None or not table.parsed:
+    if table is None or not table.parsed:
         return False
-    return any(binding.local == definition.name for binding in table.imports)
+    if any(d.name == definition.name and d.parent == definition.parent and d.kind != definition.kind for d in table.definitions):
+        return True
+    return "." not in definition.qualname and any(binding.local == definition.name for binding in table.imports)
 
 
 def _renamable(definition: Definition) -> bool:
