@@ -107,18 +107,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_git(repo: str, merges: list[str], parents: dict[str, list[str]]) -> tuple[float, set[str]]:
     """(wall seconds, merges with a text conflict) of `git merge-tree --write-tree` over every parent pair."""
+    # git writes the merged blobs and trees; a scratch object directory that borrows the
+    # repository's keeps the repository as it was (as settle's own merges do).
+    scratch = tempfile.mkdtemp(prefix="settle-bench-objects-")
+    common = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+    environment = {**os.environ, "GIT_OBJECT_DIRECTORY": scratch,
+                   "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(Path(repo, common, "objects").resolve())}
     start = time.perf_counter()
     conflicted = set()
     for merge in merges:
         first, *others = parents[merge]
         for other in others:
             result = subprocess.run(["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", first, other],
-                                    cwd=repo, capture_output=True)
+                                    cwd=repo, capture_output=True, env=environment)
             if result.returncode == 1:
                 conflicted.add(merge)
             elif result.returncode != 0:
                 raise SystemExit(f"git merge-tree failed on {merge}: {result.stderr.decode()[:300]}")
-    return time.perf_counter() - start, conflicted
+    seconds = time.perf_counter() - start
+    shutil.rmtree(scratch, ignore_errors=True)
+    return seconds, conflicted
 
 
 def _median_run(runs: list[tuple]) -> tuple:

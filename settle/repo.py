@@ -8,7 +8,11 @@ alternate, so even the object database of the repository is left as it was.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import shutil
+import subprocess
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
@@ -120,6 +124,7 @@ class MergeConflict:
 
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
 _CACHED_DIFFS = 4096
+_CACHED_MERGES = 64
 
 
 class Repository:
@@ -134,6 +139,7 @@ class Repository:
         self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob]] = OrderedDict()  # the object too: diffs want it
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
+        self._merges: dict[tuple[str, str], tuple[MergeConflict, ...]] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -378,7 +384,32 @@ class Repository:
     # -- merges ----------------------------------------------------------------------
 
     def merge_conflicts(self, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
-        """The paths a three-way merge of two commits leaves conflicted, as libgit2 (and git) sees them."""
+        """The paths git's three-way merge of two commits leaves conflicted (git's merge-ort when git can run it)."""
+        key = (ours, theirs)
+        found = self._merges.get(key)
+        if found is None:
+            git = git_merge_program()
+            found = self._git_merge(git, ours, theirs) if git else self._libgit2_merge(ours, theirs)
+            self._merges[key] = found
+            if len(self._merges) > _CACHED_MERGES:
+                self._merges.pop(next(iter(self._merges)))
+        return found
+
+    def _git_merge(self, git: str, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
+        # libgit2's merge is not merge-ort: it has no histogram diff and detects renames
+        # differently, and on real histories the two disagree (see README, "Text
+        # conflicts are git's"). So git itself merges, writing its blobs and trees to
+        # the scratch object store, which borrows ours as an alternate.
+        scratch = self._shadow_repository().path
+        result = subprocess.run(
+            [git, "merge-tree", "--write-tree", "-z", "--allow-unrelated-histories", ours, theirs],
+            env=_git_environment(self._repo.path, str(Path(scratch, "objects"))), capture_output=True,
+        )
+        if result.returncode not in (0, 1):
+            raise RuntimeError(f"git merge-tree failed on {ours[:12]} and {theirs[:12]}: {result.stderr.decode(errors='replace')[:300]}")
+        return _merge_tree_conflicts(result.stdout.decode("utf-8", errors="surrogateescape"))
+
+    def _libgit2_merge(self, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
         index = self._shadow_repository().merge_commits(pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs))
         conflicts = []
         for ancestor, our, their in index.conflicts or ():
@@ -395,8 +426,7 @@ class Repository:
                     theirs_kind=entry_kind(their.mode) if their else EntryKind.MISSING,
                 )
             )
-        conflicts.sort(key=lambda c: c.ours_path or c.theirs_path or c.ancestor_path or "")
-        return tuple(conflicts)
+        return _sorted_conflicts(conflicts)
 
     def merge_file(self, conflict: MergeConflict) -> str:
         """The conflicted file's merged text with conflict markers, computed in memory."""
@@ -516,3 +546,113 @@ def _line_count(data: bytes) -> int:
     if not data:
         return 0
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+# -- git's own merge ------------------------------------------------------------------
+
+_MERGE_TREE_VERSION = (2, 38)  # `git merge-tree --write-tree` first shipped in git 2.38
+
+
+def git_merge_program() -> str | None:
+    """The git binary that runs merges, or None to merge with libgit2 (no git, or one older than 2.38).
+
+    SETTLE_GIT names the binary (default `git` on PATH); SETTLE_GIT=libgit2 forces libgit2's merge.
+    """
+    chosen = os.environ.get("SETTLE_GIT", "git")
+    if chosen == "libgit2":
+        return None
+    return _usable_git(chosen)
+
+
+@functools.cache
+def _usable_git(chosen: str) -> str | None:
+    program = shutil.which(chosen)
+    if program is None:
+        return None
+    try:
+        answer = subprocess.run([program, "version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    numbers = re.match(r"git version (\d+)\.(\d+)", answer)
+    if numbers is None or (int(numbers[1]), int(numbers[2])) < _MERGE_TREE_VERSION:
+        return None
+    return program
+
+
+def _git_environment(git_dir: str, object_directory: str) -> dict[str, str]:
+    """git pointed at the repository for reading and at the scratch store for writing.
+
+    Only the repository's own config is read (not the user's or the system's), so the
+    answer depends on the repository state alone; replace refs are ignored as libgit2
+    (and so the rest of settle) ignores them.
+    """
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("GIT_")}
+    environment.update(
+        GIT_DIR=git_dir,
+        GIT_OBJECT_DIRECTORY=object_directory,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_NO_REPLACE_OBJECTS="1",
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_TERMINAL_PROMPT="0",
+        LC_ALL="C",
+    )
+    return environment
+
+
+def _merge_tree_conflicts(output: str) -> tuple[MergeConflict, ...]:
+    """git merge-tree -z's conflicted-file stages, one MergeConflict per path, in libgit2's shapes.
+
+    git lists stage 1/2/3 entries per path; a rename conflict lists its source
+    path among the message's paths. A rename/delete has stages only at the new
+    path, so the message's source becomes that entry's ancestor path: the same
+    shape libgit2 gives (and the classifier reads as a rename).
+    """
+    fields = output.split("\0")
+    stages: dict[str, dict[int, tuple[int, str]]] = {}
+    position = 1
+    while position < len(fields) and fields[position]:
+        header, path = fields[position].split("\t", 1)
+        mode, object_id, stage = header.split(" ")
+        stages.setdefault(path, {})[int(stage)] = (int(mode, 8), object_id)
+        position += 1
+    sources = _rename_sources(fields[position + 1 :], stages)
+    conflicts = []
+    for path, entries in stages.items():
+        ancestor, ours, theirs = entries.get(1), entries.get(2), entries.get(3)
+        ancestor_path = sources.get(path, path) if ancestor else None
+        conflicts.append(
+            MergeConflict(
+                ancestor_path=ancestor_path,
+                ours_path=path if ours else None,
+                theirs_path=path if theirs else None,
+                ancestor_id=ancestor[1] if ancestor else None,
+                ours_id=ours[1] if ours else None,
+                theirs_id=theirs[1] if theirs else None,
+                ancestor_kind=entry_kind(ancestor[0]) if ancestor else EntryKind.MISSING,
+                ours_kind=entry_kind(ours[0]) if ours else EntryKind.MISSING,
+                theirs_kind=entry_kind(theirs[0]) if theirs else EntryKind.MISSING,
+            )
+        )
+    return _sorted_conflicts(conflicts)
+
+
+def _rename_sources(messages: list[str], stages: dict[str, dict]) -> dict[str, str]:
+    """For a rename/delete's new path (stages 1 and one side only), the path it was renamed from."""
+    sources: dict[str, str] = {}
+    position = 0
+    while position < len(messages) and messages[position]:
+        count = int(messages[position])
+        paths = messages[position + 1 : position + 1 + count]
+        kind = messages[position + 1 + count]
+        position += count + 3
+        if "rename/delete" not in kind or len(paths) != 2:
+            continue
+        staged = [path for path in paths if path in stages]
+        if len(staged) == 1:  # git lists the new path first; don't depend on it
+            sources[staged[0]] = next(path for path in paths if path != staged[0])
+    return sources
+
+
+def _sorted_conflicts(conflicts: list[MergeConflict]) -> tuple[MergeConflict, ...]:
+    return tuple(sorted(conflicts, key=lambda c: c.ours_path or c.theirs_path or c.ancestor_path or ""))

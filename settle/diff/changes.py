@@ -6,12 +6,14 @@ changes are computed once and shared by every pair it takes part in.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property, lru_cache
 
+from settle.languages import profile_for_path
 from settle.parse.cache import SymbolTables
 from settle.parse.model import Definition, ReferenceKind, SymbolTable
 from settle.repo import ChangeStatus, EntryKind, Hunk, PathChange, Repository
@@ -30,6 +32,9 @@ class SymbolChange:
     kind: SymbolChangeKind
     old: Definition | None  # on the base (None when added)
     new: Definition | None  # on the tip (None when removed)
+    # A removal (or a move to another module) whose name the old module still binds,
+    # by an import: its users there still find it, so nothing is removed for them.
+    still_bound: bool = False
 
     @property
     def symbol(self) -> str:
@@ -65,6 +70,7 @@ class FileChange:
         self.skipped = False  # not parsed: nothing the other side does can make it matter
         self.syntax_check = None  # for skipped files: (path, blob id) → syntax error lines
         self._new_code_references: tuple | None = None
+        self.tip: str | None = None  # the side's tip commit (its manifests say the language's edition)
 
     def introduced_syntax_errors(self) -> tuple[int, ...]:
         """Lines of syntax errors the tip has where the base (if the file existed) had none.
@@ -72,10 +78,12 @@ class FileChange:
         The base is looked at only when the tip has errors: most tips have none, and for
         a skipped file each look is a parse."""
         new = self._syntax_errors(self.new_table, self.change.new_path, self.change.new_id, self.change.new_kind)
-        if not new or self.change.old_id is None:
-            return new or ()
-        old = self._syntax_errors(self.old_table, self.change.old_path, self.change.old_id, self.change.old_kind)
-        return new if old == () else ()
+        if not new:
+            return ()
+        from settle.diff.syntax import introduced_errors  # rare: most tips have no errors
+
+        old_id = self.change.old_id if self.change.old_kind is EntryKind.FILE else None
+        return introduced_errors(self._repository, self.tip, self.change.new_path, self.change.new_id, old_id)
 
     def _syntax_errors(self, table, path, blob_id, kind) -> tuple[int, ...] | None:
         """A version's syntax error lines; None where it is missing or not parseable text."""
@@ -189,6 +197,7 @@ class SideChanges:
             else:
                 file = FileChange(change, _table(tables, change.old_path, change.old_id, change.old_kind),
                                   _table(tables, change.new_path, change.new_id, change.new_kind), repository)
+            file.tip = tip
             files.append(file)
         self.files: tuple[FileChange, ...] = tuple(files)
         _assign_symbol_changes(self.files)
@@ -231,35 +240,44 @@ def _assign_symbol_changes(files: tuple[FileChange, ...]) -> None:
         old = {d.id: d for d in file.old_table.definitions} if file.old_table is not None and file.old_table.parsed else {}
         new = {d.id: d for d in file.new_table.definitions} if file.new_table is not None and file.new_table.parsed else {}
         if file.change.status is ChangeStatus.RENAMED:
-            # A moved file keeps its symbols' qualified names: compare them by qualname.
+            # A moved file keeps its symbols' qualified names: compare them by qualname. A move
+            # that keeps the module's import name (`a/json.py` → `a/json/__init__.py`) moves
+            # nothing for its users: its symbols are the same ones, not renamed.
+            same_module = _module_key(file.change.old_path) == _module_key(file.change.new_path)
             old_by_qualname = {d.qualname: d for d in old.values()}
             for definition in new.values():
                 before = old_by_qualname.pop(definition.qualname, None)
                 if before is None:
                     added.append((file, definition))
                 else:
-                    per_file[id(file)].append(_compare(before, definition, renamed=True))
+                    change = _compare(before, definition, renamed=not same_module)
+                    if change is not None:
+                        per_file[id(file)].append(change)
             removed.extend((file, d) for d in old_by_qualname.values())
             continue
+        # One id of two kinds (a type `Schema` gone, a function `Schema` whose id lost its
+        # overload suffix) is two symbols: a removal and an addition, paired below.
         for symbol, definition in old.items():
-            if symbol not in new:
+            if symbol not in new or new[symbol].kind != definition.kind:
                 removed.append((file, definition))
             else:
                 change = _compare(definition, new[symbol], renamed=False)
                 if change is not None:
                     per_file[id(file)].append(change)
-        added.extend((file, d) for symbol, d in new.items() if symbol not in old)
+        added.extend((file, d) for symbol, d in new.items() if symbol not in old or old[symbol].kind != d.kind)
+    removed, added = _same_module_moves(removed, added, per_file)
     # Renames: one removal and one addition of the same kind with the same body.
     by_body: dict[tuple, list[tuple[FileChange, Definition]]] = {}
     for file, definition in added:
         by_body.setdefault((definition.kind, definition.body_hash), []).append((file, definition))
     for file, definition in removed:
         matches = by_body.get((definition.kind, definition.body_hash))
+        bound = _still_bound(file, definition)
         if matches and len(matches) == 1 and _renamable(definition):
             new_file, new_definition = matches.pop()
-            per_file[id(new_file)].append(SymbolChange(SymbolChangeKind.RENAMED, definition, new_definition))
+            per_file[id(new_file)].append(SymbolChange(SymbolChangeKind.RENAMED, definition, new_definition, bound))
         else:
-            per_file[id(file)].append(SymbolChange(SymbolChangeKind.REMOVED, definition, None))
+            per_file[id(file)].append(SymbolChange(SymbolChangeKind.REMOVED, definition, None, bound))
     for matches in by_body.values():
         for file, definition in matches:
             per_file[id(file)].append(SymbolChange(SymbolChangeKind.ADDED, None, definition))
@@ -268,6 +286,65 @@ def _assign_symbol_changes(files: tuple[FileChange, ...]) -> None:
 
 
 RENAMABLE_BODY_BYTES = 16
+def _module_key(path: str | None) -> str:
+    """The module a path is imported as, spelled as a path: a package's stem file is its directory."""
+    stem = posixpath.splitext(path or "")[0]
+    profile = profile_for_path(path or "")
+    if profile is not None and posixpath.basename(stem) in profile.package_stems:
+        return posixpath.dirname(stem)
+    return stem
+
+
+def _same_module_moves(removed, added, per_file):
+    """Definitions removed and added in one module that are the same symbol under another id.
+
+    By qualname across files of one module (a module turned into a package, when git saw
+    no rename); then, within the module, by container, name and kind when that pairs one
+    removal with one addition: an overload suffix that came or went because a same-named
+    sibling did (`Schema(string)` → `Schema` once a type `Schema` is gone), or an
+    overload's parameter list that changed (`Gson(int)` → `Gson(int,String)`), is one
+    symbol's change, not a removal.
+    """
+    for key in (_by_qualname, _by_name):
+        arrivals: dict[tuple, list] = {}
+        for file, definition in added:
+            arrivals.setdefault(key(file.change.new_path, definition), []).append((file, definition))
+        departures: dict[tuple, list] = {}
+        for file, definition in removed:
+            departures.setdefault(key(file.change.old_path, definition), []).append((file, definition))
+        still_removed = []
+        for group, leaving in departures.items():
+            matches = arrivals.get(group)
+            if len(leaving) != 1 or not matches or len(matches) != 1:
+                still_removed.extend(leaving)
+                continue
+            (file, definition), (new_file, new_definition) = leaving[0], matches.pop()
+            change = _compare(definition, new_definition, renamed=False)
+            if change is not None:
+                per_file[id(new_file)].append(change)
+        removed, added = still_removed, [pair for pairs in arrivals.values() for pair in pairs]
+    return removed, added
+
+
+def _by_qualname(path, definition) -> tuple:
+    return (_module_key(path), definition.qualname, definition.kind)
+
+
+def _by_name(path, definition) -> tuple:
+    return (_module_key(path), definition.parent, definition.name, definition.kind)
+
+
+def _still_bound(file: FileChange, definition: Definition) -> bool:
+    """Its module still binds the name on the tip: imported there (`from x import name`), or,
+    for a TypeScript-style type/value pair, still defined there as the other kind (the value
+    `Schema` stays when the type `Schema` goes). Same-kind siblings (overloads) don't count:
+    whether a call still binds to one of them is for the drift pass to judge."""
+    table = file.new_table
+    if table is None or not table.parsed:
+        return False
+    if any(d.name == definition.name and d.parent == definition.parent and d.kind != definition.kind for d in table.definitions):
+        return True
+    return "." not in definition.qualname and any(binding.local == definition.name for binding in table.imports)
 
 
 def _renamable(definition: Definition) -> bool:

@@ -148,7 +148,7 @@ def drift_names(side: SideChanges) -> set[str]:
 def _drifting(side: SideChanges) -> Iterator[SymbolChange]:
     """Changes that can leave a use behind: removals, renames to another id, binding changes."""
     for change in side.symbol_changes:
-        if change.old is None:
+        if change.old is None or change.still_bound:
             continue
         if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and change.old.id != (change.new.id if change.new else None):
             yield change
@@ -355,6 +355,8 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
     site_user = f"{table.path}::{reference.scope}" if reference.scope else table.path
     base = dict(change=change, changer=changer.name, user_side=side_name, site_path=table.path,
                 site_line=reference.line, user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
+    if constructor and reference.kind is not ReferenceKind.CALL:
+        return  # a type use (`Gson gson`, `config: Config`) calls no constructor
     removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
     if removed:
         if reference.kind is not ReferenceKind.CALL and _called_there(table, reference):
@@ -381,7 +383,7 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
         yield Drift("changed_in_use", reason="it is used as a value, not called", **base)
         return
     outcome, reason = bind(new_signature, reference, profile.binding, resolution.through_instance)
-    if outcome is Binding.BINDS:
+    if outcome is Binding.BINDS or _another_overload_binds(merged, change, changer, profile, reference, resolution):
         return
     if outcome is Binding.UNDECIDABLE or not resolution.certain:
         if not resolution.certain:
@@ -394,6 +396,10 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
 def _called_there(table, reference) -> bool:
     return any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope
                and r.line == reference.line for r in table.references)
+def _another_overload_binds(merged, change, changer, profile, reference, resolution) -> bool:
+    """A call the changed overload no longer takes may be (or become) a call of a sibling overload."""
+    overloads = [d for d in _remaining_overloads(merged, change, changer, profile) if d.id != change.new.id]
+    return any(bind(d.signature, reference, profile.binding, resolution.through_instance)[0] is Binding.BINDS for d in overloads)
 
 
 def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from settle.languages.profile import BindingRules, LanguageProfile
+from settle.languages.profile import BindingRules, Editions, LanguageProfile
 
 _TYPESCRIPT_KEYWORDS = frozenset(
     "abstract any as async await boolean break case catch class const constructor continue debugger declare"
@@ -91,6 +91,10 @@ PROFILES: tuple[LanguageProfile, ...] = (
         reference_separators=("::", "."),
         self_names=("self", "Self"),
         package_stems=("mod",),
+        # `try!(…)` is the 2015 edition's `?`; from 2018 `try` is a keyword, and the grammar
+        # knows only that. A crate without an edition is 2015 (Cargo's default).
+        editions=Editions(manifest="Cargo.toml", table="package", key="edition", default="2015",
+                          accepted={"2015": frozenset({"try!"})}),
         keywords=frozenset(
             "as async await break const continue crate dyn else enum extern false fn for if impl in let loop"
             " match mod move mut pub ref return self Self static struct super trait true type unsafe use where while".split()

@@ -26,6 +26,23 @@ class BindingRules:
 
 
 @dataclass(frozen=True)
+class Editions:
+    """Constructs the grammar rejects that an edition of the language still accepts.
+
+    The edition is read from the manifest nearest the file (searched from its directory
+    up to the root): `table.key`, or, where that value says `workspace = true`, the
+    workspace manifest's `workspace.table.key`; `default` where none says.
+    """
+
+    manifest: str
+    table: str
+    key: str
+    default: str
+    # edition → the texts of syntax-error nodes that are valid code in it
+    accepted: dict[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
 class LanguageProfile:
     name: str
     extensions: tuple[str, ...]
@@ -87,6 +104,8 @@ class LanguageProfile:
     # A slower, exact parser consulted only when tree-sitter reports syntax
     # errors (see settle/parse/oracles.py).
     syntax_oracle: str | None = None
+    # Where the language's editions differ in syntax the grammar follows only the newest.
+    editions: Editions | None = None
 
     @cached_property
     def queries_path(self) -> str:

@@ -725,6 +725,31 @@ def syntax_error_lines(tree, source: bytes, profile: LanguageProfile) -> tuple[i
     return tuple(sorted(lines))
 
 
+def syntax_error_texts(source: bytes, profile: LanguageProfile) -> tuple[tuple[int, str], ...]:
+    """(line, text) of each ERROR / MISSING node, the text its first line whitespace-collapsed (a
+    MISSING node has no text: `missing <kind>`); empty when the tree is clean or the profile's oracle accepts the file.
+    Asked only of files that have errors, so it parses afresh."""
+    tree = _fresh(grammar_for(profile), source)
+    if not syntax_error_lines(tree, source, profile):
+        return ()
+    found = set()
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_missing:
+            found.add((node.start_point[0] + 1, f"missing {node.type}"))
+        elif node.is_error:
+            # Its first line: error recovery can swallow the rest of the file, and an edit
+            # further down must not make an old construct look new.
+            first_line = source[node.start_byte:node.end_byte].split(b"\n", 1)[0]
+            found.add((node.start_point[0] + 1, " ".join(first_line.decode("utf-8", "replace").split())[:_ERROR_TEXT]))
+        stack.extend(child for child in node.children if child.has_error or child.is_missing)
+    return tuple(sorted(found))
+
+
+_ERROR_TEXT = 200
+
+
 def definition_spans(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES,
                      parse: Parse | None = None) -> tuple[tuple[int, int], ...] | None:
     """Line spans (1-based, inclusive) of the file's definitions, decorators included, from a parse

@@ -1,0 +1,72 @@
+"""Which of a side's syntax errors it introduced, where the grammar alone cannot say.
+
+tree-sitter flags what its grammar does not know. Two things keep that from being
+blamed on a candidate: a construct the base version of the file already had (the
+same erroneous text) is not new, and a construct the file's language edition
+accepts (the profile's `editions`, e.g. Rust 2015's `try!`) is not an error at all.
+Asked only of files whose tip has errors, so the re-parses here are rare.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tomllib
+
+from settle.languages import LanguageProfile, profile_for_path
+from settle.parse.extract import syntax_error_texts
+from settle.repo import Repository
+
+
+def introduced_errors(repository: Repository, tip: str, path: str, new_id: str, old_id: str | None) -> tuple[int, ...]:
+    """Lines of the tip's syntax errors that are neither on the base version nor valid in the file's edition."""
+    profile = profile_for_path(path)
+    if profile is None:
+        return ()
+    found = syntax_error_texts(repository.blob(new_id), profile)
+    if not found:
+        return ()
+    known = {text for _, text in syntax_error_texts(repository.blob(old_id), profile)} if old_id else set()
+    known |= accepted_in_edition(repository, tip, path, profile)
+    return tuple(sorted({line for line, text in found if text not in known}))
+
+
+def accepted_in_edition(repository: Repository, tip: str, path: str, profile: LanguageProfile) -> frozenset[str]:
+    editions = profile.editions
+    if editions is None:
+        return frozenset()
+    return editions.accepted.get(_edition(repository, tip, path, profile), frozenset())
+
+
+def _edition(repository: Repository, tip: str, path: str, profile: LanguageProfile) -> str:
+    editions = profile.editions
+    assert editions is not None
+    inherits = False
+    for manifest in _manifests_above(repository, tip, path, editions.manifest):
+        if inherits:
+            value = manifest.get("workspace", {}).get(editions.table, {}).get(editions.key)
+            if value is not None or "workspace" in manifest:
+                return str(value) if value is not None else editions.default
+            continue
+        if editions.table not in manifest:
+            continue  # a workspace-only manifest above a member: the member's own one decides
+        value = manifest[editions.table].get(editions.key)
+        if isinstance(value, dict) and value.get("workspace"):
+            inherits = True
+            continue
+        return str(value) if value is not None else editions.default
+    return editions.default
+
+
+def _manifests_above(repository: Repository, tip: str, path: str, name: str):
+    """The parsed manifests named `name` from the file's directory up to the root (unreadable ones skipped)."""
+    directory = posixpath.dirname(path)
+    while True:
+        entry = repository.entry(tip, posixpath.join(directory, name) if directory else name)
+        if entry is not None:
+            try:
+                yield tomllib.loads(repository.blob(entry.id).decode("utf-8"))
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+                pass
+        if not directory:
+            return
+        directory = posixpath.dirname(directory)

@@ -1,0 +1,130 @@
+"""Text conflicts are git's: settle's merge against the `git` binary over generated histories.
+
+Each history is built straight into a bare repository (two sides over a base, or a
+criss-cross with two merge bases); git's answer is `git merge-tree --write-tree` run
+on a copy, so the repository settle reads is never written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pygit2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pygit2.enums import FileMode
+
+from settle.repo import Repository
+
+# Few distinct lines, repeated: where diff algorithms choose different alignments
+# (changelog bullets, blank lines, closing braces), and so where merges disagree.
+LINES = ["*\n", "\n", "}\n", "return x\n", "x += 1\n", "log(x)\n"]
+SIGNATURE = pygit2.Signature("t", "t@t", 1_700_000_000, 0)
+
+
+def _edit(draw, lines: list[str]) -> list[str]:
+    lines = list(lines)
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(lines)))
+        action = draw(st.sampled_from(["insert", "delete", "replace"]))
+        if action == "insert":
+            lines[at:at] = draw(st.lists(st.sampled_from(LINES + ["new\n", "added(1)\n"]), min_size=1, max_size=3))
+        elif lines and action == "delete":
+            del lines[at:at + draw(st.integers(1, 2))]
+        elif lines:
+            lines[min(at, len(lines) - 1)] = draw(st.sampled_from(["changed\n", "other\n", "x -= 1\n"]))
+    return lines
+
+
+@st.composite
+def side_files(draw, base: dict[str, list[str]]) -> dict[str, list[str]]:
+    """One side's files: some edited, maybe one renamed (with or without edits) or deleted."""
+    files = {path: (_edit(draw, lines) if draw(st.booleans()) else list(lines)) for path, lines in base.items()}
+    fate = draw(st.sampled_from(["keep", "keep", "rename", "delete"]))
+    victim = draw(st.sampled_from(sorted(files)))
+    if fate == "rename":
+        files[draw(st.sampled_from(["moved.txt", "renamed.txt"]))] = files.pop(victim)
+    elif fate == "delete":
+        del files[victim]
+    return files
+
+
+@st.composite
+def histories(draw):
+    base = {path: draw(st.lists(st.sampled_from(LINES), min_size=4, max_size=16)) for path in ("a.txt", "b.txt")}
+    return base, draw(side_files(base)), draw(side_files(base)), draw(st.booleans())
+
+
+def _commit(repository: pygit2.Repository, files: dict[str, list[str]], parents: list) -> pygit2.Oid:
+    builder = repository.TreeBuilder()
+    for path, lines in sorted(files.items()):
+        builder.insert(path, repository.create_blob("".join(lines).encode()), FileMode.BLOB)
+    return repository.create_commit(None, SIGNATURE, SIGNATURE, "m", builder.write(), parents)
+
+
+def _build(where: Path, base, left, right, criss_cross: bool) -> tuple[str, str]:
+    repository = pygit2.init_repository(str(where), bare=True)
+    root = _commit(repository, base, [])
+    ours, theirs = _commit(repository, left, [root]), _commit(repository, right, [root])
+    if criss_cross:
+        # Each side merges the other and moves on: two merge bases, so git merges them
+        # first into a virtual one (the recursive strategy), with its own conflicts.
+        first = _commit(repository, {**left, "a.txt": left.get("a.txt", []) + ["left\n"]}, [ours, theirs])
+        second = _commit(repository, {**right, "b.txt": right.get("b.txt", []) + ["right\n"]}, [theirs, ours])
+        ours, theirs = first, second
+    return str(ours), str(theirs)
+
+
+def _git_conflicted_paths(repo: Path, ours: str, theirs: str) -> set[str]:
+    scratch = Path(tempfile.mkdtemp(prefix="settle-test-git-"))
+    try:
+        copy = scratch / "copy.git"
+        shutil.copytree(repo, copy)
+        result = subprocess.run(["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs],
+                                cwd=copy, capture_output=True, text=True)
+        assert result.returncode in (0, 1), result.stderr
+        return set(result.stdout.splitlines()[1:]) - {""}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _settle_conflicted_paths(repo: Path, ours: str, theirs: str) -> set[str]:
+    """The paths git would list: a side's path, or the base's where neither side has one (a rename's source).
+
+    A rename/delete also carries its source as the ancestor path (for its subkind), which git does not list."""
+    paths = set()
+    for conflict in Repository.open(repo).merge_conflicts(ours, theirs):
+        sides = {path for path in (conflict.ours_path, conflict.theirs_path) if path}
+        paths |= sides or {conflict.ancestor_path}
+    return paths
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_settle_conflicts_on_the_paths_git_conflicts_on(history):
+    with tempfile.TemporaryDirectory(prefix="settle-test-history-") as where:
+        repo = Path(where) / "repo.git"
+        ours, theirs = _build(repo, *history)
+        objects = sorted(p.relative_to(repo).as_posix() for p in (repo / "objects").rglob("*"))
+        assert _settle_conflicted_paths(repo, ours, theirs) == _git_conflicted_paths(repo, ours, theirs)
+        assert sorted(p.relative_to(repo).as_posix() for p in (repo / "objects").rglob("*")) == objects
+
+
+@pytest.mark.parametrize("shape", ["renamed_and_deleted", "renamed_apart"])
+def test_rename_conflicts_keep_their_subkind(build, settle, shape):
+    """git lists a rename/delete's stages at the new path only; settle still calls it a rename."""
+    base = {"base": {"files": {"notes.txt": "".join(f"line {n}\n" for n in range(12))}}}
+    sides = {
+        "renamed_and_deleted": ({"rename": {"notes.txt": "kept.txt"}}, {"delete": ["notes.txt"]}),
+        "renamed_apart": ({"rename": {"notes.txt": "left.txt"}}, {"rename": {"notes.txt": "right.txt"}}),
+    }
+    left, right = sides[shape]
+    repo = build({**base, "branches": {"a": left, "b": right}})
+    result = settle("check", "--repo", str(repo), "--base", "main", "--format", "json", "a", "b", repo=repo)
+    found = [f["subkind"] for f in json.loads(result.stdout)["findings"] if f["kind"] == "text_conflict"]
+    assert found == ["rename"]

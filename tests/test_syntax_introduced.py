@@ -1,0 +1,53 @@
+"""parse_error/introduced blames a candidate only for syntax errors it brought: not for an
+erroneous construct the base version of the file already had, in every language."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+# (path, file header, the base's erroneous line, a clean function, a new, different error, closing)
+LANGUAGES = {
+    "python": ("app/mod.py", "", "broken = 1 2\n", "\n\ndef ok():\n    return 1\n", "\n\ndef new(:\n    pass\n", ""),
+    "javascript": ("app/mod.js", "", "const broken = 1 2;\n", "\nfunction ok() {\n  return 1;\n}\n", "\nfunction fresh( {\n}\n", ""),
+    "typescript": ("app/mod.ts", "", "const broken = 1 2;\n", "\nexport function ok(): number {\n  return 1;\n}\n",
+                   "\nfunction fresh( {\n}\n", ""),
+    "go": ("app/mod.go", "package app\n\n", "var broken = 1 2\n", "\nfunc Ok() int {\n\treturn 1\n}\n", "\nfunc Fresh( {\n}\n", ""),
+    "rust": ("src/lib.rs", "", "const BROKEN: i32 = 1 2;\n", "\npub fn ok() -> i32 {\n    1\n}\n", "\nfn fresh( {\n}\n", ""),
+    "java": ("src/App.java", "class App {\n", "  int broken = 1 2;\n", "  int ok() { return 1; }\n", "  void fresh( { }\n", "}\n"),
+}
+
+
+def _scenario(path, header, broken, clean, new_error, closing):
+    return {
+        "base": {"files": {path: header + broken + clean + closing}},
+        "branches": {
+            # edits the clean function only: the old error is still there, unchanged
+            "agent/edit": {"files": {path: header + broken + clean.replace("1", "2") + closing}},
+            # adds a second, different error further down
+            "agent/break": {"files": {path: header + broken + clean + new_error + closing}},
+        },
+    }
+
+
+def _parse_errors(settle, repo, candidate):
+    result = settle("check", "--repo", str(repo), "--base", "main", "--format", "json", candidate, repo=repo)
+    verdict = json.loads(result.stdout)
+    return [f for f in verdict["findings"] if f["kind"] == "parse_error"]
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_an_error_the_base_already_had_is_not_introduced(build, settle, language):
+    repo = build(_scenario(*LANGUAGES[language]))
+    assert _parse_errors(settle, repo, "agent/edit") == []
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_a_new_error_beside_an_old_one_is_introduced_at_its_own_line(build, settle, language):
+    path, header, broken, clean, new_error, closing = LANGUAGES[language]
+    repo = build(_scenario(*LANGUAGES[language]))
+    found = _parse_errors(settle, repo, "agent/break")
+    assert [f["path"] for f in found] == [path]
+    first_new_line = (header + broken + clean).count("\n") + 1 + len(new_error) - len(new_error.lstrip("\n"))
+    assert {loc["start_line"] for loc in found[0]["locations"]} == {first_new_line}
