@@ -121,6 +121,7 @@ class MergeConflict:
 
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
 _CACHED_DIFFS = 4096
+_CACHED_MERGES = 4
 
 
 class Repository:
@@ -135,6 +136,7 @@ class Repository:
         self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob]] = OrderedDict()  # the object too: diffs want it
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
+        self._merges: dict[tuple[str, str], tuple[dict[str, TreeEntry], tuple[MergeConflict, ...]]] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -331,6 +333,24 @@ class Repository:
 
     def merge_conflicts(self, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
         """The paths a three-way merge of two commits leaves conflicted, as libgit2 (and git) sees them."""
+        return self._merge(ours, theirs)[1]
+
+    def merged_files(self, ours: str, theirs: str) -> dict[str, TreeEntry]:
+        """The tree of the same in-memory merge: path → entry of every path it merged cleanly
+        (conflicted paths are absent). Merged blobs live in the scratch store; `blob` reads them."""
+        return self._merge(ours, theirs)[0]
+
+    def _merge(self, ours: str, theirs: str) -> tuple[dict[str, TreeEntry], tuple[MergeConflict, ...]]:
+        """One merge per pair of tips, shared by the conflict scan and the merged result (the last few kept)."""
+        key = (ours, theirs)
+        found = self._merges.get(key)
+        if found is None:
+            found = self._merges[key] = self._merge_commits(ours, theirs)
+            if len(self._merges) > _CACHED_MERGES:
+                self._merges.pop(next(iter(self._merges)))
+        return found
+
+    def _merge_commits(self, ours: str, theirs: str) -> tuple[dict[str, TreeEntry], tuple[MergeConflict, ...]]:
         index = self._shadow_repository().merge_commits(pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs))
         conflicts = []
         for ancestor, our, their in index.conflicts or ():
@@ -348,7 +368,10 @@ class Repository:
                 )
             )
         conflicts.sort(key=lambda c: c.ours_path or c.theirs_path or c.ancestor_path or "")
-        return tuple(conflicts)
+        conflicted = {p for c in conflicts for p in (c.ancestor_path, c.ours_path, c.theirs_path) if p}
+        files = {entry.path: TreeEntry(entry.path, str(entry.id), entry_kind(entry.mode))
+                 for entry in index if entry.path not in conflicted}
+        return files, tuple(conflicts)
 
     def merge_file(self, conflict: MergeConflict) -> str:
         """The conflicted file's merged text with conflict markers, computed in memory."""

@@ -11,14 +11,14 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 
 from settle.diff.binding import Binding, bind, describe_call
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
+from settle.diff.merged import BASE, MergedResult
 from settle.languages import LanguageProfile, profile_for_path
 from settle.languages.resolve import module_names_file
 from settle.parse.cache import SymbolTables
-from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, SymbolKind, SymbolTable
+from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, Span, SymbolKind, SymbolTable
 from settle.repo import EntryKind, Repository
 
 
@@ -36,30 +36,21 @@ class Drift:
 
 
 class MergedTree:
-    """The files of a merge of two sides, read lazily: each path at the version of the side that changed it."""
+    """The files of the merged result (see settle.diff.merged), with lookups by name across them."""
 
     def __init__(self, repository: Repository, tables: SymbolTables, base: str, first: SideChanges, second: SideChanges):
         self.repository = repository
         self.tables = tables
         self.base = base
         self.sides = (first, second)
+        self.result = MergedResult(repository, tables, base, first, second)
         self._by_resolver: dict[str, list[tuple[str, str, bytes]]] = {}
         self._mentions: dict[tuple[str, str], list[SymbolTable]] = {}
 
-    @cached_property
+    @property
     def files(self) -> dict[str, str]:
-        """path → blob id of the merged result (the first side wins where both changed a path)."""
-        merged = {e.path: e.id for e in self.repository.files(self.base) if e.kind is EntryKind.FILE}
-        for side in reversed(self.sides):
-            for file in side.files:
-                change = file.change
-                if change.old_path and change.old_path != change.new_path:
-                    merged.pop(change.old_path, None)
-                if change.new_path and change.new_id and change.new_kind is EntryKind.FILE:
-                    merged[change.new_path] = change.new_id
-                elif change.new_path is None and change.old_path:
-                    merged.pop(change.old_path, None)
-        return merged
+        """path → blob id of the merged result."""
+        return self.result.files
 
     def _sources(self, resolver: str) -> list[tuple[str, str, bytes]]:
         """(path, blob id, bytes) of the merged files whose language shares this resolver, read once."""
@@ -93,9 +84,10 @@ class MergedTree:
 
 
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
-    """Findings for the symbols `changer` changed or removed, against `other`'s code (and stale callers)."""
+    """Findings for the symbols `changer` changed or removed (and the imports it dropped), against the uses
+    of them in the merged result that `other` wrote (and, with stale_callers, that neither side touched)."""
     other_removed = {c.old.id for c in other.symbol_changes if c.old is not None and c.kind is SymbolChangeKind.REMOVED}
-    for change in _drifting(changer):
+    for change in (*_drifting(changer), *removed_bindings(changer)):
         if change.old.id not in other_removed:
             yield from _uses_of(merged, change, changer, other, stale_callers)
 
@@ -103,11 +95,43 @@ def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges
 def drift_names(side: SideChanges) -> set[str]:
     """The names a use must spell to be stale after this side's changes (empty: nothing can drift)."""
     names: set[str] = set()
-    for change in _drifting(side):
+    for change in (*_drifting(side), *removed_bindings(side)):
         profile = profile_for_path(change.old.id.split("::", 1)[0])
         if profile is not None:
             names |= _use_names(change.old, profile)[0]
     return names
+
+
+def removed_bindings(side: SideChanges) -> Iterator[SymbolChange]:
+    """Names a file of this side stops importing (and does not define instead), as removals of the
+    file's own binding: imported names are bindings of the module, and a use of one the merged file
+    no longer binds fails like a use of a removed definition."""
+    for file in side.files:
+        old, new = file.old_table, file.new_table
+        if old is None or new is None or not old.parsed or not new.parsed or not old.imports:
+            continue
+        if file.change.old_path != file.change.new_path:
+            continue
+        if not _module_level_edit(file):
+            continue
+        kept = {b.local for b in new.imports} | {d.name for d in new.definitions if d.parent is None}
+        for binding in old.imports:
+            if binding.local in kept or binding.name == "*" or not binding.local.isidentifier():
+                continue
+            kept.add(binding.local)
+            yield SymbolChange(SymbolChangeKind.REMOVED, _binding_definition(old.path, binding), None)
+
+
+def _module_level_edit(file) -> bool:
+    old, new = file.old_table, file.new_table
+    return old.module_hash != new.module_hash or old.imports != new.imports
+
+
+def _binding_definition(path: str, binding) -> Definition:
+    """An import's binding as a module-level definition of the file, located at the import."""
+    span = Span(0, 0, binding.line, binding.line)
+    return Definition(id=f"{path}::{binding.local}", qualname=binding.local, name=binding.local, kind=SymbolKind.VARIABLE,
+                      span=span, header=span, signature=None, header_hash="", body_hash="")
 
 
 def _drifting(side: SideChanges) -> Iterator[SymbolChange]:
@@ -140,40 +164,84 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
     if profile is None:
         return
     names, constructor = _use_names(definition, profile)
-    seen: set[tuple] = set()
+    # One use site, one finding: a call and the name it calls sit at one place; the call says more.
+    sites: dict[tuple[str, int, str], tuple[str, SymbolTable, Reference]] = {}
     for side_name, table, reference in _candidate_references(merged, names, profile, changer, other, stale_callers):
-        key = (table.path, reference.line, reference.text, reference.kind)
-        if key in seen:
-            continue
-        seen.add(key)
+        key = (table.path, reference.line, reference.text)
+        held = sites.get(key)
+        if held is None or (reference.kind is ReferenceKind.CALL and held[2].kind is not ReferenceKind.CALL):
+            sites[key] = (side_name, table, reference)
+    used_in: set[str] = set()
+    for side_name, table, reference in sites.values():
         resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
         if resolution is None:
             continue
-        yield from _judge(merged, change, changer, side_name, table, reference, resolution, profile, constructor)
+        for drift in _judge(merged, change, changer, side_name, table, reference, resolution, profile, constructor):
+            used_in.add(table.path)
+            yield drift
+    if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and definition.parent is None:
+        yield from _imports_of(merged, change, changer, other, path, profile, used_in)
 
 
 def _candidate_references(merged, names, profile, changer, other, stale_callers):
-    """(side, table, reference) for uses of any of names: the other side's new code, then stale code."""
-    for file in other.files:
-        table = file.new_table
-        if table is None or not table.parsed or not file.spells_any(names):
-            continue
-        for reference in file.new_code_references():
+    """(side, table, reference) for uses of any of names in the merged result: those `other` wrote,
+    then (stale callers) those on lines neither side changed."""
+    result = merged.result
+    for file in _files_spelling(other, names):
+        for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
             if reference.name in names:
                 yield other.name, table, reference
     if not stale_callers:
         return
     for name in sorted(names):
         for table in merged.tables_mentioning(name, profile.module_resolver, references=True):
-            owner = "base"
-            for side in merged.sides:
-                file = side.by_path.get(table.path)
-                if file is not None and file.change.new_path == table.path:
-                    owner = side.name
-                    break
+            if result.conflicted(table.path):
+                continue  # no merged text: only each side's own lines are judged there
             for reference in table.references:
-                if reference.name == name:
-                    yield owner, table, reference
+                if reference.name == name and result.origin(table.path, reference.line) == BASE:
+                    yield BASE, table, reference
+
+
+def _files_spelling(other: SideChanges, names) -> Iterator:
+    """The other side's parsed files whose new text spells one of the names (a byte test first)."""
+    for file in other.files:
+        table = file.new_table
+        if table is not None and table.parsed and file.spells_any(names):
+            yield file
+
+
+def _imports_of(merged, change, changer, other, path, profile, used_in: set[str]) -> Iterator[Drift]:
+    """An import of the removed name that `other` wrote is a use of it too (it fails at import time);
+    reported only where no other use in that file already is: one finding per use."""
+    definition = change.old
+    result = merged.result
+    if _still_bound(merged, path, definition.name):
+        return
+    for file in _files_spelling(other, {definition.name}):
+        site = result.merged_path(file.change.new_path)
+        for table, binding in result.imports_from(site, other.name):
+            if table.path in used_in or binding.name != definition.name:
+                continue
+            if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
+                used_in.add(table.path)
+                yield Drift("removed_in_use", change=change, changer=changer.name, user_side=other.name,
+                            site_path=table.path, site_line=_site_line(merged, table, binding.line, other.name),
+                            user=table.path, call=binding.local, reason="")
+
+
+def _still_bound(merged: MergedTree, path: str, name: str) -> bool:
+    """Does the merged file still bind the name (defined again, or imported in its place)?"""
+    if merged.result.conflicted(path):
+        return False  # no merged text to ask; each side's lines are judged on their own
+    table = merged.result.table(path, references=False)
+    if table is None:
+        return False
+    return any(b.local == name for b in table.imports) or any(d.name == name and d.parent is None for d in table.definitions)
+
+
+def _site_line(merged: MergedTree, table: SymbolTable, line: int, side: str) -> int:
+    """A merged line as the line of the side named in the finding's location."""
+    return merged.result.side_line(table.path, line, side) if table.path in merged.result.files else line
 
 
 @dataclass(frozen=True)
@@ -213,7 +281,7 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if head != target_name:
             return None
         if table.path == path:
-            return _Resolution(True, constructor)
+            return None if not constructor and _still_bound(merged, path, target_name) else _Resolution(True, constructor)
         for binding in table.imports:
             if binding.local == target_name or binding.name == "*":
                 name = binding.name if binding.name not in (None, "*") else None
@@ -270,7 +338,7 @@ def _same_directory(first: str, second: str) -> bool:
 def _judge(merged, change, changer, side_name, table, reference, resolution: _Resolution, profile, constructor) -> Iterator[Drift]:
     site_user = f"{table.path}::{reference.scope}" if reference.scope else table.path
     base = dict(change=change, changer=changer.name, user_side=side_name, site_path=table.path,
-                site_line=reference.line, user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
+                site_line=_site_line(merged, table, reference.line, side_name), user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
     removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
     if removed:
         if reference.kind is ReferenceKind.CALL:
@@ -315,4 +383,4 @@ def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:
     return [d for d in table.definitions if d.name == definition.name and d.parent == definition.parent and d.signature is not None]
 
 
-__all__ = ["Drift", "MergedTree", "drift_names", "signature_drift"]
+__all__ = ["Drift", "MergedTree", "drift_names", "removed_bindings", "signature_drift"]

@@ -194,7 +194,9 @@ def stranded_names(repository: Repository, change: PathChange) -> frozenset[byte
         return None
     old = _headers(repository, profile.header_lines, change.old_id)
     gone = old[0] - _headers(repository, profile.header_lines, change.new_id)[0]
-    names = frozenset(old[1][header] for header in gone)
+    # Words gone from the import lines: a name the file no longer imports (see drift.removed_bindings).
+    unimported = _imported_words(repository, change.path, change.old_id) - _imported_words(repository, change.path, change.new_id)
+    names = frozenset(old[1][header] for header in gone) | unimported
     if any(name.decode() in profile.constructor_names for name in names):
         return None  # a constructor is used by its class's name, which its header does not spell
     return names
