@@ -292,12 +292,16 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
             return _Resolution(True, True)
         if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
             return _Resolution(True, True)
+        # The receiver is unknown: bound by the method's name alone. Certain only where the name is
+        # unique in the merged tree and the using file can see the class's module at all
+        # (`recorder.unregister()` in a file that never reaches PluginManager is someone else's);
+        # a changed signature is otherwise at most a warning, a removal nothing.
         same_named = merged.definitions_named(definition.name, profile.module_resolver)
-        live = [d for d in same_named if d.id != definition.id]
+        others = [d for d in same_named if d.id not in (definition.id, change.new.id if change.new else None)]
+        certain = not others and _sees_module(table, path, profile)
         if change.kind is SymbolChangeKind.SIGNATURE_CHANGED:
-            others = [d for d in live if d.id != (change.new.id if change.new else None)]
-            return _Resolution(not others, True)
-        return _Resolution(True, True) if not live else None
+            return _Resolution(certain, True)
+        return _Resolution(True, True) if certain and not [d for d in same_named if d.id != definition.id] else None
     target_name = definition.parent.rsplit(".", 1)[-1] if constructor else definition.name
     if definition.parent is not None and not constructor:
         return None  # a nested local function: only its parent can call it
@@ -324,6 +328,15 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
             if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
                 return _Resolution(True, constructor)
     return None
+
+
+def _sees_module(table: SymbolTable, path: str, profile: LanguageProfile) -> bool:
+    """The using file is the defining file, imports from it, or shares its namespace directory."""
+    if table.path == path or (profile.directory_is_namespace and _same_directory(table.path, path)):
+        return True
+    return any(module_names_file(profile.module_resolver, b.module, b.name if b.name != "*" else None, table.path, path)
+               or module_names_file(profile.module_resolver, b.module, None, table.path, path)
+               for b in table.imports)
 
 
 def _within_scope(scope: str | None, container: str) -> bool:
@@ -362,6 +375,10 @@ def _same_directory(first: str, second: str) -> bool:
 
 
 def _judge(merged, change, changer, side_name, table, reference, resolution: _Resolution, profile, constructor) -> Iterator[Drift]:
+    if constructor and reference.kind is not ReferenceKind.CALL:
+        # The class's name that is not called is the class itself (`config: Config`, isinstance,
+        # a base class): it calls no constructor, so a constructor's change cannot break it.
+        return
     site_user = f"{table.path}::{reference.scope}" if reference.scope else table.path
     base = dict(change=change, changer=changer.name, user_side=side_name, site_path=table.path,
                 site_line=_site_line(merged, table, reference.line, side_name), user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
