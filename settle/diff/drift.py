@@ -291,6 +291,8 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if inside and qualifier in profile.self_names:
             return _Resolution(True, True)
         if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
+            if change.kind is not SymbolChangeKind.SIGNATURE_CHANGED and _has_twin(merged, definition, class_name, (table.path, path)):
+                return None  # the class moved with its members (a local class of a renamed function)
             return _Resolution(True, True)
         # The receiver is unknown: bound by the method's name alone. Certain only where the name is
         # unique in the merged tree and the using file can see the class's module at all
@@ -328,6 +330,13 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
             if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
                 return _Resolution(True, constructor)
     return None
+
+
+def _has_twin(merged, definition: Definition, class_name: str, paths) -> bool:
+    """Another member of that name in a class of that name, in the using or the defining file."""
+    return any(d.id != definition.id and d.parent is not None and d.parent.rsplit(".", 1)[-1] == class_name
+               and d.id.split("::", 1)[0] in paths
+               for d in merged.definitions_named(definition.name, profile_for_path(definition.id.split("::", 1)[0]).module_resolver))
 
 
 def _sees_module(table: SymbolTable, path: str, profile: LanguageProfile) -> bool:
