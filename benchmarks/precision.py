@@ -1,7 +1,7 @@
 """Precision of `settle replay` on real history: the error findings on merges git merged cleanly.
 
     python benchmarks/precision.py REPO [REPO ...] [--last N] [--jobs 2]
-        [--baseline /path/to/old/venv/bin/settle] [--sample 20] [--keep DIR]
+        [--baseline /path/to/old/venv/bin/settle] [--runs 3] [--sample 20] [--keep DIR]
 
 For each repository, replays its merges (the whole history unless --last) with
 this checkout's `settle` and, when --baseline names another build's executable
@@ -11,7 +11,8 @@ settle's text conflicts, the error findings on the merges without a text
 conflict by kind, a sample of them (merge id, message) to judge by hand against
 the merged code (`git show MERGE`, `git merge-tree`), the error findings that
 changed against the baseline (every one must be read: a new one may be a new
-false alarm), and both replay times with their ratio. Ends with one JSON line.
+false alarm), and both replay times with their ratio (with --runs N, medians
+of N interleaved runs). Ends with one JSON line.
 Nothing is written to the repositories; --keep saves the JSON Lines.
 """
 
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=20, help="findings listed per repository (all when fewer)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", default=None, help="directory to keep the JSON Lines in")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="with --baseline: replay both this many times, interleaved, and compare median times")
     args = parser.parse_args(argv)
     summary = {}
     for repo in args.repos:
@@ -52,6 +56,13 @@ def _repository(args, repo: str) -> dict:
     name = _name(repo)
     current = _replay(SETTLE, repo, args, "current")
     baseline = _replay(args.baseline, repo, args, "baseline") if args.baseline else None
+    if baseline is not None and args.runs > 1:
+        # A shared machine drifts from minute to minute: alternate the two and take medians.
+        times = {"current": [current["seconds"]], "baseline": [baseline["seconds"]]}
+        for _ in range(args.runs - 1):
+            for label, executable in (("baseline", args.baseline), ("current", SETTLE)):
+                times[label].append(_replay(executable, repo, args, label)["seconds"])
+        current["seconds"], baseline["seconds"] = statistics.median(times["current"]), statistics.median(times["baseline"])
     errors = _clean_errors(current["verdicts"])
     kinds = Counter(f"{f['kind']}/{f['subkind']}" for _, f in errors)
     print(f"== {name}: {len(current['verdicts'])} merges, {current['conflicted']} with text conflicts, "
