@@ -1,9 +1,11 @@
 """Signature drift: one side changes or removes a symbol; does code in the merged result still fit it?
 
-Call sites come from two places: code the other side wrote, and (when the
-other side is the target) existing code that neither side updated — found by a
-byte search for the name across the merged tree, then parsing only the files
-that mention it.
+Uses are read on the merged result (settle.diff.merged) and come from two
+places: lines of it the other side wrote, and (when the other side is the
+target) base lines neither side changed — found by a byte search for the name
+across the merged tree, then parsing only the files that mention it. A line the
+changing side wrote itself never counts. Names a file stops importing are
+removals of the file's binding (`removed_bindings`), judged the same way.
 """
 
 from __future__ import annotations
@@ -170,8 +172,14 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
     if profile is None:
         return
     names, constructor = _use_names(definition, profile)
+    imported = definition.header_hash == _IMPORTED
+    if imported and _still_bound(merged, path, definition.name, imported=True):
+        return  # the merged file binds the name again: every use of it there resolves
     spelled = _spelling(definition, profile)
-    candidates = list(_candidate_references(merged, names, spelled, profile, changer, other, stale_callers))
+    only = path if imported else None  # an import binds in its own file only
+    candidates = list({(table.path, reference.line, reference.text, reference.kind): (side, table, reference)
+                       for side, table, reference in _candidate_references(merged, names, spelled, profile, changer,
+                                                                           other, stale_callers, only)}.values())
     # One use site (a line), one finding: a call and the name it calls sit at one place, and the
     # call says more; the type and the constructor call of `let m: Map = Map::new()` are one use.
     candidates.sort(key=lambda found: found[2].kind is not ReferenceKind.CALL)
@@ -201,11 +209,13 @@ def _spelling(definition: Definition, profile: LanguageProfile):
     return lambda reference: reference.name
 
 
-def _candidate_references(merged, names, spelled, profile, changer, other, stale_callers):
+def _candidate_references(merged, names, spelled, profile, changer, other, stale_callers, only: str | None = None):
     """(side, table, reference) for uses of any of names in the merged result: those `other` wrote,
-    then (stale callers) those on lines neither side changed."""
+    then (stale callers) those on lines neither side changed; `only` keeps one merged path."""
     result = merged.result
     for file in _files_spelling(other, names):
+        if only is not None and result.merged_path(file.change.new_path) != only:
+            continue
         if not any(spelled(r) in names for r in _written_lines_references(file)):
             continue  # nothing it wrote uses them: no need to read (or parse) the merged file
         for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
@@ -214,8 +224,10 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
     if not stale_callers:
         return
     for name in sorted(names):
-        for table in merged.tables_mentioning(name, profile.module_resolver, references=True):
-            if result.conflicted(table.path):
+        tables = [result.table(only)] if only is not None else merged.tables_mentioning(
+            name, profile.module_resolver, references=True)
+        for table in tables:
+            if table is None or result.conflicted(table.path):
                 continue  # no merged text: only each side's own lines are judged there
             for reference in table.references:
                 if spelled(reference) == name and result.origin(table.path, reference.line) == BASE:

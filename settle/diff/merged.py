@@ -4,7 +4,8 @@ A finding about what one side's change does to the other side's code is only
 true of code the merge will contain. This module answers, for a pair of sides:
 
 - the merged text of a path: the tree of the in-memory three-way merge that the
-  text-conflict scan already computes (`Repository.merged_files`);
+  text-conflict scan already computes (`Repository.merged_entry` per path,
+  `Repository.merged_files` for the whole tree; `MergedResult.blob(path)`);
 - the origin of each line of it: `BASE` (neither side changed it), a side's name
   (that side wrote or changed it), or `BOTH` (both sides made the same change);
 - the parts of the merged file a given side wrote: its references and imports.
@@ -28,6 +29,10 @@ Use:
     for table, reference in result.references_from(path, right.name): ...
     for table, binding in result.imports_from(path, right.name): ...
     result.side_line(path, line, right.name)            # the line on that side's tip
+    result.lines_from(path, right.name)                 # merged lines that side wrote
+
+`pair_findings` builds one per pair (`MergedTree(...).result` in settle.diff.drift);
+the merge itself is computed once per pair of tips and shared with the conflict scan.
 """
 
 from __future__ import annotations
