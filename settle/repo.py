@@ -122,9 +122,19 @@ class MergeConflict:
     theirs_kind: EntryKind
 
 
+@dataclass(slots=True)
+class _Merge:
+    """An in-memory merge: its conflicts, and its merged tree (git's tree, or libgit2's index), listed once asked."""
+
+    conflicts: tuple[MergeConflict, ...]
+    index: pygit2.Index | None = None  # libgit2's merge
+    tree: str | None = None  # git merge-tree's merged tree, in the scratch store
+    files: dict[str, TreeEntry] | None = None
+
+
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
 _CACHED_DIFFS = 4096
-_CACHED_MERGES = 64
+_CACHED_MERGES = 16  # git's merges are a tree id each; libgit2's hold an index
 
 
 class Repository:
@@ -139,7 +149,7 @@ class Repository:
         self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob]] = OrderedDict()  # the object too: diffs want it
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
-        self._merges: dict[tuple[str, str], tuple[MergeConflict, ...]] = {}
+        self._merges: dict[tuple[str, str], _Merge] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -319,13 +329,16 @@ class Repository:
 
     def files(self, commit: str) -> list[TreeEntry]:
         """Every file of a commit's tree, depth first in git's order."""
+        return self._tree_files(self._repo[commit].tree)
+
+    def _tree_files(self, root) -> list[TreeEntry]:
         entries: list[TreeEntry] = []
-        stack = [("", self._repo[commit].tree)]
+        stack = [("", root)]
         while stack:
             prefix, tree = stack.pop()
             for item in tree:
                 if item.filemode == FileMode.TREE:
-                    stack.append((prefix + item.name + "/", self._repo[item.id]))
+                    stack.append((prefix + item.name + "/", self._object(str(item.id))))
                 else:
                     entries.append(TreeEntry(prefix + item.name, str(item.id), entry_kind(item.filemode)))
         entries.sort(key=lambda e: e.path)
@@ -384,18 +397,55 @@ class Repository:
     # -- merges ----------------------------------------------------------------------
 
     def merge_conflicts(self, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
-        """The paths git's three-way merge of two commits leaves conflicted (git's merge-ort when git can run it)."""
+        """The paths a three-way merge of two commits leaves conflicted, as libgit2 (and git) sees them."""
+        return self._merge(ours, theirs).conflicts
+
+    def merged_files(self, ours: str, theirs: str) -> dict[str, TreeEntry]:
+        """The tree of the same in-memory merge: path → entry of every path it merged cleanly
+        (conflicted paths are absent). Merged blobs live in the scratch store; `blob` reads them."""
+        merge = self._merge(ours, theirs)
+        if merge.files is None:
+            conflicted = {p for c in merge.conflicts for p in (c.ancestor_path, c.ours_path, c.theirs_path) if p}
+            if merge.index is not None:
+                listed = [TreeEntry(e.path, str(e.id), entry_kind(e.mode)) for e in merge.index]
+            else:
+                listed = self._tree_files(self._object(merge.tree))
+            merge.files = {entry.path: entry for entry in listed if entry.path not in conflicted}
+        return merge.files
+
+    def merged_entry(self, ours: str, theirs: str, path: str) -> TreeEntry | None:
+        """One path of that merge's tree (None where it is absent or conflicted), without listing the tree."""
+        merge = self._merge(ours, theirs)
+        if merge.files is not None:
+            return merge.files.get(path)
+        if any(path in (c.ancestor_path, c.ours_path, c.theirs_path) for c in merge.conflicts):
+            return None
+        try:
+            if merge.index is not None:
+                entry = merge.index[path]
+                return TreeEntry(entry.path, str(entry.id), entry_kind(entry.mode))
+            item = self._object(merge.tree)[path]
+        except (KeyError, ValueError):
+            return None
+        if item.filemode == FileMode.TREE:
+            return None
+        return TreeEntry(path, str(item.id), entry_kind(item.filemode))
+
+    def _merge(self, ours: str, theirs: str) -> _Merge:
+        """One merge per pair of tips, shared by the conflict scan and the merged result (the last few kept)."""
         key = (ours, theirs)
         found = self._merges.get(key)
         if found is None:
-            git = git_merge_program()
-            found = self._git_merge(git, ours, theirs) if git else self._libgit2_merge(ours, theirs)
-            self._merges[key] = found
+            found = self._merges[key] = self._merge_commits(ours, theirs)
             if len(self._merges) > _CACHED_MERGES:
                 self._merges.pop(next(iter(self._merges)))
         return found
 
-    def _git_merge(self, git: str, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
+    def _merge_commits(self, ours: str, theirs: str) -> _Merge:
+        git = git_merge_program()
+        return self._git_merge(git, ours, theirs) if git else self._libgit2_merge(ours, theirs)
+
+    def _git_merge(self, git: str, ours: str, theirs: str) -> _Merge:
         # libgit2's merge is not merge-ort: it has no histogram diff and detects renames
         # differently, and on real histories the two disagree (see README, "Text
         # conflicts are git's"). So git itself merges, writing its blobs and trees to
@@ -407,9 +457,10 @@ class Repository:
         )
         if result.returncode not in (0, 1):
             raise RuntimeError(f"git merge-tree failed on {ours[:12]} and {theirs[:12]}: {result.stderr.decode(errors='replace')[:300]}")
-        return _merge_tree_conflicts(result.stdout.decode("utf-8", errors="surrogateescape"))
+        output = result.stdout.decode("utf-8", errors="surrogateescape")
+        return _Merge(_merge_tree_conflicts(output), tree=output.split("\0", 1)[0].strip())
 
-    def _libgit2_merge(self, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
+    def _libgit2_merge(self, ours: str, theirs: str) -> _Merge:
         index = self._shadow_repository().merge_commits(pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs))
         conflicts = []
         for ancestor, our, their in index.conflicts or ():
@@ -426,7 +477,7 @@ class Repository:
                     theirs_kind=entry_kind(their.mode) if their else EntryKind.MISSING,
                 )
             )
-        return _sorted_conflicts(conflicts)
+        return _Merge(_sorted_conflicts(conflicts), index=index)
 
     def merge_file(self, conflict: MergeConflict) -> str:
         """The conflicted file's merged text with conflict markers, computed in memory."""

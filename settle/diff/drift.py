@@ -1,9 +1,11 @@
 """Signature drift: one side changes or removes a symbol; does code in the merged result still fit it?
 
-Call sites come from two places: code the other side wrote, and (when the
-other side is the target) existing code that neither side updated — found by a
-byte search for the name across the merged tree, then parsing only the files
-that mention it.
+Uses are read on the merged result (settle.diff.merged) and come from two
+places: lines of it the other side wrote, and (when the other side is the
+target) base lines neither side changed — found by a byte search for the name
+across the merged tree, then parsing only the files that mention it. A line the
+changing side wrote itself never counts. Names a file stops importing are
+removals of the file's binding (`removed_bindings`), judged the same way.
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 
 from settle.diff.binding import Binding, bind, describe_call
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
+from settle.diff.merged import BASE, MergedResult
 from settle.languages import LanguageProfile, profile_for_path
 from settle.languages.resolve import module_names_file, qualifier_names_file
 from settle.parse.cache import SymbolTables
-from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, SymbolKind, SymbolTable
-from settle.repo import EntryKind, Repository
+from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, Span, SymbolKind, SymbolTable
+from settle.repo import Repository
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,14 @@ class Drift:
 
 
 class MergedTree:
-    """The files of a merge of two sides, read lazily: each path at the version of the side that changed it."""
+    """The files of the merged result (see settle.diff.merged), with lookups by name across them."""
 
     def __init__(self, repository: Repository, tables: SymbolTables, base: str, first: SideChanges, second: SideChanges):
         self.repository = repository
         self.tables = tables
         self.base = base
         self.sides = (first, second)
+        self.result = MergedResult(repository, tables, base, first, second)
         self._by_resolver: dict[str, list[tuple[str, str, bytes]]] = {}
         self._mentions: dict[tuple[str, str], list[SymbolTable]] = {}
         # (id of a table, name) → (the table, kept alive so the id stays its own; its references to name)
@@ -59,20 +62,10 @@ class MergedTree:
             ]
         return self._packages[profile.module_resolver]
 
-    @cached_property
+    @property
     def files(self) -> dict[str, str]:
-        """path → blob id of the merged result (the first side wins where both changed a path)."""
-        merged = {e.path: e.id for e in self.repository.files(self.base) if e.kind is EntryKind.FILE}
-        for side in reversed(self.sides):
-            for file in side.files:
-                change = file.change
-                if change.old_path and change.old_path != change.new_path:
-                    merged.pop(change.old_path, None)
-                if change.new_path and change.new_id and change.new_kind is EntryKind.FILE:
-                    merged[change.new_path] = change.new_id
-                elif change.new_path is None and change.old_path:
-                    merged.pop(change.old_path, None)
-        return merged
+        """path → blob id of the merged result."""
+        return self.result.files
 
     def _sources(self, resolver: str) -> list[tuple[str, str]]:
         """(path, blob id) of the merged files whose language shares this resolver."""
@@ -118,10 +111,11 @@ class MergedTree:
 
 
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
-    """Findings for the symbols `changer` changed or removed, against `other`'s code (and stale callers)."""
+    """Findings for the symbols `changer` changed or removed (and the imports it dropped), against the uses
+    of them in the merged result that `other` wrote (and, with stale_callers, that neither side touched)."""
     other_removed = {c.old.id for c in other.symbol_changes if c.old is not None and c.kind is SymbolChangeKind.REMOVED}
     gone = {c.old.qualname for c in _drifting(changer) if c.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)}
-    for change in _drifting(changer):
+    for change in (*_drifting(changer), *removed_bindings(changer)):
         if change.old.id not in other_removed and not _goes_with_its_class(change, gone):
             yield from _uses_of(merged, change, changer, other, stale_callers)
 
@@ -136,13 +130,51 @@ def _goes_with_its_class(change: SymbolChange, gone: set[str]) -> bool:
 
 
 def drift_names(side: SideChanges) -> set[str]:
-    """The names a use must spell to be stale after this side's changes (empty: nothing can drift)."""
+    """The names a use must spell to be stale after this side's changes (empty: nothing can drift).
+    A dropped import is left out: its uses are in its own file, which `reach.meets` already keeps."""
     names: set[str] = set()
     for change in _drifting(side):
         profile = profile_for_path(change.old.id.split("::", 1)[0])
         if profile is not None:
             names |= _use_names(change.old, profile)[0]
     return names
+
+
+def removed_bindings(side: SideChanges) -> Iterator[SymbolChange]:
+    """Names a file of this side stops importing (and does not define instead), as removals of the
+    file's own binding: imported names are bindings of the module, and a use of one the merged file
+    no longer binds fails like a use of a removed definition."""
+    for file in side.files:
+        old, new = file.old_table, file.new_table
+        if old is None or new is None or not old.parsed or not new.parsed or not old.imports:
+            continue
+        if file.change.old_path != file.change.new_path:
+            continue
+        if not _module_level_edit(file):
+            continue
+        if any(b.name == "*" or b.local in ("*", ".") for b in new.imports):
+            continue  # a wildcard import may bind any name
+        kept = {b.local for b in new.imports} | {d.name for d in new.definitions if d.parent is None}
+        for binding in old.imports:
+            if binding.local in kept or binding.name == "*" or binding.local == "_" or not binding.local.isidentifier():
+                continue
+            kept.add(binding.local)
+            yield SymbolChange(SymbolChangeKind.REMOVED, _binding_definition(old.path, binding), None)
+
+
+def _module_level_edit(file) -> bool:
+    old, new = file.old_table, file.new_table
+    return old.module_hash != new.module_hash or old.imports != new.imports
+
+
+def _binding_definition(path: str, binding) -> Definition:
+    """An import's binding as a module-level definition of the file, located at the import."""
+    span = Span(0, 0, binding.line, binding.line)
+    return Definition(id=f"{path}::{binding.local}", qualname=binding.local, name=binding.local, kind=SymbolKind.VARIABLE,
+                      span=span, header=span, signature=None, header_hash=_IMPORTED, body_hash=_IMPORTED)
+
+
+_IMPORTED = "import"  # the hashes of an import's binding: no definition text to hash
 
 
 def _drifting(side: SideChanges) -> Iterator[SymbolChange]:
@@ -175,41 +207,132 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
     if profile is None:
         return
     names, constructor = _use_names(definition, profile)
-    seen: set[tuple] = set()
-    for side_name, table, reference in _candidate_references(merged, names, profile, changer, other, stale_callers):
-        key = (table.path, reference.line, reference.text, reference.kind)
-        if key in seen:
+    imported = definition.header_hash == _IMPORTED
+    if imported and _still_bound(merged, path, definition.name, imported=True):
+        return  # the merged file binds the name again: every use of it there resolves
+    spelled = _spelling(definition, profile)
+    only = path if imported else None  # an import binds in its own file only
+    candidates = list({(table.path, reference.line, reference.text, reference.kind): (side, table, reference)
+                       for side, table, reference in _candidate_references(merged, names, spelled, profile, changer,
+                                                                           other, stale_callers, only)}.values())
+    # One use site (a line), one finding: a call and the name it calls sit at one place, and the
+    # call says more; the type and the constructor call of `let m: Map = Map::new()` are one use.
+    candidates.sort(key=lambda found: found[2].kind is not ReferenceKind.CALL)
+    reported: set[tuple[str, int]] = set()
+    used_in: set[str] = set()
+    for side_name, table, reference in candidates:
+        site = (table.path, reference.line)
+        if site in reported:
             continue
-        seen.add(key)
         resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
         if resolution is None:
             continue
-        yield from _judge(merged, change, changer, side_name, table, reference, resolution, profile, constructor)
+        for drift in _judge(merged, change, changer, side_name, table, reference, resolution, profile, constructor):
+            reported.add(site)
+            used_in.add(table.path)
+            yield drift
+    if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and definition.parent is None and (
+            definition.header_hash != _IMPORTED):
+        yield from _imports_of(merged, change, changer, other, path, profile, used_in)
 
 
-def _candidate_references(merged, names, profile, changer, other, stale_callers):
-    """(side, table, reference) for uses of any of names: the other side's new code, then stale code."""
-    for file in other.files:
-        table = file.new_table
-        if table is None or not table.parsed or not _same_resolver(table.path, profile) or not file.spells_any(names):
+def _spelling(definition: Definition, profile: LanguageProfile):
+    """What part of a reference names the definition: its last segment, or for an import's
+    binding its first (`strings.ToUpper` uses the import of `strings`)."""
+    if definition.header_hash == _IMPORTED:
+        return lambda reference: _split_head(reference.text, profile.reference_separators)[0]
+    return _last_segment
+
+
+def _last_segment(reference: Reference) -> str:
+    return reference.name
+
+
+def _candidate_references(merged, names, spelled, profile, changer, other, stale_callers, only: str | None = None):
+    """(side, table, reference) for uses of any of names in the merged result: those `other` wrote,
+    then (stale callers) those on lines neither side changed; `only` keeps one merged path."""
+    result = merged.result
+    for file in _files_spelling(other, names):
+        if only is not None and result.merged_path(file.change.new_path) != only:
             continue
-        local = _local_names(table, names)
-        for reference in file.new_code_references():
-            if reference.name in local:
+        if not _same_resolver(file.change.new_path, profile):
+            continue
+        local = _local_names(file.new_table, names)
+        if not any(spelled(r) in local for r in _written_lines_references(file)):
+            continue  # nothing it wrote uses them: no need to read (or parse) the merged file
+        for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
+            if spelled(reference) in local:
                 yield other.name, table, reference
     if not stale_callers:
         return
     for name in sorted(names):
-        for table in merged.tables_mentioning(name, profile.module_resolver, references=True):
-            owner = "base"
-            for side in merged.sides:
-                file = side.by_path.get(table.path)
-                if file is not None and file.change.new_path == table.path:
-                    owner = side.name
-                    break
-            for local in sorted(_local_names(table, {name})):
-                for reference in merged.references_in(table, local):
-                    yield owner, table, reference
+        tables = [result.table(only)] if only is not None else merged.tables_mentioning(
+            name, profile.module_resolver, references=True)
+        for table in tables:
+            if table is None or result.conflicted(table.path):
+                continue  # no merged text: only each side's own lines are judged there
+            for reference in _references_spelling(merged, table, name, spelled):
+                if result.origin(table.path, reference.line) == BASE:
+                    yield BASE, table, reference
+
+
+def _references_spelling(merged: MergedTree, table: SymbolTable, name: str, spelled) -> Iterator[Reference]:
+    """The table's references that spell the name (or a local alias of it): by name, the targeted
+    answer of the byte search; through an import's first segment, the whole table."""
+    if spelled is not _last_segment:
+        return (r for r in table.references if spelled(r) == name)
+    return (r for local in sorted(_local_names(table, {name})) for r in merged.references_in(table, local))
+
+
+def _written_lines_references(file) -> Iterator[Reference]:
+    """References of a side's tip on the lines it changed: the merged lines it wrote are among them."""
+    lines = file.changed_new_lines
+    return (r for r in file.new_table.references if r.line in lines)
+
+
+def _files_spelling(other: SideChanges, names) -> Iterator:
+    """The other side's parsed files whose new text spells one of the names (a byte test first)."""
+    for file in other.files:
+        table = file.new_table
+        if table is not None and table.parsed and file.spells_any(names):
+            yield file
+
+
+def _imports_of(merged, change, changer, other, path, profile, used_in: set[str]) -> Iterator[Drift]:
+    """An import of the removed name that `other` wrote is a use of it too (it fails at import time);
+    reported only where no other use in that file already is: one finding per use."""
+    definition = change.old
+    result = merged.result
+    if _still_bound(merged, path, definition.name):
+        return
+    for file in _files_spelling(other, {definition.name}):
+        site = result.merged_path(file.change.new_path)
+        for table, binding in result.imports_from(site, other.name):
+            if table.path in used_in or binding.name != definition.name:
+                continue
+            if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
+                used_in.add(table.path)
+                yield Drift("removed_in_use", change=change, changer=changer.name, user_side=other.name,
+                            site_path=table.path, site_line=_site_line(merged, table, binding.line, other.name),
+                            user=table.path, call=binding.local, reason="")
+
+
+def _still_bound(merged: MergedTree, path: str, name: str, imported: bool = False) -> bool:
+    """Does the merged file still bind the name (defined again, or imported in its place)?
+    Where the file conflicts there is no merged text to ask: a definition is taken as gone, an
+    import (which either side's resolution may keep) as kept."""
+    if merged.result.conflicted(path):
+        return imported
+    table = merged.result.table(path, references=False)
+    if table is None:
+        return False
+    return any(b.local in (name, "*", ".") or b.name == "*" for b in table.imports) or any(
+        d.name == name and d.parent is None for d in table.definitions)
+
+
+def _site_line(merged: MergedTree, table: SymbolTable, line: int, side: str) -> int:
+    """A merged line as the line of the side named in the finding's location."""
+    return merged.result.side_line(table.path, line, side) if merged.result.blob(table.path) is not None else line
 
 
 def _same_resolver(path: str, profile: LanguageProfile) -> bool:
@@ -235,6 +358,11 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     text = reference.text
     separators = profile.reference_separators
     head, rest = _split_head(text, separators)
+    if definition.header_hash == _IMPORTED:
+        # An import binds its name in its own file only; a use there fails once nothing binds it.
+        if table.path != path or head != definition.name or _still_bound(merged, path, head, imported=True):
+            return None
+        return _Resolution(True, False)
     is_member = definition.parent is not None and not constructor and _is_member(definition)
     if is_member:
         inside = table.path == path and _within_scope(reference.scope, definition.parent)
@@ -251,13 +379,19 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and (
                 _module_visible(table, class_name, path, profile)
                 or qualifier_names_file(profile.module_resolver, qualifier[: -len(class_name)].rstrip("".join(separators)), table.path, path)):
+            if change.kind is not SymbolChangeKind.SIGNATURE_CHANGED and _has_twin(merged, definition, class_name, (table.path, path)):
+                return None  # the class moved with its members (a local class of a renamed function)
             return _Resolution(True, True)
+        # The receiver is unknown: bound by the method's name alone. Certain only where the name is
+        # unique in the merged tree and the using file can see the class's module at all
+        # (`recorder.unregister()` in a file that never reaches PluginManager is someone else's);
+        # a changed signature is otherwise at most a warning, a removal nothing.
         same_named = merged.definitions_named(definition.name, profile.module_resolver)
-        live = [d for d in same_named if d.id != definition.id]
+        others = [d for d in same_named if d.id not in (definition.id, change.new.id if change.new else None)]
+        certain = not others and _sees_module(table, path, profile)
         if change.kind is SymbolChangeKind.SIGNATURE_CHANGED:
-            others = [d for d in live if d.id != (change.new.id if change.new else None)]
-            return _Resolution(not others, True)
-        return _Resolution(True, True) if not live else None
+            return _Resolution(certain, True)
+        return _Resolution(True, True) if certain and not [d for d in same_named if d.id != definition.id] else None
     target_name = definition.parent.rsplit(".", 1)[-1] if constructor else definition.name
     if definition.parent is not None and not constructor:
         return None  # a nested local function: only its parent can call it
@@ -266,6 +400,8 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if head != target_name and not aliased:
             return None
         if table.path == path and not aliased:
+            if not constructor and _still_bound(merged, path, target_name, definition.header_hash == _IMPORTED):
+                return None
             return _Resolution(True, constructor)
         for binding in table.imports:
             if binding.local == head or binding.name == "*":
@@ -316,6 +452,22 @@ def _reexported(merged, profile: LanguageProfile, module: str, name: str | None,
     return False
 
 
+def _has_twin(merged, definition: Definition, class_name: str, paths) -> bool:
+    """Another member of that name in a class of that name, in the using or the defining file."""
+    return any(d.id != definition.id and d.parent is not None and d.parent.rsplit(".", 1)[-1] == class_name
+               and d.id.split("::", 1)[0] in paths
+               for d in merged.definitions_named(definition.name, profile_for_path(definition.id.split("::", 1)[0]).module_resolver))
+
+
+def _sees_module(table: SymbolTable, path: str, profile: LanguageProfile) -> bool:
+    """The using file is the defining file, imports from it, or shares its namespace directory."""
+    if table.path == path or (profile.directory_is_namespace and _same_directory(table.path, path)):
+        return True
+    return any(module_names_file(profile.module_resolver, b.module, b.name if b.name != "*" else None, table.path, path)
+               or module_names_file(profile.module_resolver, b.module, None, table.path, path)
+               for b in table.imports)
+
+
 def _within_scope(scope: str | None, container: str) -> bool:
     return scope is not None and (scope == container or scope.startswith(container + "."))
 
@@ -352,11 +504,13 @@ def _same_directory(first: str, second: str) -> bool:
 
 
 def _judge(merged, change, changer, side_name, table, reference, resolution: _Resolution, profile, constructor) -> Iterator[Drift]:
+    if constructor and reference.kind is not ReferenceKind.CALL:
+        # The class's name that is not called is the class itself (`config: Config`, isinstance,
+        # a base class): it calls no constructor, so a constructor's change cannot break it.
+        return
     site_user = f"{table.path}::{reference.scope}" if reference.scope else table.path
     base = dict(change=change, changer=changer.name, user_side=side_name, site_path=table.path,
-                site_line=reference.line, user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
-    if constructor and reference.kind is not ReferenceKind.CALL:
-        return  # a type use (`Gson gson`, `config: Config`) calls no constructor
+                site_line=_site_line(merged, table, reference.line, side_name), user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
     removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
     if removed:
         if reference.kind is not ReferenceKind.CALL and _called_there(table, reference):
@@ -413,4 +567,4 @@ def _remaining_overloads(merged, change, changer, profile) -> list[Definition]:
     return [d for d in table.definitions if d.name == definition.name and d.parent == definition.parent and d.signature is not None]
 
 
-__all__ = ["Drift", "MergedTree", "drift_names", "signature_drift"]
+__all__ = ["Drift", "MergedTree", "drift_names", "removed_bindings", "signature_drift"]

@@ -24,6 +24,7 @@ ROLES = (
     "comment",
     "string",
     "block",
+    "docstring",
 )
 
 

@@ -1,0 +1,73 @@
+"""Uses judged on the merged result (settle/diff/merged.py), through `check` and `replay` alike.
+
+The scenarios under fixtures/ named here are built from shapes real histories
+had (issue 17): each holds a false alarm the old reading gave and a true finding
+beside it. `check` runs them in tests/test_scenarios.py; here the same shapes go
+through `replay` as a merge (both orders of parents: replay parses only what its
+prefilters pick, and the changer may be either parent), and each use site must
+give one finding.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from conftest import FIXTURES
+from settle import scenario as scenarios
+from test_scenarios import matches
+
+SHAPES = sorted(
+    [*FIXTURES.rglob("*merged_call_already_updated.toml"), *FIXTURES.rglob("*removed_import*.toml"),
+     *FIXTURES.rglob("*import_only_use*.toml"), *FIXTURES.rglob("*precision_*.toml")]
+)
+
+
+def _as_merge(scenario: scenarios.Scenario, first: str, second: str) -> scenarios.Scenario:
+    """The two candidates as a merge: `first` is the target's advance, `second` a branch merged into it."""
+    data = scenario.model_dump(exclude_none=True)
+    branches = data.pop("branches")
+    data.pop("check", None)
+    data.pop("expect", None)
+    data["target"] = {"files": branches[first]["files"], "delete": branches[first].get("delete", []),
+                      "rename": branches[first].get("rename", {})}
+    data["branches"] = {second: branches[second]}
+    data["merges"] = [{"parents": [second]}]
+    return scenarios.Scenario.model_validate(data)
+
+
+def _replayed(build, settle, scenario) -> list[dict]:
+    repo = build(scenario)
+    result = settle("replay", repo=repo)
+    assert result.returncode == 0, result.stderr
+    return [f for line in result.stdout.splitlines() for f in json.loads(line)["findings"]]
+
+
+@pytest.mark.parametrize("source", SHAPES, ids=[p.relative_to(FIXTURES).as_posix() for p in SHAPES])
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_replay_judges_the_merged_result_like_check(source, order, build, settle):
+    scenario = scenarios.load(source)
+    first, second = scenario.check.candidates
+    if order == "reversed":
+        first, second = second, first
+    findings = _replayed(build, settle, _as_merge(scenario, first, second))
+    for expected in scenario.expect.findings:
+        wanted = expected.model_copy(update={"candidates": None})
+        assert any(matches(f, wanted) for f in findings), f"missing {expected}: {[f['message'] for f in findings]}"
+    for unexpected in scenario.expect.absent:
+        unwanted = unexpected.model_copy(update={"candidates": None})
+        assert not [f for f in findings if matches(f, unwanted)], [f["message"] for f in findings]
+
+
+@pytest.mark.parametrize("source", SHAPES, ids=[p.relative_to(FIXTURES).as_posix() for p in SHAPES])
+def test_one_use_site_gives_one_finding(source, build, settle):
+    scenario = scenarios.load(source)
+    result = settle("check", "--format", "json", *scenario.check.candidates, repo=build(scenario))
+    findings = json.loads(result.stdout)["findings"]
+    sites = Counter((tuple(f["symbols"]), tuple(f["candidates"]), re.search(r" at (\S+:\d+) ", f["message"]).group(1))
+                    for f in findings if f["kind"] == "signature_drift")
+    assert all(count == 1 for count in sites.values()), sites
+    assert bool(sites) == any(f.kind == "signature_drift" for f in scenario.expect.findings)
