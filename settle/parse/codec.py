@@ -138,6 +138,7 @@ def _dump_definition(definition: Definition) -> list:
         definition.header_hash,
         definition.body_hash,
         definition.parent,
+        None if definition.docstring is None else list(definition.docstring),
     ]
 
 
@@ -192,10 +193,14 @@ _set = object.__setattr__
 def _load_definition(item, path: str) -> Definition:
     # Type checks inline (a field of the wrong type would fail later, far from here), and the
     # frozen dataclass's __init__ bypassed: loading must stay far cheaper than extracting.
-    qualname, name, kind, span, header, signature, header_hash, body_hash, parent = item
+    qualname, name, kind, span, header, signature, header_hash, body_hash, parent, docstring = item
     if not (type(qualname) is str and type(name) is str and type(header_hash) is str and type(body_hash) is str
             and (parent is None or type(parent) is str) and len(span) == 4 and len(header) == 4):
         raise CodecError("bad definition")
+    if docstring is not None:
+        if not (len(docstring) == 2 and type(docstring[0]) is int and type(docstring[1]) is int):
+            raise CodecError("bad docstring")
+        docstring = (docstring[0], docstring[1])
     if signature is not None:
         parameters, returns, decorators, is_async = signature
         signature = Signature(
@@ -216,6 +221,7 @@ def _load_definition(item, path: str) -> Definition:
     _set(definition, "header_hash", header_hash)
     _set(definition, "body_hash", body_hash)
     _set(definition, "parent", parent)
+    _set(definition, "docstring", docstring)
     return definition
 
 
