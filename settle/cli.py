@@ -109,8 +109,16 @@ def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @click.option("--strict", is_flag=True, help="Warnings reject too.")
 @MAX_SIZE_OPTION
+# -- evidence (--verify): options of their own block --
+@click.option("--verify", "verify_command", metavar="CMD",
+              help="Run CMD (shell) on the target with each candidate merged, and with both merged; env SETTLE_SIDE names the tree.")
+@click.option("--verify-when", type=click.Choice(["interference", "always"]), default="interference", show_default=True,
+              help="Which candidate pairs --verify runs: those with an interference finding, or every pair.")
+@click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=600, show_default=True,
+              help="Seconds each --verify run may take before it is killed and reported.")
 @_guarded
-def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size):
+def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size,
+          verify_command, verify_when, verify_timeout):
     """Settle CANDIDATE branches (default: HEAD) against the target; exit 0 merge, 1 reject."""
     if claims and plan:
         from settle.errors import SettleError
@@ -118,8 +126,14 @@ def check(repo_path, base, candidates, claims, plan, branch_template, policy, ou
         raise SettleError("give --claims or --plan, not both")
     from settle.settlement import check as run_check
 
+    verify = None
+    if verify_command is not None:
+        from settle.evidence import VerifyOptions
+
+        verify = VerifyOptions(verify_command, verify_when, verify_timeout)
     verdict = run_check(repo_path, candidates, base, policy=policy, strict=strict, claims=claims, plan=plan,
-                        max_file_size=max_file_size, branch_template=branch_template, progress=_progress_factory())
+                        max_file_size=max_file_size, branch_template=branch_template, progress=_progress_factory(),
+                        verify=verify)
     _write(_render(verdict, output_format, output), output)
     sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
 

@@ -65,8 +65,11 @@ def check(
     max_file_size: int = DEFAULT_MAX_BYTES,
     branch_template: str = "{task}",
     progress=None,
+    verify=None,
 ) -> Verdict:
-    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master)."""
+    """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master).
+
+    verify, a settle.evidence.VerifyOptions, runs a command on the composed trees (`--verify`)."""
     session = Session.open(repo, max_file_size)
     repository = session.repository
     if not isinstance(policy, Policy):
@@ -77,6 +80,8 @@ def check(
     target = repository.resolve(target_ref)
     chosen = _candidates(session, candidates, claims, plan, target, branch_template)
     findings, stats = settle_findings(session, target_ref, target, chosen, progress)
+    if verify is not None:
+        findings += _verification(session, target_ref, target, chosen, findings, verify)
     findings = apply_policy(findings, policy)
     settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
     if plan is not None:
@@ -92,6 +97,13 @@ def check(
         stats=Stats(findings=severity_counts(findings), pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
                     files_parsed=session.tables.parsed, candidates=stats),
     )
+
+
+def _verification(session: Session, target_ref: str, target: str, chosen: list[Candidate], findings: list[Finding], verify) -> list[Finding]:
+    from settle.evidence import Side, Verifier, verification_findings
+
+    with Verifier(session.repository, target_ref, target, verify) as verifier:
+        return verification_findings(verifier, [Side(c.ref, c.commit) for c in chosen], findings)
 
 
 def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan: str | None, target: str, branch_template: str) -> list[Candidate]:
