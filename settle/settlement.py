@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from settle.diff.changes import SideChanges
+from settle.diff.interference import Tally
 from settle.diff.pair import pair_findings, side_findings
 from settle.errors import SettleError
 from settle.models import CandidateRef, CandidateStats, Finding, Stats, TargetRef, Verdict
@@ -79,7 +80,8 @@ def check(
     target_ref = base or repository.default_base()
     target = repository.resolve(target_ref)
     chosen = _candidates(session, candidates, claims, plan, target, branch_template)
-    findings, stats = settle_findings(session, target_ref, target, chosen, progress)
+    tally = Tally()
+    findings, stats = settle_findings(session, target_ref, target, chosen, progress, tally)
     if verify is not None:
         findings += _verification(session, target_ref, target, chosen, findings, verify)
     findings = apply_policy(findings, policy)
@@ -95,7 +97,7 @@ def check(
         findings=findings,
         settlement=settlement,
         stats=Stats(findings=severity_counts(findings), pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
-                    files_parsed=session.tables.parsed, candidates=stats),
+                    files_parsed=session.tables.parsed, candidates=stats, interference_skipped_edges=tally.skipped_edges),
     )
 
 
@@ -151,10 +153,11 @@ PROGRESS_THRESHOLD = 10  # candidate pairs; fewer finish before a bar would be r
 
 
 def settle_findings(session: Session, target_ref: str, target: str, chosen: list[Candidate],
-                    progress=None) -> tuple[list[Finding], dict[str, CandidateStats]]:
+                    progress=None, tally: Tally | None = None) -> tuple[list[Finding], dict[str, CandidateStats]]:
     """Every finding of every candidate: against the target's advance, on its own, and pairwise.
 
     progress, when given, wraps the candidate pairs: `progress(items, label)` → a context manager.
+    tally, when given, counts the edges interference could not judge.
     """
     repository, tables = session.repository, session.tables
     findings: list[Finding] = []
@@ -162,7 +165,7 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
     for candidate in chosen:
         mine = session.side(candidate.ref, candidate.fork, candidate.commit)
         advance = session.side(target_ref, candidate.fork, target)
-        findings.extend(pair_findings(repository, tables, candidate.fork, mine, advance, stale_callers_of=(candidate.ref,)))
+        findings.extend(pair_findings(repository, tables, candidate.fork, mine, advance, stale_callers_of=(candidate.ref,), tally=tally))
         findings.extend(side_findings(mine))
         untouched: list[str] = []
         if candidate.claims is not None:
@@ -183,6 +186,6 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
                 continue
             left = session.side(first.ref, fork, first.commit)
             right = session.side(second.ref, fork, second.commit)
-            findings.extend(pair_findings(repository, tables, fork, left, right))
+            findings.extend(pair_findings(repository, tables, fork, left, right, tally=tally))
     unique = {f.id: f for f in findings}
     return list(unique.values()), stats

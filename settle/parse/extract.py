@@ -9,6 +9,7 @@ Capture names are the whole interface between query files and this module:
         @parameter.name @parameter.type @parameter.default,
         @separator.positional_only @separator.keyword_only
   @call @call.callee @call.arguments @call.object
+  @write @write.target (state an assignment writes)   @receiver @receiver.name (a method's receiver)
   @arguments with @argument | @argument.keyword | @argument.spread | @argument.ignored
   @reference.name @reference.attribute @reference.ignore
   @import @import.module @import.name @import.alias
@@ -149,6 +150,7 @@ class _Collected:
     parameters: dict[int, list[_PendingParameter]] = field(default_factory=dict)
     argument_lists: dict[int, _ArgumentList] = field(default_factory=dict)
     calls: list = field(default_factory=list)
+    state: list = field(default_factory=list)  # (kind, node, named node) of @write and @receiver matches
     imports: list[ImportBinding] = field(default_factory=list)
     strings: list[tuple[int, int]] = field(default_factory=list)
     comments: list[tuple[int, int]] = field(default_factory=list)
@@ -204,6 +206,7 @@ class _Extraction:
         references = self._calls(found.calls, found.argument_lists, enclosing)
         skipped = sorted(found.comments + found.strings + self.import_spans)
         references += self._uses(found.ordered, found.parameters, skipped)
+        references += self._state(found.state, enclosing)
         references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
         return tuple(references)
 
@@ -227,6 +230,10 @@ class _Extraction:
                         "call.single_argument" in captures,
                     )
                 )
+            elif role == "write":
+                found.state.append((ReferenceKind.WRITE, captures["write"][0], captures["write.target"][0]))
+            elif role == "receiver":
+                found.state.append((ReferenceKind.RECEIVER, captures["receiver.name"][0], captures["receiver.name"][0]))
             elif role == "arguments":
                 self._add_argument(captures, found.argument_lists)
             elif role == "list":
@@ -509,6 +516,13 @@ class _Extraction:
                     spread=shape.spread,
                 )
             )
+        return references
+
+    def _state(self, state, enclosing) -> list[Reference]:
+        references = []
+        for kind, node, target in state:
+            text = _compact(self.text(target))
+            references.append(Reference(kind, text, _last_name(text), node.start_point[0] + 1, enclosing.at(target.start_byte)))
         return references
 
     def _uses(self, ordered, parameters, skipped) -> list[Reference]:

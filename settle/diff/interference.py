@@ -1,0 +1,381 @@
+"""Behavioural interference: where one side's change of behaviour meets code the other side wrote.
+
+Shapes (DESIGN §3, `interference`):
+
+- new_call: one side changes the body of S; code the other side wrote in the
+  merged result calls S where the base version of that code did not.
+- call_path: in the merged result a symbol one side changed calls a symbol the
+  other side changed, directly or through one unchanged intermediate.
+- shared_state: one side's code writes a field or module variable that the
+  other side's code reads, in the same class or module.
+
+Only behaviour counts: a change whose body hash is unchanged (comments,
+formatting, a rename) is none. A call binds to a definition the way drift binds
+uses (imports, receivers, unique method names: `settle.diff.drift`); a call or
+a write that cannot be bound to one definition is not judged and is counted in
+`Tally.skipped_edges`. What a field write looks like in a language comes from
+its `state.scm` query (`SymbolTable.state`); how a method names its receiver
+from the profile (`self_names`), receiver parameters and Go's named receivers.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
+from settle.diff.drift import MergedTree, _is_member, _resolve, _split_head, _use_names
+from settle.languages import LanguageProfile, profile_for_path
+from settle.parse.model import Definition, ParameterKind, Reference, ReferenceKind, SymbolKind, SymbolTable
+
+_MODULE_STATE = frozenset({SymbolKind.VARIABLE, SymbolKind.CONSTANT})
+_READS = (ReferenceKind.NAME, ReferenceKind.ATTRIBUTE)
+
+
+@dataclass
+class Tally:
+    """What interference could not judge, for `stats` (precision is audited by it)."""
+
+    skipped_edges: int = 0
+
+
+@dataclass(frozen=True)
+class Interference:
+    subkind: str  # new_call | call_path | shared_state
+    changer: str  # the side whose change is met: changed the callee, or wrote the state
+    user_side: str  # the side whose code calls it or reads the state
+    symbol: str  # the callee, or the symbol holding the write (merged id)
+    user: str  # the symbol holding the call or the read (merged id, or the path at module level)
+    site_path: str  # the call or the read, in the merged result
+    site_line: int
+    via: str | None = None  # call_path through an intermediate
+    state: str | None = None  # shared_state: the field or variable as written
+    write_path: str | None = None
+    write_line: int | None = None
+
+
+# -- what a side wrote, in the merged result ------------------------------------------
+
+def written_references(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, Reference]]:
+    """Calls and uses in the merged result that came from this side (its lines of the merged text)."""
+    for table, lines in _written_views(merged, side):
+        for reference in table.references:
+            if reference.line in lines:
+                yield table, reference
+
+
+def written_state(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, Reference]]:
+    """Writes of state in the merged result that came from this side."""
+    for table, lines in _written_views(merged, side):
+        for reference in table.state:
+            if reference.kind is ReferenceKind.WRITE and reference.line in lines:
+                yield table, reference
+
+
+def _written_views(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, frozenset[int]]]:
+    result = merged.result
+    for file in side.files:
+        if file.new_table is None or not file.new_table.parsed or profile_for_path(file.change.new_path) is None:
+            continue
+        path = result.merged_path(file.change.new_path)
+        view = result.view(path, side.name) if path is not None else None
+        if view is not None and view.lines:
+            yield view.table, view.lines
+
+
+def behaviour_changes(side: SideChanges) -> dict[str, SymbolChange]:
+    """Callables whose body this side changed, by base id (a new header alone is drift's business)."""
+    return {
+        change.old.id: change
+        for change in side.symbol_changes
+        if change.edits_existing and change.old.is_callable and change.new is not None
+        and change.old.body_hash != change.new.body_hash
+    }
+
+
+# -- the pass -------------------------------------------------------------------------
+
+def interference(merged: MergedTree, first: SideChanges, second: SideChanges, tally: Tally) -> Iterator[Interference]:
+    changed = {first.name: behaviour_changes(first), second.name: behaviour_changes(second)}
+    # Changed by both: concurrent_edit says so; the combination is one symbol, not an edge.
+    both = changed[first.name].keys() & changed[second.name].keys()
+    for side in (first, second):
+        changed[side.name] = {k: v for k, v in changed[side.name].items() if k not in both}
+    new_edges: set[tuple[str, int, str]] = set()
+    for changer, user in ((first, second), (second, first)):
+        for found in _new_calls(merged, changer, user, changed[changer.name], tally):
+            new_edges.add((found.site_path, found.site_line, found.symbol))
+            yield found
+    for changer, user in ((first, second), (second, first)):
+        yield from _call_paths(merged, changer, user, changed[changer.name], changed[user.name], both, new_edges, tally)
+    for writer, reader in ((first, second), (second, first)):
+        yield from _shared_state(merged, writer, reader, tally)
+
+
+def _callees(changes: dict[str, SymbolChange]) -> dict[str, list[tuple[SymbolChange, bool, LanguageProfile]]]:
+    """Name a call would spell → (change, is it a constructor, profile)."""
+    by_name: dict[str, list] = {}
+    for change in changes.values():
+        profile = profile_for_path(change.new.id.split("::", 1)[0])
+        if profile is None:
+            continue
+        names, constructor = _use_names(change.new, profile)
+        for name in names:
+            by_name.setdefault(name, []).append((change, constructor, profile))
+    return by_name
+
+
+def _bind(merged: MergedTree, reference: Reference, table: SymbolTable, change: SymbolChange, constructor: bool,
+          profile: LanguageProfile, tally: Tally) -> bool:
+    """Does this call mean the changed definition, certainly? Uncertain candidates are counted, not judged."""
+    reference_profile = profile_for_path(table.path)
+    if reference_profile is None or reference_profile.module_resolver != profile.module_resolver:
+        return False
+    definition = change.new
+    path = definition.id.split("::", 1)[0]
+    head, rest = _split_head(reference.text, profile.reference_separators)
+    if rest is None and definition.parent is None and not constructor and table.path == path:
+        return head == definition.name  # a top-level function called in its own module
+    resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
+    if resolution is not None and resolution.certain:
+        return True
+    if resolution is not None or (_is_member(definition) and rest is not None and not _through_receiver(reference, profile)):
+        tally.skipped_edges += 1  # a method name defined more than once, called through an unknown object
+    return False
+
+
+def _through_receiver(reference: Reference, profile: LanguageProfile) -> bool:
+    head, _ = _split_head(reference.text, profile.reference_separators)
+    return head in profile.self_names
+
+
+def _user_id(table: SymbolTable, reference: Reference) -> str:
+    return f"{table.path}::{reference.scope}" if reference.scope else table.path
+
+
+def _new_calls(merged, changer, user, changes, tally) -> Iterator[Interference]:
+    callees = _callees(changes)
+    if not callees:
+        return
+    seen: set[tuple] = set()
+    for table, reference in written_references(merged, user):
+        if reference.kind is not ReferenceKind.CALL or reference.name not in callees:
+            continue
+        for change, constructor, profile in callees[reference.name]:
+            caller = _user_id(table, reference)
+            if caller == change.new.id or (table.path, reference.line, change.new.id) in seen:
+                continue
+            if _existed_on_base(user, table.path, reference):
+                continue
+            if not _bind(merged, reference, table, change, constructor, profile, tally):
+                continue
+            seen.add((table.path, reference.line, change.new.id))
+            yield Interference("new_call", changer.name, user.name, change.new.id, caller, table.path, reference.line)
+
+
+def _existed_on_base(side: SideChanges, path: str, reference: Reference) -> bool:
+    """Did the base version of the code holding this call already make it (same text, same scope)?"""
+    file = _file_at(side, path)
+    old = file.old_table if file is not None else None
+    if old is None or not old.parsed:
+        return file is None  # no change of this side at the path: the merged line is not its own
+    return any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope
+               for r in old.references)
+
+
+def _file_at(side: SideChanges, path: str):
+    for file in side.files:
+        if file.change.new_path == path:
+            return file
+    return None
+
+
+# -- call paths -------------------------------------------------------------------------
+
+def _call_paths(merged, changer, user, changes, user_changes, both, new_edges, tally) -> Iterator[Interference]:
+    """`user`'s changed symbols T calling `changer`'s changed symbols S in the merged result (T → S, or T → M → S)."""
+    callees = _callees(changes)
+    if not callees:
+        return
+    intermediates = _Intermediates(merged, changes.keys() | user_changes.keys() | both)
+    for change in user_changes.values():
+        table, definition = _merged_definition(merged, user, change)
+        if definition is None:
+            continue
+        found: dict[str, Interference] = {}
+        for reference in _calls_in(table, definition):
+            for target in _direct(merged, table, reference, callees, tally):
+                if target.new.id == definition.id or (table.path, reference.line, target.new.id) in new_edges:
+                    continue
+                found.setdefault(target.new.id, Interference("call_path", changer.name, user.name, target.new.id,
+                                                             definition.id, table.path, reference.line))
+            for middle_table, middle in intermediates.bound(reference, table, tally):
+                if middle.id == definition.id:
+                    continue
+                for inner in _calls_in(middle_table, middle):
+                    for target in _direct(merged, middle_table, inner, callees, tally):
+                        if target.new.id not in (definition.id, middle.id):
+                            found.setdefault(target.new.id, Interference(
+                                "call_path", changer.name, user.name, target.new.id, definition.id,
+                                table.path, reference.line, via=middle.id))
+        yield from found.values()
+
+
+def _direct(merged, table, reference, callees, tally) -> Iterator[SymbolChange]:
+    for change, constructor, profile in callees.get(reference.name, ()):
+        if _bind(merged, reference, table, change, constructor, profile, tally):
+            yield change
+
+
+def _merged_definition(merged: MergedTree, side: SideChanges, change: SymbolChange) -> tuple[SymbolTable | None, Definition | None]:
+    result = merged.result
+    path = result.merged_path(change.new.id.split("::", 1)[0])
+    view = result.view(path, side.name) if path is not None else None
+    if view is None:
+        return None, None
+    definition = next((d for d in view.table.definitions if d.qualname == change.new.qualname), None)
+    return view.table, definition
+
+
+def _calls_in(table: SymbolTable, definition: Definition) -> Iterator[Reference]:
+    prefix = definition.qualname + "."
+    for reference in table.references:
+        if reference.kind is ReferenceKind.CALL and reference.scope is not None and (
+                reference.scope == definition.qualname or reference.scope.startswith(prefix)):
+            yield reference
+
+
+class _Intermediates:
+    """Unchanged callables of the files either side changed, as the middle of T → M → S.
+
+    Only those files: a middle anywhere in the repository would mean parsing it all
+    for every pair, and the edges through the files the sides touched are the ones
+    a reviewer of either side could have seen."""
+
+    def __init__(self, merged: MergedTree, changed_ids):
+        self.merged = merged
+        self.changed = set(changed_ids)
+        self._by_name: dict[str, list[tuple[SymbolTable, Definition]]] | None = None
+
+    def _index(self) -> dict[str, list[tuple[SymbolTable, Definition]]]:
+        if self._by_name is None:
+            self._by_name = {}
+            result = self.merged.result
+            paths = sorted({f.change.new_path for side in self.merged.sides for f in side.files
+                            if f.change.new_path and f.new_table is not None and f.new_table.parsed})
+            for path in paths:
+                table = result.table(path) if not result.conflicted(path) else None
+                if table is None:
+                    continue
+                for definition in table.definitions:
+                    if definition.is_callable and definition.id not in self.changed:
+                        self._by_name.setdefault(definition.name, []).append((table, definition))
+        return self._by_name
+
+    def bound(self, reference: Reference, table: SymbolTable, tally: Tally) -> Iterator[tuple[SymbolTable, Definition]]:
+        for middle_table, middle in self._index().get(reference.name, ()):
+            profile = profile_for_path(middle_table.path)
+            change = SymbolChange(SymbolChangeKind.BODY_CHANGED, middle, middle)
+            names, constructor = _use_names(middle, profile)
+            if reference.name in names and _bind(self.merged, reference, table, change, constructor, profile, tally):
+                yield middle_table, middle
+
+
+# -- shared state ---------------------------------------------------------------------
+
+def _shared_state(merged, writer: SideChanges, reader: SideChanges, tally: Tally) -> Iterator[Interference]:
+    writes: dict[tuple, tuple[SymbolTable, Reference]] = {}
+    unbound_names: set[str] = set()
+    for table, reference in written_state(merged, writer):
+        key = _state_key(table, reference)
+        if key is None:
+            if _split_head(reference.text, _profile(table).reference_separators)[1] is not None:
+                unbound_names.add(reference.name)
+            continue
+        writes.setdefault(key, (table, reference))
+    if not writes and not unbound_names:
+        return
+    own_writes = {(table.path, r.line, r.text) for table, r in written_state(merged, reader)}
+    found: dict[tuple, Interference] = {}
+    for table, reference in written_references(merged, reader):
+        if reference.kind not in _READS or (table.path, reference.line, _field_text(reference, table)) in own_writes:
+            continue
+        key = _state_key(table, reference)
+        if key is None:
+            continue
+        if key not in writes:
+            if key[2] in unbound_names:
+                tally.skipped_edges += 1  # written through an object settle cannot bind to this class
+            continue
+        write_table, write = writes[key]
+        symbol, user = _user_id(write_table, write), _user_id(table, reference)
+        if symbol == user or (symbol, user, key) in found:
+            continue
+        found[(symbol, user, key)] = Interference(
+            "shared_state", writer.name, reader.name, symbol, user, table.path, reference.line,
+            state=_field_text(write, write_table), write_path=write_table.path, write_line=write.line)
+    yield from found.values()
+
+
+def _profile(table: SymbolTable) -> LanguageProfile:
+    return profile_for_path(table.path)
+
+
+def _field_text(reference: Reference, table: SymbolTable) -> str:
+    """The state a reference names: `self.x` of `self.x.append`, or the bare name."""
+    separators = _profile(table).reference_separators
+    head, rest = _split_head(reference.text, separators)
+    if rest is None:
+        return head
+    field, _ = _split_head(rest, separators)
+    separator = reference.text[len(head): len(reference.text) - len(rest)]
+    return f"{head}{separator}{field}"
+
+
+def _state_key(table: SymbolTable, reference: Reference) -> tuple[str, str, str] | None:
+    """(namespace, class qualname or "" for a module, name) of the state a reference writes or reads; None: unbound."""
+    profile = _profile(table)
+    namespace = posixpath.dirname(table.path) if profile.directory_is_namespace else table.path
+    head, rest = _split_head(reference.text, profile.reference_separators)
+    owner = _method_owner(table, reference.scope, profile)
+    if rest is not None:
+        if owner is None or head not in owner[1]:
+            return None
+        field, _ = _split_head(rest, profile.reference_separators)
+        return namespace, owner[0], field
+    if owner is not None and profile.implicit_self and any(
+            d.name == head and d.parent == owner[0] and d.kind is SymbolKind.FIELD for d in table.definitions):
+        return namespace, owner[0], head
+    if any(d.name == head and d.parent is None and d.kind in _MODULE_STATE for d in table.definitions):
+        return namespace, "", head
+    return None
+
+
+_QUALNAMES: dict[int, tuple[SymbolTable, dict[str, Definition]]] = {}  # the table is held: its id stays its own
+
+
+def _qualnames(table: SymbolTable) -> dict[str, Definition]:
+    held = _QUALNAMES.get(id(table))
+    if held is None:
+        if len(_QUALNAMES) > 512:
+            _QUALNAMES.clear()
+        held = _QUALNAMES[id(table)] = (table, {d.qualname: d for d in table.definitions})
+    return held[1]
+
+
+def _method_owner(table: SymbolTable, scope: str | None, profile: LanguageProfile) -> tuple[str, frozenset[str]] | None:
+    """(class qualname, names of the receiver) of the method enclosing a scope (through nested functions)."""
+    by_qualname = _qualnames(table)
+    definition = by_qualname.get(scope) if scope else None
+    while definition is not None:
+        if definition.kind is SymbolKind.METHOD and definition.parent is not None:
+            receivers = set(profile.self_names)
+            if definition.signature is not None:
+                receivers.update(p.name for p in definition.signature.parameters if p.kind is ParameterKind.RECEIVER)
+            receivers.update(r.text for r in table.state if r.kind is ReferenceKind.RECEIVER and r.scope == definition.qualname)
+            return definition.parent, frozenset(receivers)
+        definition = by_qualname.get(definition.parent) if definition.parent else None
+    return None
+
+__all__ = ["Interference", "Tally", "behaviour_changes", "interference", "written_references", "written_state"]
