@@ -65,12 +65,20 @@ def written_references(merged: MergedTree, side: SideChanges) -> Iterator[tuple[
                 yield table, reference
 
 
-def written_state(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, Reference]]:
-    """Writes of state in the merged result that came from this side."""
+def written_state(merged: MergedTree, side: SideChanges, kind: ReferenceKind) -> Iterator[tuple[SymbolTable, Reference]]:
+    """Writes (or reads through the receiver) of state in the merged result that came from this side."""
     for table, lines in _written_views(merged, side):
         for reference in table.state:
-            if reference.kind is ReferenceKind.WRITE and reference.line in lines:
+            if reference.kind is kind and reference.line in lines:
                 yield table, reference
+
+
+def written_reads(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, Reference]]:
+    """Reads of state this side wrote: through the receiver, or names (module variables, implicit fields)."""
+    yield from written_state(merged, side, ReferenceKind.READ)
+    for table, reference in written_references(merged, side):
+        if reference.kind in _READS:
+            yield table, reference
 
 
 def _written_views(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, frozenset[int]]]:
@@ -287,7 +295,7 @@ class _Intermediates:
 def _shared_state(merged, writer: SideChanges, reader: SideChanges, tally: Tally) -> Iterator[Interference]:
     writes: dict[tuple, tuple[SymbolTable, Reference]] = {}
     unbound_names: set[str] = set()
-    for table, reference in written_state(merged, writer):
+    for table, reference in written_state(merged, writer, ReferenceKind.WRITE):
         key = _state_key(table, reference)
         if key is None:
             if _split_head(reference.text, _profile(table).reference_separators)[1] is not None:
@@ -296,10 +304,10 @@ def _shared_state(merged, writer: SideChanges, reader: SideChanges, tally: Tally
         writes.setdefault(key, (table, reference))
     if not writes and not unbound_names:
         return
-    own_writes = {(table.path, r.line, r.text) for table, r in written_state(merged, reader)}
+    own_writes = {(table.path, r.line, r.text) for table, r in written_state(merged, reader, ReferenceKind.WRITE)}
     found: dict[tuple, Interference] = {}
-    for table, reference in written_references(merged, reader):
-        if reference.kind not in _READS or (table.path, reference.line, _field_text(reference, table)) in own_writes:
+    for table, reference in written_reads(merged, reader):
+        if (table.path, reference.line, _field_text(reference, table)) in own_writes:
             continue
         key = _state_key(table, reference)
         if key is None:
@@ -378,4 +386,4 @@ def _method_owner(table: SymbolTable, scope: str | None, profile: LanguageProfil
         definition = by_qualname.get(definition.parent) if definition.parent else None
     return None
 
-__all__ = ["Interference", "Tally", "behaviour_changes", "interference", "written_references", "written_state"]
+__all__ = ["Interference", "Tally", "behaviour_changes", "interference", "written_reads", "written_references", "written_state"]

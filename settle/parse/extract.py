@@ -532,7 +532,10 @@ class _Extraction:
         and imports; its own name and its parameters are locals, not uses.
         """
         chain = _chain_pattern(self.profile.reference_separators)
-        keywords = self.profile.keywords
+        # A chain through the receiver (`self.x`, `this.x`) uses no symbol, but it reads the
+        # object's state: kept apart as a READ, for interference.
+        receivers = frozenset(self.profile.self_names)
+        keywords = self.profile.keywords - receivers
         lines = _LineIndex(self.source)
         scopes = [(None, 0, len(self.source), [d for d in ordered if d.parent is None], frozenset())]
         for definition in ordered:
@@ -563,9 +566,15 @@ class _Extraction:
                 description = described.get(raw, False)
                 if description is False:
                     description = described[raw] = _describe_chain(raw, keywords)
-                if description is None or description[1] in local:
+                if description is None:
                     continue
                 text, head, kind, name = description
+                if head in receivers:
+                    if kind is ReferenceKind.ATTRIBUTE:
+                        references.append(Reference(ReferenceKind.READ, text, name, lines.line(position), qualname))
+                    continue
+                if head in local:
+                    continue
                 references.append(Reference(kind, text, name, lines.line(position), qualname))
         return references
 

@@ -54,10 +54,11 @@ class ReferenceKind(StrEnum):
     # State, kept apart from the uses above (`SymbolTable.state`): an assignment's target
     # (`self.x`, `this.x`, `s.x`, a module variable), and the name a method gives its receiver (Go).
     WRITE = "write"
+    READ = "read"  # a chain through the receiver (`self.x`, `this.x`): not a use of any symbol
     RECEIVER = "receiver"
 
 
-_STATE_KINDS = frozenset({ReferenceKind.WRITE, ReferenceKind.RECEIVER})
+_STATE_KINDS = frozenset({ReferenceKind.WRITE, ReferenceKind.READ, ReferenceKind.RECEIVER})
 
 
 @dataclass(frozen=True, slots=True)
