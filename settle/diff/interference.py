@@ -145,6 +145,10 @@ def _bind(merged: MergedTree, reference: Reference, table: SymbolTable, change: 
     head, rest = _split_head(reference.text, profile.reference_separators)
     if rest is None and definition.parent is None and not constructor and table.path == path:
         return head == definition.name  # a top-level function called in its own module
+    owner = _method_owner(table, reference.scope, profile)
+    if rest == definition.name and owner is not None and head in owner[1] and _is_member(definition):
+        # Through the method's own receiver (`self.m()`, `this.m()`, Go's `s.m()`): its class's method, no other.
+        return owner[0] == definition.parent and _namespace(table.path, profile) == _namespace(path, profile)
     resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
     if resolution is not None and resolution.certain:
         return True
@@ -156,6 +160,11 @@ def _bind(merged: MergedTree, reference: Reference, table: SymbolTable, change: 
 def _through_receiver(reference: Reference, profile: LanguageProfile) -> bool:
     head, _ = _split_head(reference.text, profile.reference_separators)
     return head in profile.self_names
+
+
+def _namespace(path: str, profile: LanguageProfile) -> str:
+    """Where a class's members live: its file, or (Go, Java) its directory."""
+    return posixpath.dirname(path) if profile.directory_is_namespace else path
 
 
 def _user_id(table: SymbolTable, reference: Reference) -> str:
@@ -344,7 +353,7 @@ def _field_text(reference: Reference, table: SymbolTable) -> str:
 def _state_key(table: SymbolTable, reference: Reference) -> tuple[str, str, str] | None:
     """(namespace, class qualname or "" for a module, name) of the state a reference writes or reads; None: unbound."""
     profile = _profile(table)
-    namespace = posixpath.dirname(table.path) if profile.directory_is_namespace else table.path
+    namespace = _namespace(table.path, profile)
     head, rest = _split_head(reference.text, profile.reference_separators)
     owner = _method_owner(table, reference.scope, profile)
     if rest is not None:
