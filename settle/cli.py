@@ -201,8 +201,11 @@ def claims_infer(candidate, repo_path, base, output):
               help="Parse every file a candidate changed for syntax errors it introduces; --no-syntax looks only "
                    "in the files replay parses anyway (much faster on large histories).")
 @MAX_SIZE_OPTION
+@click.option("--interference/--no-interference", default=True, show_default=True,
+              help="Run the interference pass (parses every changed code file the other side can reach); "
+                   "--no-interference reports only what shape findings need parsed.")
 @_guarded
-def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size):
+def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, interference):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
     from settle.errors import SettleError
     from settle.replay import merge_commits, replay_lines
@@ -221,7 +224,7 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size)
     except OSError as error:
         raise SettleError(f"cannot write --output {output}: {error.strerror}") from error
     progress = _progress_factory()
-    lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax)
+    lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax, interference)
     bar = progress(lines, "replaying merges", length=len(merges)) if progress and merges else None
     try:
         # Whole lines only: an interrupted run leaves a valid JSON Lines file.

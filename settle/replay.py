@@ -12,6 +12,7 @@ from itertools import combinations
 
 from settle.diff import reach
 from settle.diff.drift import drift_names
+from settle.diff.interference import Tally
 from settle.diff.pair import pair_findings, side_findings
 from settle.errors import SettleError
 from settle.languages import profile_for_path
@@ -33,14 +34,16 @@ def merge_commits(repository: Repository, last: int | None = None, revision_rang
     return merges[-last:] if last is not None else merges
 
 
-def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
-    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed."""
+def settle_merge(session: Session, merge: str, syntax: bool = True, interference: bool = True) -> Verdict:
+    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed;
+    interference=False leaves out the interference pass and the files only it needs parsed."""
     repository, tables = session.repository, session.tables
     parents = repository.parents(merge)
     names = [f"parent{index}" for index in range(1, len(parents) + 1)]
     findings = []
     forks: dict[str, str | None] = {}
     parsed: set[tuple[str, str]] = set()  # (blob id, path) of the tables this merge used
+    tally = Tally() if interference else None
     for (first_name, first), (second_name, second) in combinations(zip(names, parents), 2):
         fork = repository.merge_base(first, second)
         if first_name == "parent1":
@@ -50,8 +53,8 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
         # A candidate's own findings are reported against the target, so only then does a
         # file settle can't parse need reading, to say why it sees the file whole.
         left, right = _sides(session, fork, (first_name, first), (second_name, second), syntax,
-                             whole_files=(False, first_name == "parent1"))
-        findings.extend(pair_findings(repository, tables, fork, left, right))
+                             whole_files=(False, first_name == "parent1"), interference=interference)
+        findings.extend(pair_findings(repository, tables, fork, left, right, tally=tally))
         # Counted per merge, not from the process-wide cache, so --jobs can't change the output.
         for file in (f for side in (left, right) for f in side.files):
             change = file.change
@@ -70,13 +73,14 @@ def settle_merge(session: Session, merge: str, syntax: bool = True) -> Verdict:
         findings=findings,
         settlement=settlement,
         stats=Stats(findings=severity_counts(findings), pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=len(parsed),
-                    candidates={name: CandidateStats() for name in names[1:]}),
+                    candidates={name: CandidateStats() for name in names[1:]},
+                    interference_skipped_edges=tally.skipped_edges if tally is not None else 0),
         merge_commit=merge,
     )
 
 
 def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[str, str], syntax: bool,
-           whole_files: tuple[bool, bool]):
+           whole_files: tuple[bool, bool], interference: bool = True):
     """Both sides of a pair, each parsed only where the other can meet it.
 
     Replay has no stale-caller scan; the files it does not parse are checked
@@ -90,6 +94,8 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     repository = session.repository
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
     meets = [reach.meets(changes[1], repository, session.tables), reach.meets(changes[0], repository, session.tables)]
+    if interference:
+        meets = [_or(meet, reach.interferes(theirs, repository)) for meet, theirs in zip(meets, (changes[1], changes[0]))]
     meets = [meet if whole else _code_only(meet) for meet, whole in zip(meets, whole_files)]
     sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax, changes=found)
              for (name, tip), meet, found in zip((first, second), meets, changes)]
@@ -105,18 +111,23 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     return sides
 
 
+def _or(first, second):
+    return lambda change: first(change) or second(change)
+
+
 def _code_only(decide):
     return lambda change: profile_for_path(change.path) is not None and decide(change)
 
 
-def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True) -> Iterator[str]:
+def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True,
+                 interference: bool = True) -> Iterator[str]:
     """One JSON line per merge, in the order of merges."""
     if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
         for merge in merges:
-            yield settle_merge(session, merge, syntax).to_json(compact=True)
+            yield settle_merge(session, merge, syntax, interference).to_json(compact=True)
         return
-    yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, syntax)
+    yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, (syntax, interference))
 
 
 class Segments:
@@ -152,7 +163,8 @@ class Segments:
         return stretch[0] - 1
 
 
-def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool) -> Iterator[str]:
+def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, options: tuple[bool, bool]) -> Iterator[str]:
+    """options: (syntax, interference) of settle_merge."""
     import multiprocessing
     import queue
 
@@ -161,7 +173,7 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
     workers = []
     for worker in range(jobs):
         tasks = context.SimpleQueue()
-        process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, syntax, tasks, results), daemon=True)
+        process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, options, tasks, results), daemon=True)
         process.start()
         workers.append((process, tasks))
     segments = Segments(len(merges), jobs)
@@ -211,14 +223,14 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
             process.join()
 
 
-def _work(worker: int, repo: str, merges: list[str], max_file_size: int, syntax: bool, tasks, results) -> None:
+def _work(worker: int, repo: str, merges: list[str], max_file_size: int, options: tuple[bool, bool], tasks, results) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     session = Session.open(repo, max_file_size)
     while (index := tasks.get()) is not None:
         try:
-            results.put((worker, index, settle_merge(session, merges[index], syntax).to_json(compact=True), None))
+            results.put((worker, index, settle_merge(session, merges[index], *options).to_json(compact=True), None))
         except Exception as error:  # noqa: BLE001 - the parent raises it, as a serial replay would
             # Keep going: the merges before this one, which a serial run would finish first,
             # may still come this way.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
 from settle.diff.drift import MergedTree, _is_member, _resolve, _split_head, _use_names
@@ -35,9 +35,17 @@ _READS = (ReferenceKind.NAME, ReferenceKind.ATTRIBUTE)
 
 @dataclass
 class Tally:
-    """What interference could not judge, for `stats` (precision is audited by it)."""
+    """What interference could not judge, for `stats` (precision is audited by it): each call or read
+    site once, however many candidate definitions or passes met it."""
 
-    skipped_edges: int = 0
+    skipped: set = field(default_factory=set)
+
+    @property
+    def skipped_edges(self) -> int:
+        return len(self.skipped)
+
+    def skip(self, table: SymbolTable, reference: Reference) -> None:
+        self.skipped.add((table.path, reference.line, reference.text))
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class Interference:
     state: str | None = None  # shared_state: the field or variable as written
     write_path: str | None = None
     write_line: int | None = None
+    symbol_lines: tuple[int, int] | None = None  # the callee's lines on the changer's tip
 
 
 # -- what a side wrote, in the merged result ------------------------------------------
@@ -153,7 +162,7 @@ def _bind(merged: MergedTree, reference: Reference, table: SymbolTable, change: 
     if resolution is not None and resolution.certain:
         return True
     if resolution is not None or (_is_member(definition) and rest is not None and not _through_receiver(reference, profile)):
-        tally.skipped_edges += 1  # a method name defined more than once, called through an unknown object
+        tally.skip(table, reference)  # a method name defined more than once, called through an unknown object
     return False
 
 
@@ -188,7 +197,12 @@ def _new_calls(merged, changer, user, changes, tally) -> Iterator[Interference]:
             if not _bind(merged, reference, table, change, constructor, profile, tally):
                 continue
             seen.add((table.path, reference.line, change.new.id))
-            yield Interference("new_call", changer.name, user.name, change.new.id, caller, table.path, reference.line)
+            yield Interference("new_call", changer.name, user.name, change.new.id, caller, table.path, reference.line,
+                               symbol_lines=_lines(change.new))
+
+
+def _lines(definition: Definition) -> tuple[int, int]:
+    return definition.span.start_line, definition.span.end_line
 
 
 def _existed_on_base(side: SideChanges, path: str, reference: Reference) -> bool:
@@ -226,7 +240,8 @@ def _call_paths(merged, changer, user, changes, user_changes, both, new_edges, t
                 if target.new.id == definition.id or (table.path, reference.line, target.new.id) in new_edges:
                     continue
                 found.setdefault(target.new.id, Interference("call_path", changer.name, user.name, target.new.id,
-                                                             definition.id, table.path, reference.line))
+                                                             definition.id, table.path, reference.line,
+                                                             symbol_lines=_lines(target.new)))
             for middle_table, middle in intermediates.bound(reference, table, tally):
                 if middle.id == definition.id:
                     continue
@@ -235,7 +250,7 @@ def _call_paths(merged, changer, user, changes, user_changes, both, new_edges, t
                         if target.new.id not in (definition.id, middle.id):
                             found.setdefault(target.new.id, Interference(
                                 "call_path", changer.name, user.name, target.new.id, definition.id,
-                                table.path, reference.line, via=middle.id))
+                                table.path, reference.line, via=middle.id, symbol_lines=_lines(target.new)))
         yield from found.values()
 
 
@@ -323,7 +338,7 @@ def _shared_state(merged, writer: SideChanges, reader: SideChanges, tally: Tally
             continue
         if key not in writes:
             if key[2] in unbound_names:
-                tally.skipped_edges += 1  # written through an object settle cannot bind to this class
+                tally.skip(table, reference)  # written through an object settle cannot bind to this class
             continue
         write_table, write = writes[key]
         symbol, user = _user_id(write_table, write), _user_id(table, reference)

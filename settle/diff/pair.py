@@ -49,7 +49,8 @@ def pair_findings(repository: Repository, tables: SymbolTables, base: str, left:
 
     stale_callers_of names the sides whose changes are also checked against
     existing code neither side updated (the candidates, in a pair with the target).
-    tally, when given, counts what interference could not judge (`stats`).
+    tally, when given, has the interference pass run, counting into it what that pass could not
+    judge (`stats`); replay without interference gives none.
     """
     if right.name < left.name:
         left, right = right, left
@@ -63,8 +64,8 @@ def pair_findings(repository: Repository, tables: SymbolTables, base: str, left:
     for changer, other in ((left, right), (right, left)):
         stale = changer.name in stale_callers_of
         findings.extend(_drift_finding(d, left, right) for d in signature_drift(merged, changer, other, stale))
-    findings.extend(_interference_finding(i, merged, left, right)
-                    for i in interference(merged, left, right, tally if tally is not None else Tally()))
+    if tally is not None:
+        findings.extend(_interference_finding(i, merged, left, right) for i in interference(merged, left, right, tally))
     return _unique(findings)
 
 
@@ -198,7 +199,8 @@ def _interference_finding(found: Interference, merged: MergedTree, left: SideCha
         locations.append(Location(side=found.changer, path=found.write_path, start_line=write_line, end_line=write_line, symbol=found.symbol))
         write_site = f"{found.write_path}:{write_line}"
     else:
-        locations.append(Location(side=found.changer, path=found.symbol.split("::", 1)[0], symbol=found.symbol))
+        lines = LineRange(*found.symbol_lines) if found.symbol_lines else None
+        locations.append(_location(found.changer, found.symbol.split("::", 1)[0], lines, found.symbol))
     path = found.symbol.split("::", 1)[0]
     return make_finding(
         "interference", found.subkind, [left.name, right.name], [found.symbol, found.user], path, locations,

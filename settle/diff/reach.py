@@ -228,3 +228,16 @@ def _module_word(path: str) -> bytes:
     if profile is not None and directory and (stem in profile.package_stems or profile.directory_is_namespace):
         return directory.rsplit("/", 1)[-1].encode()
     return stem.encode()
+
+
+def interferes(other: tuple[PathChange, ...], repository: Repository):
+    """Paths of one side worth parsing for interference with the other side's changes: its code
+    files, when the other side changed code of a language that can reach them (same module
+    resolver). Interference meets symbols across files, so nothing narrower is a superset."""
+    resolvers = {profile.module_resolver for change in other if (profile := profile_for_path(change.path)) is not None}
+
+    def parse(change: PathChange) -> bool:
+        profile = profile_for_path(change.path)
+        return profile is not None and profile.module_resolver in resolvers
+
+    return parse
