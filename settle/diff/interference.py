@@ -24,7 +24,7 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
+from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind, spells
 from settle.diff.drift import MergedTree, _is_member, _resolve, _split_head, _use_names
 from settle.languages import LanguageProfile, profile_for_path
 from settle.parse.model import Definition, ParameterKind, Reference, ReferenceKind, SymbolKind, SymbolTable
@@ -66,34 +66,38 @@ class Interference:
 
 # -- what a side wrote, in the merged result ------------------------------------------
 
-def written_references(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, Reference]]:
-    """Calls and uses in the merged result that came from this side (its lines of the merged text)."""
-    for table, lines in _written_views(merged, side):
+def written_references(merged: MergedTree, side: SideChanges, names=None) -> Iterator[tuple[SymbolTable, Reference]]:
+    """Calls and uses in the merged result that came from this side (its lines of the merged text);
+    with names, only in the files whose text spells one of them (a byte test before any parse)."""
+    for table, lines in _written_views(merged, side, names):
         for reference in table.references:
             if reference.line in lines:
                 yield table, reference
 
 
-def written_state(merged: MergedTree, side: SideChanges, kind: ReferenceKind) -> Iterator[tuple[SymbolTable, Reference]]:
+def written_state(merged: MergedTree, side: SideChanges, kind: ReferenceKind, paths=None) -> Iterator[tuple[SymbolTable, Reference]]:
     """Writes (or reads through the receiver) of state in the merged result that came from this side."""
-    for table, lines in _written_views(merged, side):
+    for table, lines in _written_views(merged, side, paths=paths):
         for reference in table.state:
             if reference.kind is kind and reference.line in lines:
                 yield table, reference
 
 
-def written_reads(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, Reference]]:
+def written_reads(merged: MergedTree, side: SideChanges, paths) -> Iterator[tuple[SymbolTable, Reference]]:
     """Reads of state this side wrote: through the receiver, or names (module variables, implicit fields)."""
-    yield from written_state(merged, side, ReferenceKind.READ)
-    for table, reference in written_references(merged, side):
-        if reference.kind in _READS:
-            yield table, reference
+    yield from written_state(merged, side, ReferenceKind.READ, paths)
+    for table, lines in _written_views(merged, side, paths=paths):
+        for reference in table.references:
+            if reference.kind in _READS and reference.line in lines:
+                yield table, reference
 
 
-def _written_views(merged: MergedTree, side: SideChanges) -> Iterator[tuple[SymbolTable, frozenset[int]]]:
+def _written_views(merged: MergedTree, side: SideChanges, names=None, paths=None) -> Iterator[tuple[SymbolTable, frozenset[int]]]:
     result = merged.result
     for file in side.files:
         if file.new_table is None or not file.new_table.parsed or profile_for_path(file.change.new_path) is None:
+            continue
+        if (paths is not None and file.change.new_path not in paths) or (names is not None and not file.spells_any(names)):
             continue
         path = result.merged_path(file.change.new_path)
         view = result.view(path, side.name) if path is not None else None
@@ -119,15 +123,12 @@ def interference(merged: MergedTree, first: SideChanges, second: SideChanges, ta
     both = changed[first.name].keys() & changed[second.name].keys()
     for side in (first, second):
         changed[side.name] = {k: v for k, v in changed[side.name].items() if k not in both}
-    new_edges: set[tuple[str, int, str]] = set()
     for changer, user in ((first, second), (second, first)):
-        for found in _new_calls(merged, changer, user, changed[changer.name], tally):
-            new_edges.add((found.site_path, found.site_line, found.symbol))
-            yield found
-    for changer, user in ((first, second), (second, first)):
-        yield from _call_paths(merged, changer, user, changed[changer.name], changed[user.name], both, new_edges, tally)
-    for writer, reader in ((first, second), (second, first)):
-        yield from _shared_state(merged, writer, reader, tally)
+        yield from _calls(merged, changer, user, changed[changer.name], changed[user.name], both, tally)
+    shared = _shared_paths(first, second)
+    if shared:
+        for writer, reader in ((first, second), (second, first)):
+            yield from _shared_state(merged, writer, reader, shared, tally)
 
 
 def _callees(changes: dict[str, SymbolChange]) -> dict[str, list[tuple[SymbolChange, bool, LanguageProfile]]]:
@@ -166,6 +167,25 @@ def _bind(merged: MergedTree, reference: Reference, table: SymbolTable, change: 
     return False
 
 
+def _bind_without_search(merged: MergedTree, reference: Reference, table: SymbolTable, definition: Definition,
+                         constructor: bool, profile: LanguageProfile) -> bool:
+    """Does the call certainly mean this unchanged definition, by a binding that needs no repository-wide search?"""
+    head, rest = _split_head(reference.text, profile.reference_separators)
+    path = definition.id.split("::", 1)[0]
+    if _is_member(definition) and not constructor:
+        owner = _method_owner(table, reference.scope, profile)
+        if owner is None or owner[0] != definition.parent or _namespace(table.path, profile) != _namespace(path, profile):
+            return False
+        if rest is None:  # Java's implicit `this`
+            return profile.implicit_self and head == definition.name
+        return rest == definition.name and head in owner[1]
+    if rest is None and definition.parent is None and not constructor and table.path == path:
+        return head == definition.name
+    change = SymbolChange(SymbolChangeKind.BODY_CHANGED, definition, definition)
+    resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
+    return resolution is not None and resolution.certain
+
+
 def _through_receiver(reference: Reference, profile: LanguageProfile) -> bool:
     head, _ = _split_head(reference.text, profile.reference_separators)
     return head in profile.self_names
@@ -180,25 +200,51 @@ def _user_id(table: SymbolTable, reference: Reference) -> str:
     return f"{table.path}::{reference.scope}" if reference.scope else table.path
 
 
-def _new_calls(merged, changer, user, changes, tally) -> Iterator[Interference]:
+def _calls(merged, changer, user, changes, user_changes, both, tally) -> Iterator[Interference]:
+    """Calls `user` wrote in the merged result that reach a symbol `changer` changed: new calls (new_call),
+    and calls a symbol `user` changed already made (call_path), directly or through one unchanged callable."""
     callees = _callees(changes)
     if not callees:
         return
-    seen: set[tuple] = set()
-    for table, reference in written_references(merged, user):
-        if reference.kind is not ReferenceKind.CALL or reference.name not in callees:
+    middles = _Intermediates(merged, changes.keys() | user_changes.keys() | both, callees) if user_changes else None
+    changed_scopes = {c.new.id for c in user_changes.values()}
+    names = set(callees) | (middles.names() if middles is not None else set())
+    found: dict[tuple, Interference] = {}
+    for table, reference in written_references(merged, user, names):
+        if reference.kind is not ReferenceKind.CALL:
             continue
-        for change, constructor, profile in callees[reference.name]:
-            caller = _user_id(table, reference)
-            if caller == change.new.id or (table.path, reference.line, change.new.id) in seen:
+        caller = _user_id(table, reference)
+        holder = _changed_holder(table, reference.scope, changed_scopes)
+        for change in _direct(merged, table, reference, callees, tally):
+            if caller == change.new.id:
                 continue
-            if _existed_on_base(user, table.path, reference):
-                continue
-            if not _bind(merged, reference, table, change, constructor, profile, tally):
-                continue
-            seen.add((table.path, reference.line, change.new.id))
-            yield Interference("new_call", changer.name, user.name, change.new.id, caller, table.path, reference.line,
-                               symbol_lines=_lines(change.new))
+            if not _existed_on_base(user, table.path, reference):
+                found.setdefault(("new_call", table.path, reference.line, change.new.id), Interference(
+                    "new_call", changer.name, user.name, change.new.id, caller, table.path, reference.line,
+                    symbol_lines=_lines(change.new)))
+            elif holder is not None and holder != change.new.id:
+                found.setdefault(("call_path", holder, change.new.id), Interference(
+                    "call_path", changer.name, user.name, change.new.id, holder, table.path, reference.line,
+                    symbol_lines=_lines(change.new)))
+        if holder is None or middles is None:
+            continue
+        for middle, target in middles.reached(reference, table, tally):
+            if target.new.id != holder and middle.id != holder:
+                found.setdefault(("call_path", holder, target.new.id), Interference(
+                    "call_path", changer.name, user.name, target.new.id, holder, table.path, reference.line,
+                    via=middle.id, symbol_lines=_lines(target.new)))
+    yield from found.values()
+
+
+def _changed_holder(table: SymbolTable, scope: str | None, changed_ids: set[str]) -> str | None:
+    """The innermost symbol around a scope that this side changed in behaviour (its merged id), if any."""
+    while scope:
+        symbol = f"{table.path}::{scope}"
+        if symbol in changed_ids:
+            return symbol
+        definition = _qualnames(table).get(scope)
+        scope = definition.parent if definition is not None else None
+    return None
 
 
 def _lines(definition: Definition) -> tuple[int, int]:
@@ -222,52 +268,10 @@ def _file_at(side: SideChanges, path: str):
     return None
 
 
-# -- call paths -------------------------------------------------------------------------
-
-def _call_paths(merged, changer, user, changes, user_changes, both, new_edges, tally) -> Iterator[Interference]:
-    """`user`'s changed symbols T calling `changer`'s changed symbols S in the merged result (T → S, or T → M → S)."""
-    callees = _callees(changes)
-    if not callees:
-        return
-    intermediates = _Intermediates(merged, changes.keys() | user_changes.keys() | both)
-    for change in user_changes.values():
-        table, definition = _merged_definition(merged, user, change)
-        if definition is None:
-            continue
-        found: dict[str, Interference] = {}
-        for reference in _calls_in(table, definition):
-            for target in _direct(merged, table, reference, callees, tally):
-                if target.new.id == definition.id or (table.path, reference.line, target.new.id) in new_edges:
-                    continue
-                found.setdefault(target.new.id, Interference("call_path", changer.name, user.name, target.new.id,
-                                                             definition.id, table.path, reference.line,
-                                                             symbol_lines=_lines(target.new)))
-            for middle_table, middle in intermediates.bound(reference, table, tally):
-                if middle.id == definition.id:
-                    continue
-                for inner in _calls_in(middle_table, middle):
-                    for target in _direct(merged, middle_table, inner, callees, tally):
-                        if target.new.id not in (definition.id, middle.id):
-                            found.setdefault(target.new.id, Interference(
-                                "call_path", changer.name, user.name, target.new.id, definition.id,
-                                table.path, reference.line, via=middle.id, symbol_lines=_lines(target.new)))
-        yield from found.values()
-
-
 def _direct(merged, table, reference, callees, tally) -> Iterator[SymbolChange]:
     for change, constructor, profile in callees.get(reference.name, ()):
         if _bind(merged, reference, table, change, constructor, profile, tally):
             yield change
-
-
-def _merged_definition(merged: MergedTree, side: SideChanges, change: SymbolChange) -> tuple[SymbolTable | None, Definition | None]:
-    result = merged.result
-    path = result.merged_path(change.new.id.split("::", 1)[0])
-    view = result.view(path, side.name) if path is not None else None
-    if view is None:
-        return None, None
-    definition = next((d for d in view.table.definitions if d.qualname == change.new.qualname), None)
-    return view.table, definition
 
 
 def _calls_in(table: SymbolTable, definition: Definition) -> Iterator[Reference]:
@@ -279,47 +283,78 @@ def _calls_in(table: SymbolTable, definition: Definition) -> Iterator[Reference]
 
 
 class _Intermediates:
-    """Unchanged callables of the files either side changed, as the middle of T → M → S.
+    """Unchanged callables of the files either side changed that call a changed symbol: the M of T → M → S.
 
     Only those files: a middle anywhere in the repository would mean parsing it all
     for every pair, and the edges through the files the sides touched are the ones
-    a reviewer of either side could have seen."""
+    a reviewer of either side could have seen. A call reaches a middle only through
+    a binding that needs no search of the repository (its own module, an import, the
+    method's receiver); a middle's calls bind as any call does."""
 
-    def __init__(self, merged: MergedTree, changed_ids):
+    def __init__(self, merged: MergedTree, changed_ids, callees):
         self.merged = merged
         self.changed = set(changed_ids)
+        self.callees = callees
         self._by_name: dict[str, list[tuple[SymbolTable, Definition]]] | None = None
+        self._targets: dict[str, list[SymbolChange]] = {}
+
+    def names(self) -> set[str]:
+        return set(self._index())
 
     def _index(self) -> dict[str, list[tuple[SymbolTable, Definition]]]:
         if self._by_name is None:
             self._by_name = {}
             result = self.merged.result
+            spelled = {name.encode() for name in self.callees}
             paths = sorted({f.change.new_path for side in self.merged.sides for f in side.files
-                            if f.change.new_path and f.new_table is not None and f.new_table.parsed})
+                            if f.change.new_path and f.new_table is not None and f.new_table.parsed
+                            and profile_for_path(f.change.new_path) is not None and f.spells_any(self.callees)})
             for path in paths:
-                table = result.table(path) if not result.conflicted(path) else None
+                table = result.table(path, references=False) if not result.conflicted(path) else None
                 if table is None:
                     continue
+                data = self.merged.repository.blob(result.files[path])
                 for definition in table.definitions:
-                    if definition.is_callable and definition.id not in self.changed:
+                    if (definition.is_callable and definition.id not in self.changed
+                            and spells(spelled, data[definition.span.start_byte:definition.span.end_byte])):
                         self._by_name.setdefault(definition.name, []).append((table, definition))
         return self._by_name
 
-    def bound(self, reference: Reference, table: SymbolTable, tally: Tally) -> Iterator[tuple[SymbolTable, Definition]]:
+    def reached(self, reference: Reference, table: SymbolTable, tally: Tally) -> Iterator[tuple[Definition, SymbolChange]]:
         for middle_table, middle in self._index().get(reference.name, ()):
             profile = profile_for_path(middle_table.path)
-            change = SymbolChange(SymbolChangeKind.BODY_CHANGED, middle, middle)
             names, constructor = _use_names(middle, profile)
-            if reference.name in names and _bind(self.merged, reference, table, change, constructor, profile, tally):
-                yield middle_table, middle
+            if reference.name not in names or not _bind_without_search(self.merged, reference, table, middle, constructor, profile):
+                continue
+            if middle.id not in self._targets:
+                self._targets[middle.id] = [target for inner in _calls_in(self.merged.result.table(middle_table.path), middle)
+                                            for target in _direct(self.merged, middle_table, inner, self.callees, tally)]
+            for target in self._targets[middle.id]:
+                yield middle, target
 
 
 # -- shared state ---------------------------------------------------------------------
 
-def _shared_state(merged, writer: SideChanges, reader: SideChanges, tally: Tally) -> Iterator[Interference]:
+def _shared_paths(first: SideChanges, second: SideChanges) -> set[str]:
+    """Code paths where both sides wrote: a class's fields and a module's variables live in one file
+    (or, where a directory is a namespace, one directory), so state is shared only there."""
+    def places(side):
+        found = {}
+        for file in side.files:
+            path = file.change.new_path
+            profile = profile_for_path(path) if path else None
+            if profile is not None and file.new_table is not None and file.new_table.parsed:
+                found.setdefault(_namespace(path, profile), set()).add(path)
+        return found
+
+    mine, theirs = places(first), places(second)
+    return {path for place in mine.keys() & theirs.keys() for path in mine[place] | theirs[place]}
+
+
+def _shared_state(merged, writer: SideChanges, reader: SideChanges, paths: set[str], tally: Tally) -> Iterator[Interference]:
     writes: dict[tuple, tuple[SymbolTable, Reference]] = {}
     unbound_names: set[str] = set()
-    for table, reference in written_state(merged, writer, ReferenceKind.WRITE):
+    for table, reference in written_state(merged, writer, ReferenceKind.WRITE, paths):
         key = _state_key(table, reference)
         if key is None:
             if _split_head(reference.text, _profile(table).reference_separators)[1] is not None:
@@ -328,9 +363,9 @@ def _shared_state(merged, writer: SideChanges, reader: SideChanges, tally: Tally
         writes.setdefault(key, (table, reference))
     if not writes and not unbound_names:
         return
-    own_writes = {(table.path, r.line, r.text) for table, r in written_state(merged, reader, ReferenceKind.WRITE)}
+    own_writes = {(table.path, r.line, r.text) for table, r in written_state(merged, reader, ReferenceKind.WRITE, paths)}
     found: dict[tuple, Interference] = {}
-    for table, reference in written_reads(merged, reader):
+    for table, reference in written_reads(merged, reader, paths):
         if (table.path, reference.line, _field_text(reference, table)) in own_writes:
             continue
         key = _state_key(table, reference)
