@@ -1,10 +1,12 @@
 """Precision and cost of the interference pass on real history: `settle replay` with and without it.
 
     python benchmarks/interference.py REPO [REPO ...] [--last N] [--jobs 2] [--sample 20] [--keep DIR]
+        [--modes parsed,wide]
 
-For each repository, replays its merges twice with this checkout's `settle`, in
-the same run, one after the other: `--no-interference` (the baseline) and with
-interference. Prints per repository: merges replayed, merges git merges cleanly
+For each repository, replays its merges with this checkout's `settle`, in the
+same run, one after the other: `--interference off` (the baseline), then each
+mode (`parsed`: on the files the other passes parse anyway; `wide`: also the
+files only interference can need). For each mode it prints: merges replayed, merges git merges cleanly
 (no text_conflict finding), interference findings by subkind, warnings per 10
 clean merges (the goal: at most 1), the skipped edges (calls and reads that
 bound to no one definition), a sample of findings (merge, message) to judge by
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=20, help="findings listed per repository (all when fewer)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--keep", default=None, help="directory to keep the JSON Lines in")
+    parser.add_argument("--modes", default="parsed,wide")
     args = parser.parse_args(argv)
     summary = {_name(repo): _repository(args, repo) for repo in args.repos}
     print(json.dumps(summary, sort_keys=True))
@@ -44,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _repository(args, repo: str) -> dict:
-    name = _name(repo)
-    baseline = _replay(repo, args, "without", ["--no-interference"])
-    current = _replay(repo, args, "with", [])
+    baseline = _replay(repo, args, "off", ["--interference", "off"])
+    return {mode: _mode(args, repo, baseline, mode) for mode in args.modes.split(",")}
+
+
+def _mode(args, repo: str, baseline: dict, mode: str) -> dict:
+    name = f"{_name(repo)} ({mode})"
+    current = _replay(repo, args, mode, ["--interference", mode])
     clean = [v for v in current["verdicts"] if not any(f["kind"] == "text_conflict" for f in v["findings"])]
     found = [(v["merge_commit"], f) for v in clean for f in v["findings"] if f["kind"] == "interference"]
     every = [(v["merge_commit"], f) for v in current["verdicts"] for f in v["findings"] if f["kind"] == "interference"]
@@ -62,8 +69,9 @@ def _repository(args, repo: str) -> dict:
     sample = sorted(random.Random(args.seed).sample(found, min(args.sample, len(found))), key=lambda e: e[0])
     print(f"-- sample of {len(sample)}:")
     for merge, finding in sample:
-        print(f"   {merge[:10]}  {finding['id']}  {finding['message']}")
-    print(f"-- replay seconds: {current['seconds']:.1f} with interference, {baseline['seconds']:.1f} without: {ratio:.2f}x")
+        sites = ", ".join(f"{l['side']}:{l['path']}:{l['start_line']}" for l in finding["locations"])
+        print(f"   {merge[:10]}  {finding['id']}  {finding['message']}  [{sites}]")
+    print(f"-- replay seconds: {current['seconds']:.1f} with interference ({mode}), {baseline['seconds']:.1f} without: {ratio:.2f}x")
     return {"merges": len(current["verdicts"]), "clean": len(clean), "interference": len(every),
             "on_clean": len(found), "per_ten_clean": round(per_ten, 2), "by_subkind": dict(sorted(subkinds.items())),
             "skipped_edges": skipped, "seconds": round(current["seconds"], 1),

@@ -201,9 +201,9 @@ def claims_infer(candidate, repo_path, base, output):
               help="Parse every file a candidate changed for syntax errors it introduces; --no-syntax looks only "
                    "in the files replay parses anyway (much faster on large histories).")
 @MAX_SIZE_OPTION
-@click.option("--interference/--no-interference", default=True, show_default=True,
-              help="Run the interference pass (parses every changed code file the other side can reach); "
-                   "--no-interference reports only what shape findings need parsed.")
+@click.option("--interference", type=click.Choice(["off", "parsed", "wide"]), default="parsed", show_default=True,
+              help="The interference pass: off; on the files the other passes parse anyway (parsed); or also "
+                   "parsing the changed files only interference can need (wide: slower, sees more).")
 @_guarded
 def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, interference):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""

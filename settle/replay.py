@@ -22,6 +22,9 @@ from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts
 
 
+INTERFERENCE_MODES = ("off", "parsed", "wide")
+
+
 def merge_commits(repository: Repository, last: int | None = None, revision_range: str | None = None) -> list[str]:
     """Merge commits of a range (`A..B`) or the last N reachable from HEAD, oldest first."""
     if revision_range is not None:
@@ -34,16 +37,17 @@ def merge_commits(repository: Repository, last: int | None = None, revision_rang
     return merges[-last:] if last is not None else merges
 
 
-def settle_merge(session: Session, merge: str, syntax: bool = True, interference: bool = True) -> Verdict:
-    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed;
-    interference=False leaves out the interference pass and the files only it needs parsed."""
+def settle_merge(session: Session, merge: str, syntax: bool = True, interference: str = "parsed") -> Verdict:
+    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed.
+    interference: INTERFERENCE_MODES — "off" leaves the pass out, "parsed" runs it on the files the
+    other passes parse anyway, "wide" also parses the files interference alone can need (`reach.interferes`)."""
     repository, tables = session.repository, session.tables
     parents = repository.parents(merge)
     names = [f"parent{index}" for index in range(1, len(parents) + 1)]
     findings = []
     forks: dict[str, str | None] = {}
     parsed: set[tuple[str, str]] = set()  # (blob id, path) of the tables this merge used
-    tally = Tally() if interference else None
+    tally = Tally() if interference != "off" else None
     for (first_name, first), (second_name, second) in combinations(zip(names, parents), 2):
         fork = repository.merge_base(first, second)
         if first_name == "parent1":
@@ -80,7 +84,7 @@ def settle_merge(session: Session, merge: str, syntax: bool = True, interference
 
 
 def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[str, str], syntax: bool,
-           whole_files: tuple[bool, bool], interference: bool = True):
+           whole_files: tuple[bool, bool], interference: str = "parsed"):
     """Both sides of a pair, each parsed only where the other can meet it.
 
     Replay has no stale-caller scan; the files it does not parse are checked
@@ -94,7 +98,7 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     repository = session.repository
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
     meets = [reach.meets(changes[1], repository, session.tables), reach.meets(changes[0], repository, session.tables)]
-    if interference:
+    if interference == "wide":
         meets = [_or(meet, reach.interferes(theirs, repository)) for meet, theirs in zip(meets, (changes[1], changes[0]))]
     meets = [meet if whole else _code_only(meet) for meet, whole in zip(meets, whole_files)]
     sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax, changes=found)
@@ -120,7 +124,7 @@ def _code_only(decide):
 
 
 def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True,
-                 interference: bool = True) -> Iterator[str]:
+                 interference: str = "parsed") -> Iterator[str]:
     """One JSON line per merge, in the order of merges."""
     if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
@@ -163,7 +167,7 @@ class Segments:
         return stretch[0] - 1
 
 
-def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, options: tuple[bool, bool]) -> Iterator[str]:
+def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, options: tuple[bool, str]) -> Iterator[str]:
     """options: (syntax, interference) of settle_merge."""
     import multiprocessing
     import queue
@@ -223,7 +227,7 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, optio
             process.join()
 
 
-def _work(worker: int, repo: str, merges: list[str], max_file_size: int, options: tuple[bool, bool], tasks, results) -> None:
+def _work(worker: int, repo: str, merges: list[str], max_file_size: int, options: tuple[bool, str], tasks, results) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop

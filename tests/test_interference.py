@@ -112,10 +112,10 @@ def _interfering_history() -> dict:
 
 def test_replay_finds_interference_and_report_counts_it(build, settle, tmp_path):
     repo = build(_interfering_history())
-    replayed = settle("replay", repo=repo)
+    replayed = settle("replay", "--interference", "wide", repo=repo)
     verdicts = [json.loads(line) for line in replayed.stdout.splitlines()]
     assert any(f["kind"] == "interference" and f["subkind"] == "new_call" for v in verdicts for f in v["findings"])
-    quiet = [json.loads(line) for line in settle("replay", "--no-interference", repo=repo).stdout.splitlines()]
+    quiet = [json.loads(line) for line in settle("replay", "--interference", "off", repo=repo).stdout.splitlines()]
     assert not any(f["kind"] == "interference" for v in quiet for f in v["findings"])
     output = tmp_path / "replay.jsonl"
     output.write_text(replayed.stdout)

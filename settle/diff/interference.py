@@ -66,38 +66,39 @@ class Interference:
 
 # -- what a side wrote, in the merged result ------------------------------------------
 
-def written_references(merged: MergedTree, side: SideChanges, names=None) -> Iterator[tuple[SymbolTable, Reference]]:
-    """Calls and uses in the merged result that came from this side (its lines of the merged text);
-    with names, only in the files whose text spells one of them (a byte test before any parse)."""
-    for table, lines in _written_views(merged, side, names):
+def written_references(merged: MergedTree, side: SideChanges, wanted=None) -> Iterator[tuple[SymbolTable, Reference]]:
+    """Calls and uses in the merged result that came from this side (its lines of the merged text),
+    in its code files that `wanted(file)` accepts (all by default: a byte test there saves a parse)."""
+    for table, lines in _written_views(merged, side, wanted):
         for reference in table.references:
             if reference.line in lines:
                 yield table, reference
 
 
-def written_state(merged: MergedTree, side: SideChanges, kind: ReferenceKind, paths=None) -> Iterator[tuple[SymbolTable, Reference]]:
+def written_state(merged: MergedTree, side: SideChanges, kind: ReferenceKind, wanted=None) -> Iterator[tuple[SymbolTable, Reference]]:
     """Writes (or reads through the receiver) of state in the merged result that came from this side."""
-    for table, lines in _written_views(merged, side, paths=paths):
+    for table, lines in _written_views(merged, side, wanted):
         for reference in table.state:
             if reference.kind is kind and reference.line in lines:
                 yield table, reference
 
 
-def written_reads(merged: MergedTree, side: SideChanges, paths) -> Iterator[tuple[SymbolTable, Reference]]:
+def written_reads(merged: MergedTree, side: SideChanges, wanted=None) -> Iterator[tuple[SymbolTable, Reference]]:
     """Reads of state this side wrote: through the receiver, or names (module variables, implicit fields)."""
-    yield from written_state(merged, side, ReferenceKind.READ, paths)
-    for table, lines in _written_views(merged, side, paths=paths):
+    yield from written_state(merged, side, ReferenceKind.READ, wanted)
+    for table, lines in _written_views(merged, side, wanted):
         for reference in table.references:
             if reference.kind in _READS and reference.line in lines:
                 yield table, reference
 
 
-def _written_views(merged: MergedTree, side: SideChanges, names=None, paths=None) -> Iterator[tuple[SymbolTable, frozenset[int]]]:
+def _written_views(merged: MergedTree, side: SideChanges, wanted=None) -> Iterator[tuple[SymbolTable, frozenset[int]]]:
+    """(merged table, lines this side wrote there) of the side's code files."""
     result = merged.result
     for file in side.files:
         if file.new_table is None or not file.new_table.parsed or profile_for_path(file.change.new_path) is None:
             continue
-        if (paths is not None and file.change.new_path not in paths) or (names is not None and not file.spells_any(names)):
+        if wanted is not None and not wanted(file):
             continue
         path = result.merged_path(file.change.new_path)
         view = result.view(path, side.name) if path is not None else None
@@ -208,9 +209,12 @@ def _calls(merged, changer, user, changes, user_changes, both, tally) -> Iterato
         return
     middles = _Intermediates(merged, changes.keys() | user_changes.keys() | both, callees) if user_changes else None
     changed_scopes = {c.new.id for c in user_changes.values()}
-    names = set(callees) | (middles.names() if middles is not None else set())
+    # A call of interest spells a changed name, or sits in a symbol `user` changed (it may reach one through a middle).
+    holders = {c.new.id.split("::", 1)[0] for c in user_changes.values()}
     found: dict[tuple, Interference] = {}
-    for table, reference in written_references(merged, user, names):
+    names = set(callees)
+    wanted = lambda file: file.change.new_path in holders or file.spells_any(names)  # noqa: E731
+    for table, reference in written_references(merged, user, wanted):
         if reference.kind is not ReferenceKind.CALL:
             continue
         caller = _user_id(table, reference)
@@ -289,7 +293,8 @@ class _Intermediates:
     for every pair, and the edges through the files the sides touched are the ones
     a reviewer of either side could have seen. A call reaches a middle only through
     a binding that needs no search of the repository (its own module, an import, the
-    method's receiver); a middle's calls bind as any call does."""
+    method's receiver), and so do a middle's calls: a second hop must not cost a parse
+    of every file that spells a method's name."""
 
     def __init__(self, merged: MergedTree, changed_ids, callees):
         self.merged = merged
@@ -327,13 +332,19 @@ class _Intermediates:
             if reference.name not in names or not _bind_without_search(self.merged, reference, table, middle, constructor, profile):
                 continue
             if middle.id not in self._targets:
-                self._targets[middle.id] = [target for inner in _calls_in(self.merged.result.table(middle_table.path), middle)
-                                            for target in _direct(self.merged, middle_table, inner, self.callees, tally)]
+                self._targets[middle.id] = [
+                    change for inner in _calls_in(self.merged.result.table(middle_table.path), middle)
+                    for change, constructor, profile in self.callees.get(inner.name, ())
+                    if _bind_without_search(self.merged, inner, middle_table, change.new, constructor, profile)]
             for target in self._targets[middle.id]:
                 yield middle, target
 
 
 # -- shared state ---------------------------------------------------------------------
+
+def _among(paths: set[str]):
+    return lambda file: file.change.new_path in paths
+
 
 def _shared_paths(first: SideChanges, second: SideChanges) -> set[str]:
     """Code paths where both sides wrote: a class's fields and a module's variables live in one file
@@ -354,7 +365,7 @@ def _shared_paths(first: SideChanges, second: SideChanges) -> set[str]:
 def _shared_state(merged, writer: SideChanges, reader: SideChanges, paths: set[str], tally: Tally) -> Iterator[Interference]:
     writes: dict[tuple, tuple[SymbolTable, Reference]] = {}
     unbound_names: set[str] = set()
-    for table, reference in written_state(merged, writer, ReferenceKind.WRITE, paths):
+    for table, reference in written_state(merged, writer, ReferenceKind.WRITE, _among(paths)):
         key = _state_key(table, reference)
         if key is None:
             if _split_head(reference.text, _profile(table).reference_separators)[1] is not None:
@@ -363,9 +374,9 @@ def _shared_state(merged, writer: SideChanges, reader: SideChanges, paths: set[s
         writes.setdefault(key, (table, reference))
     if not writes and not unbound_names:
         return
-    own_writes = {(table.path, r.line, r.text) for table, r in written_state(merged, reader, ReferenceKind.WRITE, paths)}
+    own_writes = {(table.path, r.line, r.text) for table, r in written_state(merged, reader, ReferenceKind.WRITE, _among(paths))}
     found: dict[tuple, Interference] = {}
-    for table, reference in written_reads(merged, reader, paths):
+    for table, reference in written_reads(merged, reader, _among(paths)):
         if (table.path, reference.line, _field_text(reference, table)) in own_writes:
             continue
         key = _state_key(table, reference)
