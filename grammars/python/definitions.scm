@@ -28,3 +28,11 @@
   body: (block
     (expression_statement
       (assignment left: (identifier) @name) @definition.field)))
+
+; A docstring: a string statement first in a definition's body. Editing one
+; changes what the symbol says, not what it does (concurrent_edit skips it).
+(function_definition
+  body: (block . (expression_statement (string) @docstring))) @docstring.owner
+
+(class_definition
+  body: (block . (expression_statement (string) @docstring))) @docstring.owner

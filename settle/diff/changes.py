@@ -40,6 +40,21 @@ class SymbolChange:
     def edits_existing(self) -> bool:
         return self.kind in (SymbolChangeKind.SIGNATURE_CHANGED, SymbolChangeKind.BODY_CHANGED)
 
+    def only_documentation(self, hunks: tuple[Hunk, ...]) -> bool:
+        """An edit whose every changed line inside the symbol lies in its docstring, on both ends:
+        what the symbol says changed, not what it does. hunks: its file's line diff."""
+        if self.kind is not SymbolChangeKind.BODY_CHANGED or self.old.docstring is None or self.new.docstring is None:
+            return False
+        old_span, new_span = self.old.span, self.new.span
+        touched = False
+        for hunk in hunks:
+            if hunk.old.end < old_span.start_line or hunk.old.start > old_span.end_line:
+                continue
+            touched = True
+            if not (_inside(hunk.old, self.old.docstring) and _inside(hunk.new, self.new.docstring)):
+                return False
+        return touched
+
     @property
     def binding_changed(self) -> bool:
         """The callable's parameters changed in a way call sites can notice."""
@@ -144,6 +159,13 @@ class FileChange:
         return tuple(reference for reference in self.new_table.references
                      if (reference.scope is not None and _within(reference.scope, touched))
                      or reference.line in self.changed_new_lines)
+
+
+def _inside(lines, span: tuple[int, int]) -> bool:
+    """A hunk's range lies within the lines (an empty range: between two of them)."""
+    if lines.empty:
+        return span[0] < lines.start <= span[1]
+    return span[0] <= lines.start and lines.end <= span[1]
 
 
 def spells(names: Iterable[bytes], data: bytes) -> bool:

@@ -114,9 +114,11 @@ def removed_bindings(side: SideChanges) -> Iterator[SymbolChange]:
             continue
         if not _module_level_edit(file):
             continue
+        if any(b.name == "*" or b.local in ("*", ".") for b in new.imports):
+            continue  # a wildcard import may bind any name
         kept = {b.local for b in new.imports} | {d.name for d in new.definitions if d.parent is None}
         for binding in old.imports:
-            if binding.local in kept or binding.name == "*" or not binding.local.isidentifier():
+            if binding.local in kept or binding.name == "*" or binding.local == "_" or not binding.local.isidentifier():
                 continue
             kept.add(binding.local)
             yield SymbolChange(SymbolChangeKind.REMOVED, _binding_definition(old.path, binding), None)
@@ -131,7 +133,10 @@ def _binding_definition(path: str, binding) -> Definition:
     """An import's binding as a module-level definition of the file, located at the import."""
     span = Span(0, 0, binding.line, binding.line)
     return Definition(id=f"{path}::{binding.local}", qualname=binding.local, name=binding.local, kind=SymbolKind.VARIABLE,
-                      span=span, header=span, signature=None, header_hash="", body_hash="")
+                      span=span, header=span, signature=None, header_hash=_IMPORTED, body_hash=_IMPORTED)
+
+
+_IMPORTED = "import"  # the hashes of an import's binding: no definition text to hash
 
 
 def _drifting(side: SideChanges) -> Iterator[SymbolChange]:
@@ -164,32 +169,43 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
     if profile is None:
         return
     names, constructor = _use_names(definition, profile)
-    # One use site, one finding: a call and the name it calls sit at one place; the call says more.
-    sites: dict[tuple[str, int, str], tuple[str, SymbolTable, Reference]] = {}
-    for side_name, table, reference in _candidate_references(merged, names, profile, changer, other, stale_callers):
-        key = (table.path, reference.line, reference.text)
-        held = sites.get(key)
-        if held is None or (reference.kind is ReferenceKind.CALL and held[2].kind is not ReferenceKind.CALL):
-            sites[key] = (side_name, table, reference)
+    spelled = _spelling(definition, profile)
+    candidates = list(_candidate_references(merged, names, spelled, profile, changer, other, stale_callers))
+    # One use site (a line), one finding: a call and the name it calls sit at one place, and the
+    # call says more; the type and the constructor call of `let m: Map = Map::new()` are one use.
+    candidates.sort(key=lambda found: found[2].kind is not ReferenceKind.CALL)
+    reported: set[tuple[str, int]] = set()
     used_in: set[str] = set()
-    for side_name, table, reference in sites.values():
+    for side_name, table, reference in candidates:
+        site = (table.path, reference.line)
+        if site in reported:
+            continue
         resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
         if resolution is None:
             continue
         for drift in _judge(merged, change, changer, side_name, table, reference, resolution, profile, constructor):
+            reported.add(site)
             used_in.add(table.path)
             yield drift
     if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and definition.parent is None:
         yield from _imports_of(merged, change, changer, other, path, profile, used_in)
 
 
-def _candidate_references(merged, names, profile, changer, other, stale_callers):
+def _spelling(definition: Definition, profile: LanguageProfile):
+    """What part of a reference names the definition: its last segment, or for an import's
+    binding its first (`strings.ToUpper` uses the import of `strings`)."""
+    if definition.header_hash == _IMPORTED:
+        return lambda reference: _split_head(reference.text, profile.reference_separators)[0]
+    return lambda reference: reference.name
+
+
+def _candidate_references(merged, names, spelled, profile, changer, other, stale_callers):
     """(side, table, reference) for uses of any of names in the merged result: those `other` wrote,
     then (stale callers) those on lines neither side changed."""
     result = merged.result
     for file in _files_spelling(other, names):
         for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
-            if reference.name in names:
+            if spelled(reference) in names:
                 yield other.name, table, reference
     if not stale_callers:
         return
@@ -198,7 +214,7 @@ def _candidate_references(merged, names, profile, changer, other, stale_callers)
             if result.conflicted(table.path):
                 continue  # no merged text: only each side's own lines are judged there
             for reference in table.references:
-                if reference.name == name and result.origin(table.path, reference.line) == BASE:
+                if spelled(reference) == name and result.origin(table.path, reference.line) == BASE:
                     yield BASE, table, reference
 
 
@@ -229,14 +245,17 @@ def _imports_of(merged, change, changer, other, path, profile, used_in: set[str]
                             user=table.path, call=binding.local, reason="")
 
 
-def _still_bound(merged: MergedTree, path: str, name: str) -> bool:
-    """Does the merged file still bind the name (defined again, or imported in its place)?"""
+def _still_bound(merged: MergedTree, path: str, name: str, imported: bool = False) -> bool:
+    """Does the merged file still bind the name (defined again, or imported in its place)?
+    Where the file conflicts there is no merged text to ask: a definition is taken as gone, an
+    import (which either side's resolution may keep) as kept."""
     if merged.result.conflicted(path):
-        return False  # no merged text to ask; each side's lines are judged on their own
+        return imported
     table = merged.result.table(path, references=False)
     if table is None:
         return False
-    return any(b.local == name for b in table.imports) or any(d.name == name and d.parent is None for d in table.definitions)
+    return any(b.local in (name, "*", ".") or b.name == "*" for b in table.imports) or any(
+        d.name == name and d.parent is None for d in table.definitions)
 
 
 def _site_line(merged: MergedTree, table: SymbolTable, line: int, side: str) -> int:
@@ -256,6 +275,11 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
     text = reference.text
     separators = profile.reference_separators
     head, rest = _split_head(text, separators)
+    if definition.header_hash == _IMPORTED:
+        # An import binds its name in its own file only; a use there fails once nothing binds it.
+        if table.path != path or head != definition.name or _still_bound(merged, path, head, imported=True):
+            return None
+        return _Resolution(True, False)
     is_member = definition.parent is not None and not constructor and _is_member(definition)
     if is_member:
         inside = table.path == path and _within_scope(reference.scope, definition.parent)
@@ -267,13 +291,19 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if inside and qualifier in profile.self_names:
             return _Resolution(True, True)
         if qualifier.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == class_name and _module_visible(table, class_name, path, profile):
+            if change.kind is not SymbolChangeKind.SIGNATURE_CHANGED and _has_twin(merged, definition, class_name, (table.path, path)):
+                return None  # the class moved with its members (a local class of a renamed function)
             return _Resolution(True, True)
+        # The receiver is unknown: bound by the method's name alone. Certain only where the name is
+        # unique in the merged tree and the using file can see the class's module at all
+        # (`recorder.unregister()` in a file that never reaches PluginManager is someone else's);
+        # a changed signature is otherwise at most a warning, a removal nothing.
         same_named = merged.definitions_named(definition.name, profile.module_resolver)
-        live = [d for d in same_named if d.id != definition.id]
+        others = [d for d in same_named if d.id not in (definition.id, change.new.id if change.new else None)]
+        certain = not others and _sees_module(table, path, profile)
         if change.kind is SymbolChangeKind.SIGNATURE_CHANGED:
-            others = [d for d in live if d.id != (change.new.id if change.new else None)]
-            return _Resolution(not others, True)
-        return _Resolution(True, True) if not live else None
+            return _Resolution(certain, True)
+        return _Resolution(True, True) if certain and not [d for d in same_named if d.id != definition.id] else None
     target_name = definition.parent.rsplit(".", 1)[-1] if constructor else definition.name
     if definition.parent is not None and not constructor:
         return None  # a nested local function: only its parent can call it
@@ -281,7 +311,9 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if head != target_name:
             return None
         if table.path == path:
-            return None if not constructor and _still_bound(merged, path, target_name) else _Resolution(True, constructor)
+            if not constructor and _still_bound(merged, path, target_name, definition.header_hash == _IMPORTED):
+                return None
+            return _Resolution(True, constructor)
         for binding in table.imports:
             if binding.local == target_name or binding.name == "*":
                 name = binding.name if binding.name not in (None, "*") else None
@@ -298,6 +330,22 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
             if module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path):
                 return _Resolution(True, constructor)
     return None
+
+
+def _has_twin(merged, definition: Definition, class_name: str, paths) -> bool:
+    """Another member of that name in a class of that name, in the using or the defining file."""
+    return any(d.id != definition.id and d.parent is not None and d.parent.rsplit(".", 1)[-1] == class_name
+               and d.id.split("::", 1)[0] in paths
+               for d in merged.definitions_named(definition.name, profile_for_path(definition.id.split("::", 1)[0]).module_resolver))
+
+
+def _sees_module(table: SymbolTable, path: str, profile: LanguageProfile) -> bool:
+    """The using file is the defining file, imports from it, or shares its namespace directory."""
+    if table.path == path or (profile.directory_is_namespace and _same_directory(table.path, path)):
+        return True
+    return any(module_names_file(profile.module_resolver, b.module, b.name if b.name != "*" else None, table.path, path)
+               or module_names_file(profile.module_resolver, b.module, None, table.path, path)
+               for b in table.imports)
 
 
 def _within_scope(scope: str | None, container: str) -> bool:
@@ -336,6 +384,10 @@ def _same_directory(first: str, second: str) -> bool:
 
 
 def _judge(merged, change, changer, side_name, table, reference, resolution: _Resolution, profile, constructor) -> Iterator[Drift]:
+    if constructor and reference.kind is not ReferenceKind.CALL:
+        # The class's name that is not called is the class itself (`config: Config`, isinstance,
+        # a base class): it calls no constructor, so a constructor's change cannot break it.
+        return
     site_user = f"{table.path}::{reference.scope}" if reference.scope else table.path
     base = dict(change=change, changer=changer.name, user_side=side_name, site_path=table.path,
                 site_line=_site_line(merged, table, reference.line, side_name), user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)

@@ -137,6 +137,8 @@ def _concurrent_edits(left: SideChanges, right: SideChanges, conflicted: set[str
         mine = left_edits[change.old.id]
         if (mine.new.header_hash, mine.new.body_hash) == (change.new.header_hash, change.new.body_hash):
             continue  # the same change on both sides
+        if _documents_only(left, mine) or _documents_only(right, change):
+            continue  # a docstring edit on one side: no behaviour to combine
         symbol = change.old.id
         path = symbol.split("::", 1)[0]
         locations = [
@@ -146,6 +148,11 @@ def _concurrent_edits(left: SideChanges, right: SideChanges, conflicted: set[str
         ]
         yield make_finding("concurrent_edit", "same_symbol", [left.name, right.name], [symbol], path, locations,
                            fields=dict(a=left.name, b=right.name, symbol=symbol))
+
+
+def _documents_only(side: SideChanges, change) -> bool:
+    file = side.by_path.get(change.new.id.split("::", 1)[0])
+    return file is not None and change.only_documentation(file.hunks)
 
 
 def _duplicates(left: SideChanges, right: SideChanges) -> Iterator[Finding]:

@@ -14,6 +14,7 @@ Capture names are the whole interface between query files and this module:
   @reference.name @reference.attribute @reference.ignore
   @import @import.module @import.name @import.alias
   @comment @block
+  @docstring @docstring.owner (a string statement documenting its owner definition)
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ class _Collected:
     strings: list[tuple[int, int]] = field(default_factory=list)
     comments: list[tuple[int, int]] = field(default_factory=list)
     blocks: list[tuple[int, int]] = field(default_factory=list)
+    docstrings: dict[int, tuple[int, int]] = field(default_factory=dict)  # owner's start byte → lines
 
 
 class _Extraction:
@@ -171,6 +173,7 @@ class _Extraction:
         self.tree = self.parse(self.grammar, source)
         self.cursor = tree_sitter.QueryCursor
         self.import_spans: list[tuple[int, int]] = []
+        self.docstrings: dict[int, tuple[int, int]] = {}
 
     def text(self, node) -> str:
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -178,6 +181,7 @@ class _Extraction:
     def table(self) -> SymbolTable:
         found = self._collect()
         texts = _NormalizedTexts(self.source, found.emitted, found.comments, found.blocks)
+        self.docstrings = found.docstrings
         definitions = tuple(
             self._definition(definition, found.ordered, found.parameters, texts.header(index), texts.body(index))
             for index, definition in enumerate(found.emitted)
@@ -247,6 +251,9 @@ class _Extraction:
             elif role == "block":
                 node = captures["block"][0]
                 found.blocks.append((node.start_byte, node.end_byte))
+            elif role == "docstring":
+                node = captures["docstring"][0]
+                found.docstrings[captures["docstring.owner"][0].start_byte] = (node.start_point[0] + 1, node.end_point[0] + 1)
             elif role == "definition":
                 kind = kinds[pattern]
                 self._add_definition(SymbolKind(kind), captures["definition." + kind][0], captures, pending)
@@ -490,6 +497,7 @@ class _Extraction:
             body_hash=_digest(body_text),
             # A receiver-qualified method (`func (s *Store) Get`) belongs to its receiver type.
             parent=definition.qualifier or (parent.qualname if parent is not None else None),
+            docstring=self.docstrings.get(definition.node_start),
         )
 
     # -- references ----------------------------------------------------------------

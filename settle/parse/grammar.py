@@ -26,6 +26,7 @@ ROLES = (
     "comment",
     "string",
     "block",
+    "docstring",
 )
 
 

@@ -136,6 +136,7 @@ class Definition:
     header_hash: str
     body_hash: str  # the symbol's own body: nested definitions and comments excluded
     parent: str | None = None  # qualname of the enclosing definition
+    docstring: tuple[int, int] | None = None  # lines of its docstring, where the language has them
 
     @property
     def is_callable(self) -> bool:
