@@ -106,7 +106,11 @@ def test_interference_findings_do_not_depend_on_candidate_order(first, second):
 def _interfering_history() -> dict:
     """The new_call fixture's two branches, merged one after the other into main."""
     scenario = scenarios.load(Path(__file__).parent.parent / "fixtures/python/interference_new_call.toml").model_dump()
-    scenario["merges"] = [{"parents": ["agent/drop-empty"]}, {"parents": ["agent/save-normalized"]}]
+    dropped = scenario["branches"]["agent/drop-empty"]["files"]["app/config.py"]
+    both = dropped.replace("return sorted(config.values)", "return sorted(config.normalize())")
+    # A merge commit's tree is what the scenario says it is: the result of each merge, written out.
+    scenario["merges"] = [{"parents": ["agent/drop-empty"], "files": {"app/config.py": dropped}},
+                          {"parents": ["agent/save-normalized"], "files": {"app/config.py": both}}]
     return scenario
 
 
