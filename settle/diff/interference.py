@@ -107,12 +107,14 @@ def _written_views(merged: MergedTree, side: SideChanges, wanted=None) -> Iterat
 
 
 def behaviour_changes(side: SideChanges) -> dict[str, SymbolChange]:
-    """Callables whose body this side changed, by base id (a new header alone is drift's business)."""
+    """Callables whose body this side changed, by base id (a new header alone is drift's business,
+    an edit of the docstring alone changes what the symbol says, not what it does)."""
     return {
         change.old.id: change
-        for change in side.symbol_changes
+        for file in side.files
+        for change in file.symbols
         if change.edits_existing and change.old.is_callable and change.new is not None
-        and change.old.body_hash != change.new.body_hash
+        and change.old.body_hash != change.new.body_hash and not change.only_documentation(file.hunks)
     }
 
 
