@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind, spells
 from settle.diff.drift import MergedTree, _is_member, _resolve, _split_head, _use_names
 from settle.languages import LanguageProfile, profile_for_path
+from settle.languages.resolve import module_names_file
 from settle.parse.model import Definition, ParameterKind, Reference, ReferenceKind, SymbolKind, SymbolTable
 
 _MODULE_STATE = frozenset({SymbolKind.VARIABLE, SymbolKind.CONSTANT})
@@ -162,11 +163,21 @@ def _bind(merged: MergedTree, reference: Reference, table: SymbolTable, change: 
     if rest == definition.name and owner is not None and head in owner[1] and _is_member(definition):
         # Through the method's own receiver (`self.m()`, `this.m()`, Go's `s.m()`): its class's method, no other.
         return owner[0] == definition.parent and _namespace(table.path, profile) == _namespace(path, profile)
+    if _is_member(definition) and rest is not None and _through_other_module(table, head, path, profile):
+        return False  # `pytest.mark.parametrize(...)`: a chain from an imported module, not an instance of the class
     resolution = _resolve(merged, reference, table, definition, path, profile, constructor, change)
     if resolution is not None and resolution.certain:
         return True
     if resolution is not None or (_is_member(definition) and rest is not None and not _through_receiver(reference, profile)):
         tally.skip(table, reference)  # a method name defined more than once, called through an unknown object
+    return False
+
+
+def _through_other_module(table: SymbolTable, head: str, path: str, profile: LanguageProfile) -> bool:
+    """Does the chain start at a name the file imports from a module other than the definition's?"""
+    for binding in table.imports:
+        if binding.local == head:
+            return not module_names_file(profile.module_resolver, binding.module, binding.name, table.path, path)
     return False
 
 
