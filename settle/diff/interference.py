@@ -108,13 +108,14 @@ def _written_views(merged: MergedTree, side: SideChanges, wanted=None) -> Iterat
 
 
 def behaviour_changes(side: SideChanges) -> dict[str, SymbolChange]:
-    """Callables whose body this side changed, by base id (a new header alone is drift's business,
-    an edit of the docstring alone changes what the symbol says, not what it does)."""
+    """Callables whose body this side changed, by base id. A new binding shape is drift's business:
+    every use of it is judged there, so interference would only say it twice; an edit of the
+    docstring alone changes what the symbol says, not what it does."""
     return {
         change.old.id: change
         for file in side.files
         for change in file.symbols
-        if change.edits_existing and change.old.is_callable and change.new is not None
+        if change.edits_existing and change.old.is_callable and change.new is not None and not change.binding_changed
         and change.old.body_hash != change.new.body_hash and not change.only_documentation(file.hunks)
     }
 
