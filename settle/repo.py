@@ -119,6 +119,15 @@ class MergeConflict:
     theirs_kind: EntryKind
 
 
+@dataclass(slots=True)
+class _Merge:
+    """An in-memory merge: libgit2's index of it, its conflicts, and its tree once listed."""
+
+    index: pygit2.Index
+    conflicts: tuple[MergeConflict, ...]
+    files: dict[str, TreeEntry] | None = None
+
+
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
 _CACHED_DIFFS = 4096
 _CACHED_MERGES = 4
@@ -136,7 +145,7 @@ class Repository:
         self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob]] = OrderedDict()  # the object too: diffs want it
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
-        self._merges: dict[tuple[str, str], tuple[dict[str, TreeEntry], tuple[MergeConflict, ...]]] = {}
+        self._merges: dict[tuple[str, str], _Merge] = {}
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -333,14 +342,32 @@ class Repository:
 
     def merge_conflicts(self, ours: str, theirs: str) -> tuple[MergeConflict, ...]:
         """The paths a three-way merge of two commits leaves conflicted, as libgit2 (and git) sees them."""
-        return self._merge(ours, theirs)[1]
+        return self._merge(ours, theirs).conflicts
 
     def merged_files(self, ours: str, theirs: str) -> dict[str, TreeEntry]:
         """The tree of the same in-memory merge: path → entry of every path it merged cleanly
         (conflicted paths are absent). Merged blobs live in the scratch store; `blob` reads them."""
-        return self._merge(ours, theirs)[0]
+        merge = self._merge(ours, theirs)
+        if merge.files is None:
+            conflicted = {p for c in merge.conflicts for p in (c.ancestor_path, c.ours_path, c.theirs_path) if p}
+            merge.files = {entry.path: TreeEntry(entry.path, str(entry.id), entry_kind(entry.mode))
+                           for entry in merge.index if entry.path not in conflicted}
+        return merge.files
 
-    def _merge(self, ours: str, theirs: str) -> tuple[dict[str, TreeEntry], tuple[MergeConflict, ...]]:
+    def merged_entry(self, ours: str, theirs: str, path: str) -> TreeEntry | None:
+        """One path of that merge's tree (None where it is absent or conflicted), without listing the tree."""
+        merge = self._merge(ours, theirs)
+        if merge.files is not None:
+            return merge.files.get(path)
+        try:
+            entry = merge.index[path]
+        except (KeyError, ValueError):
+            return None
+        if any(path in (c.ancestor_path, c.ours_path, c.theirs_path) for c in merge.conflicts):
+            return None
+        return TreeEntry(entry.path, str(entry.id), entry_kind(entry.mode))
+
+    def _merge(self, ours: str, theirs: str) -> _Merge:
         """One merge per pair of tips, shared by the conflict scan and the merged result (the last few kept)."""
         key = (ours, theirs)
         found = self._merges.get(key)
@@ -350,7 +377,7 @@ class Repository:
                 self._merges.pop(next(iter(self._merges)))
         return found
 
-    def _merge_commits(self, ours: str, theirs: str) -> tuple[dict[str, TreeEntry], tuple[MergeConflict, ...]]:
+    def _merge_commits(self, ours: str, theirs: str) -> _Merge:
         index = self._shadow_repository().merge_commits(pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs))
         conflicts = []
         for ancestor, our, their in index.conflicts or ():
@@ -368,10 +395,7 @@ class Repository:
                 )
             )
         conflicts.sort(key=lambda c: c.ours_path or c.theirs_path or c.ancestor_path or "")
-        conflicted = {p for c in conflicts for p in (c.ancestor_path, c.ours_path, c.theirs_path) if p}
-        files = {entry.path: TreeEntry(entry.path, str(entry.id), entry_kind(entry.mode))
-                 for entry in index if entry.path not in conflicted}
-        return files, tuple(conflicts)
+        return _Merge(index, tuple(conflicts))
 
     def merge_file(self, conflict: MergeConflict) -> str:
         """The conflicted file's merged text with conflict markers, computed in memory."""

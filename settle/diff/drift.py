@@ -93,9 +93,10 @@ def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges
 
 
 def drift_names(side: SideChanges) -> set[str]:
-    """The names a use must spell to be stale after this side's changes (empty: nothing can drift)."""
+    """The names a use must spell to be stale after this side's changes (empty: nothing can drift).
+    A dropped import is left out: its uses are in its own file, which `reach.meets` already keeps."""
     names: set[str] = set()
-    for change in (*_drifting(side), *removed_bindings(side)):
+    for change in _drifting(side):
         profile = profile_for_path(change.old.id.split("::", 1)[0])
         if profile is not None:
             names |= _use_names(change.old, profile)[0]
@@ -187,7 +188,8 @@ def _uses_of(merged: MergedTree, change: SymbolChange, changer: SideChanges, oth
             reported.add(site)
             used_in.add(table.path)
             yield drift
-    if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and definition.parent is None:
+    if change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) and definition.parent is None and (
+            definition.header_hash != _IMPORTED):
         yield from _imports_of(merged, change, changer, other, path, profile, used_in)
 
 
@@ -204,6 +206,8 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
     then (stale callers) those on lines neither side changed."""
     result = merged.result
     for file in _files_spelling(other, names):
+        if not any(spelled(r) in names for r in _written_lines_references(file)):
+            continue  # nothing it wrote uses them: no need to read (or parse) the merged file
         for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
             if spelled(reference) in names:
                 yield other.name, table, reference
@@ -216,6 +220,12 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
             for reference in table.references:
                 if spelled(reference) == name and result.origin(table.path, reference.line) == BASE:
                     yield BASE, table, reference
+
+
+def _written_lines_references(file) -> Iterator[Reference]:
+    """References of a side's tip on the lines it changed: the merged lines it wrote are among them."""
+    lines = file.changed_new_lines
+    return (r for r in file.new_table.references if r.line in lines)
 
 
 def _files_spelling(other: SideChanges, names) -> Iterator:
@@ -260,7 +270,7 @@ def _still_bound(merged: MergedTree, path: str, name: str, imported: bool = Fals
 
 def _site_line(merged: MergedTree, table: SymbolTable, line: int, side: str) -> int:
     """A merged line as the line of the side named in the finding's location."""
-    return merged.result.side_line(table.path, line, side) if table.path in merged.result.files else line
+    return merged.result.side_line(table.path, line, side) if merged.result.blob(table.path) is not None else line
 
 
 @dataclass(frozen=True)

@@ -67,25 +67,39 @@ class MergedResult:
     # -- the merged tree -----------------------------------------------------------
 
     @cached_property
-    def _merge(self):
-        return self.repository.merged_files(self.sides[0].tip, self.sides[1].tip), self.repository.merge_conflicts(
-            self.sides[0].tip, self.sides[1].tip)
+    def _conflicts(self):
+        return self.repository.merge_conflicts(self.sides[0].tip, self.sides[1].tip)
 
     @cached_property
     def conflicted_paths(self) -> frozenset[str]:
-        return frozenset(p for c in self._merge[1] for p in (c.ancestor_path, c.ours_path, c.theirs_path) if p)
+        return frozenset(p for c in self._conflicts for p in (c.ancestor_path, c.ours_path, c.theirs_path) if p)
 
     @cached_property
     def files(self) -> dict[str, str]:
         """path → blob id of every file of the merged result; a conflicted path at the first side's
-        version (the second's where the first lacks it), so a lookup by name still finds its symbols."""
-        merged = {path: entry.id for path, entry in self._merge[0].items() if entry.kind is EntryKind.FILE}
-        for conflict in self._merge[1]:
+        version (the second's where the first lacks it), so a lookup by name still finds its symbols.
+        Listing the tree costs milliseconds a merge: `blob` looks one path up instead."""
+        listed = self.repository.merged_files(self.sides[0].tip, self.sides[1].tip)
+        merged = {path: entry.id for path, entry in listed.items() if entry.kind is EntryKind.FILE}
+        for path, blob_id in self._conflict_versions().items():
+            merged.setdefault(path, blob_id)
+        return merged
+
+    def _conflict_versions(self) -> dict[str, str]:
+        versions: dict[str, str] = {}
+        for conflict in self._conflicts:
             for path, blob_id, kind in ((conflict.ours_path, conflict.ours_id, conflict.ours_kind),
                                         (conflict.theirs_path, conflict.theirs_id, conflict.theirs_kind)):
-                if path and blob_id and kind is EntryKind.FILE and path not in merged:
-                    merged[path] = blob_id
-        return merged
+                if path and blob_id and kind is EntryKind.FILE:
+                    versions.setdefault(path, blob_id)
+        return versions
+
+    def blob(self, path: str) -> str | None:
+        """The merged file's blob id (a conflicted path: as in `files`), None where the merge has no such file."""
+        if path in self.conflicted_paths:
+            return self._conflict_versions().get(path)
+        entry = self.repository.merged_entry(self.sides[0].tip, self.sides[1].tip, path)
+        return entry.id if entry is not None and entry.kind is EntryKind.FILE else None
 
     def conflicted(self, path: str) -> bool:
         return path in self.conflicted_paths
@@ -94,16 +108,16 @@ class MergedResult:
         """Where a path of either side (or the base) lands in the merge: itself, or where a side moved it."""
         if path is None:
             return None
-        if path in self.files:
+        if self.blob(path) is not None:
             return path
         for side in self.sides:
             file = side.by_path.get(path)
-            if file is not None and file.change.old_path == path and file.change.new_path in self.files:
+            if file is not None and file.change.old_path == path and file.change.new_path and self.blob(file.change.new_path):
                 return file.change.new_path
         return None
 
     def table(self, path: str, references: bool = True) -> SymbolTable | None:
-        blob_id = self.files.get(path)
+        blob_id = self.blob(path)
         table = self.tables.get(path, blob_id, references=references) if blob_id else None
         return table if table is not None and table.parsed else None
 
@@ -147,7 +161,7 @@ class MergedResult:
         if self.conflicted(path):
             return line
         side_id = self._base_blob(path) if side == BASE else self._side_blob(self._side(side), path)
-        merged_id = self.files.get(path)
+        merged_id = self.blob(path)
         if side_id is None or merged_id is None or side_id == merged_id:
             return line
         return _old_line(self.repository.hunks(side_id, merged_id), line)
@@ -158,7 +172,7 @@ class MergedResult:
         return self._origins[path]
 
     def _compute_origins(self, path: str) -> dict[int, str]:
-        merged_id = self.files.get(path)
+        merged_id = self.blob(path)
         if merged_id is None:
             return {}
         base_id = self._base_blob(path)

@@ -70,7 +70,8 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
             return True
         theirs = touched.get(change.old_path) or touched.get(change.new_path)
         if theirs is not None:
-            return edits_meet(repository, tables, change, theirs) or strands_their_uses(change)
+            return (edits_meet(repository, tables, change, theirs) or strands_their_uses(change)
+                    or drops_what_the_other_uses(repository, change, theirs) or drops_what_the_other_uses(repository, theirs, change))
         if _module_word(change.old_path or change.path) in imported_by_other and strands_their_uses(change):
             return True
         return profile.directory_is_namespace and posixpath.dirname(change.path) in namespaces
@@ -180,6 +181,16 @@ def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
     return touched
 
 
+def drops_what_the_other_uses(repository: Repository, mine: PathChange, theirs: PathChange) -> bool:
+    """Does one side's change of a file drop an import whose name the other side's change of
+    that file spells around its hunks? (An imported name binds in its own file only: see
+    drift.removed_bindings.) Words gone from the import lines stand for the names."""
+    if not (mine.old_id and mine.new_id and theirs.new_id) or mine.old_kind is not EntryKind.FILE or mine.new_kind is not EntryKind.FILE or theirs.new_kind is not EntryKind.FILE:
+        return False
+    gone = _imported_words(repository, mine.path, mine.old_id) - _imported_words(repository, mine.path, mine.new_id)
+    return bool(gone) and spells(gone, _added_text(repository, theirs))
+
+
 def stranded_names(repository: Repository, change: PathChange) -> frozenset[bytes] | None:
     """Names of the symbols this change may have removed or re-shaped, read off the file's
     definition headers (the profile's `header_lines`): a header that is gone was removed or
@@ -194,9 +205,7 @@ def stranded_names(repository: Repository, change: PathChange) -> frozenset[byte
         return None
     old = _headers(repository, profile.header_lines, change.old_id)
     gone = old[0] - _headers(repository, profile.header_lines, change.new_id)[0]
-    # Words gone from the import lines: a name the file no longer imports (see drift.removed_bindings).
-    unimported = _imported_words(repository, change.path, change.old_id) - _imported_words(repository, change.path, change.new_id)
-    names = frozenset(old[1][header] for header in gone) | unimported
+    names = frozenset(old[1][header] for header in gone)
     if any(name.decode() in profile.constructor_names for name in names):
         return None  # a constructor is used by its class's name, which its header does not spell
     return names
