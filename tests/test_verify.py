@@ -131,3 +131,18 @@ def test_a_blank_verify_command_is_an_input_error(build, settle, tmp_path):
     repo = build(_scenario())
     result = settle("check", "--verify", " ", "agent/count", repo=repo)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+def test_verify_works_on_a_plan_check(build, settle, tmp_path):
+    repo = build(_scenario())
+    plan = tmp_path / "work.plan.toml"
+    plan.write_text(
+        '[tasks.drop-zeros]\nbranch = "agent/drop-zeros"\n[tasks.drop-zeros.claims]\nedit = ["calc.py"]\n\n'
+        '[tasks.count]\nbranch = "agent/count"\n[tasks.count.claims]\nedit = ["calc.py"]\ncreate = ["tests/test_count.py"]\n'
+    )
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    result = settle("check", "--format", "json", "--plan", str(plan), "--verify", PYTEST, repo=repo, env={"TMPDIR": str(scratch)})
+    verdict = json.loads(result.stdout)
+    assert [f["subkind"] for f in _verification(verdict)] == ["composition_fails"], result.stderr
+    assert list(scratch.iterdir()) == []
