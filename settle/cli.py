@@ -192,9 +192,16 @@ def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str
 @MAX_SIZE_OPTION
 @LEDGER_OPTION
 @NO_CACHE_OPTION
+# -- evidence (--verify): options of their own block --
+@click.option("--verify", "verify_command", metavar="CMD",
+              help="Run CMD (shell) on the target with each candidate merged, and with both merged; env SETTLE_SIDE names the tree.")
+@click.option("--verify-when", type=click.Choice(["interference", "always"]), default="interference", show_default=True,
+              help="Which candidate pairs --verify runs: those with an interference finding, or every pair.")
+@click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=600, show_default=True,
+              help="Seconds each --verify run may take before it is killed and reported.")
 @_guarded
 def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size,
-          ledger_path):
+          ledger_path, verify_command, verify_when, verify_timeout):
     """Settle CANDIDATE branches (default: HEAD) against the target; exit 0 merge, 1 reject."""
     if claims and plan:
         from settle.errors import SettleError
@@ -203,11 +210,16 @@ def check(repo_path, base, candidates, claims, plan, branch_template, policy, ou
     from settle.settlement import check as run_check
 
     recorder = _recorder(ledger_path, repo_path, "check", base=base, candidates=list(candidates), claims=claims, plan=plan,
-                         branch_template=branch_template, policy=policy, strict=strict)
+                         branch_template=branch_template, policy=policy, strict=strict, verify=verify_command)
     leases = _live_leases(recorder)
+    verify = None
+    if verify_command is not None:
+        from settle.evidence import VerifyOptions
+
+        verify = VerifyOptions(verify_command, verify_when, verify_timeout)
     verdict = run_check(repo_path, candidates, base, policy=policy, strict=strict, claims=claims, plan=plan,
                         max_file_size=max_file_size, branch_template=branch_template, progress=_progress_factory(),
-                        leases=leases)
+                        leases=leases, verify=verify)
     _write(_render(verdict, output_format, output), output)
     _record(recorder, verdict)
     sys.exit(EXIT_MERGE if verdict.verdict == "merge" else EXIT_REJECT)
@@ -283,8 +295,11 @@ def claims_infer(candidate, repo_path, base, output):
 @MAX_SIZE_OPTION
 @LEDGER_OPTION
 @NO_CACHE_OPTION
+@click.option("--interference", type=click.Choice(["off", "parsed", "wide"]), default="parsed", show_default=True,
+              help="The interference pass: off; on the files the other passes parse anyway (parsed); or also "
+                   "parsing the changed files only interference can need (wide: slower, sees more).")
 @_guarded
-def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, ledger_path):
+def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, ledger_path, interference):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
     from settle.errors import SettleError
     from settle.replay import Selection, merge_commits, replay_lines
@@ -292,7 +307,7 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size,
 
     if last is not None and revision_range is not None:
         raise SettleError("give --last or --range, not both")
-    recorder = _recorder(ledger_path, repo_path, "replay", last=last, range=revision_range, syntax=syntax)
+    recorder = _recorder(ledger_path, repo_path, "replay", last=last, range=revision_range, syntax=syntax, interference=interference)
     repository = Repository.open(repo_path)
     merges = merge_commits(repository, last, revision_range)
     if not merges:
@@ -305,7 +320,8 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size,
     except OSError as error:
         raise SettleError(f"cannot write --output {output}: {error.strerror}") from error
     progress = _progress_factory()
-    lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax, Selection.of(repository, last, revision_range))
+    lines = replay_lines(repo_path, merges, jobs, max_file_size, syntax, interference,
+                         Selection.of(repository, last, revision_range))
     bar = progress(lines, "replaying merges", length=len(merges)) if progress and merges else None
     try:
         # Whole lines only: an interrupted run leaves a valid JSON Lines file.

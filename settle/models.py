@@ -24,6 +24,16 @@ class Location(_Frozen):
     symbol: str | None = None
 
 
+class Evidence(_Frozen):
+    """What `check --verify` ran for a verification finding, on which composed tree, and how it ended."""
+
+    command: str
+    side: str = Field(description="SETTLE_SIDE of the failing run: a candidate's ref, or 'A+B' of two refs.")
+    exit_status: int | None = Field(description="The command's exit status; null when it timed out and was killed.")
+    timed_out: bool = False
+    output_tail: list[str] = Field(default_factory=list, description="The last lines of its output (stdout and stderr).")
+
+
 class Finding(_Frozen):
     id: str = Field(description="Stable short id of this finding: the same finding always has the same id.")
     kind: str
@@ -34,6 +44,7 @@ class Finding(_Frozen):
     path: str | None = None
     locations: list[Location] = Field(default_factory=list)
     message: str
+    evidence: Evidence | None = Field(default=None, description="verification findings only: the command run and what it printed.")
 
     def sort_key(self) -> tuple:
         return (self.candidates, self.kind, self.subkind, self.path or "", self.symbols, self.id)
@@ -72,6 +83,7 @@ class Stats(_Frozen):
     pairs: int
     files_parsed: int
     candidates: dict[str, CandidateStats] = Field(default_factory=dict)
+    interference_skipped_edges: int = Field(default=0, description="Calls, reads and writes between two sides' changes that interference could not bind to one definition, and so did not judge.")
 
 
 class ReplaySource(_Frozen):
@@ -106,6 +118,9 @@ class Verdict(_Frozen):
         for replay_only in ("merge_commit", "replay"):  # absent from check's verdicts, as before replay had them
             if document.get(replay_only) is None:
                 document.pop(replay_only, None)
+        for finding in document["findings"]:
+            if finding.get("evidence") is None:
+                finding.pop("evidence", None)
         if compact:
             return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
         return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -13,6 +13,7 @@ from itertools import combinations
 
 from settle.diff import reach
 from settle.diff.drift import drift_names
+from settle.diff.interference import Tally
 from settle.diff.pair import pair_findings, side_findings
 from settle.errors import SettleError
 from settle.languages import profile_for_path
@@ -20,6 +21,9 @@ from settle.models import CandidateRef, CandidateStats, ReplaySource, Stats, Tar
 from settle.repo import Repository
 from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts
+
+
+INTERFERENCE_MODES = ("off", "parsed", "wide")
 
 
 def merge_commits(repository: Repository, last: int | None = None, revision_range: str | None = None) -> list[str]:
@@ -57,15 +61,19 @@ class Selection:
                             subject=repository.subject(merge), settle=__version__)
 
 
-def settle_merge(session: Session, merge: str, syntax: bool = True, selection: Selection | None = None) -> Verdict:
-    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed;
-    a selection adds the `replay` block (repository, range, subject) to it."""
+def settle_merge(session: Session, merge: str, syntax: bool = True, interference: str = "parsed",
+                 selection: Selection | None = None) -> Verdict:
+    """The verdict of one merge; syntax=False skips the syntax scan of files no finding needs parsed.
+    interference: INTERFERENCE_MODES — "off" leaves the pass out, "parsed" runs it on the files the
+    other passes parse anyway, "wide" also parses the files interference alone can need (`reach.interferes`).
+    A selection adds the `replay` block (repository, range, subject) to it."""
     repository, tables = session.repository, session.tables
     parents = repository.parents(merge)
     names = [f"parent{index}" for index in range(1, len(parents) + 1)]
     findings = []
     forks: dict[str, str | None] = {}
     parsed: set[tuple[str, str]] = set()  # (blob id, path) of the tables this merge used
+    tally = Tally() if interference != "off" else None
     for (first_name, first), (second_name, second) in combinations(zip(names, parents), 2):
         fork = repository.merge_base(first, second)
         if first_name == "parent1":
@@ -75,8 +83,8 @@ def settle_merge(session: Session, merge: str, syntax: bool = True, selection: S
         # A candidate's own findings are reported against the target, so only then does a
         # file settle can't parse need reading, to say why it sees the file whole.
         left, right = _sides(session, fork, (first_name, first), (second_name, second), syntax,
-                             whole_files=(False, first_name == "parent1"))
-        findings.extend(pair_findings(repository, tables, fork, left, right))
+                             whole_files=(False, first_name == "parent1"), interference=interference)
+        findings.extend(pair_findings(repository, tables, fork, left, right, tally=tally))
         # Counted per merge, not from the process-wide cache, so --jobs can't change the output.
         for file in (f for side in (left, right) for f in side.files):
             change = file.change
@@ -95,14 +103,15 @@ def settle_merge(session: Session, merge: str, syntax: bool = True, selection: S
         findings=findings,
         settlement=settlement,
         stats=Stats(findings=severity_counts(findings), pairs=len(parents) * (len(parents) - 1) // 2, files_parsed=len(parsed),
-                    candidates={name: CandidateStats() for name in names[1:]}),
+                    candidates={name: CandidateStats() for name in names[1:]},
+                    interference_skipped_edges=tally.skipped_edges if tally is not None else 0),
         merge_commit=merge,
         replay=selection.source(repository, merge) if selection is not None else None,
     )
 
 
 def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[str, str], syntax: bool,
-           whole_files: tuple[bool, bool]):
+           whole_files: tuple[bool, bool], interference: str = "parsed"):
     """Both sides of a pair, each parsed only where the other can meet it.
 
     Replay has no stale-caller scan; the files it does not parse are checked
@@ -116,6 +125,8 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     repository = session.repository
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
     meets = [reach.meets(changes[1], repository, session.tables), reach.meets(changes[0], repository, session.tables)]
+    if interference == "wide":
+        meets = [_or(meet, reach.interferes(theirs, repository)) for meet, theirs in zip(meets, (changes[1], changes[0]))]
     meets = [meet if whole else _code_only(meet) for meet, whole in zip(meets, whole_files)]
     sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax, changes=found)
              for (name, tip), meet, found in zip((first, second), meets, changes)]
@@ -131,19 +142,23 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     return sides
 
 
+def _or(first, second):
+    return lambda change: first(change) or second(change)
+
+
 def _code_only(decide):
     return lambda change: profile_for_path(change.path) is not None and decide(change)
 
 
 def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool = True,
-                 selection: Selection | None = None) -> Iterator[str]:
+                 interference: str = "parsed", selection: Selection | None = None) -> Iterator[str]:
     """One JSON line per merge, in the order of merges."""
     if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
         for merge in merges:
-            yield settle_merge(session, merge, syntax, selection).to_json(compact=True)
+            yield settle_merge(session, merge, syntax, interference, selection).to_json(compact=True)
         return
-    yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, syntax, selection)
+    yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, (syntax, interference), selection)
 
 
 class Segments:
@@ -179,8 +194,9 @@ class Segments:
         return stretch[0] - 1
 
 
-def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, syntax: bool,
+def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, options: tuple[bool, str],
               selection: Selection | None) -> Iterator[str]:
+    """options: (syntax, interference) of settle_merge."""
     import multiprocessing
     import queue
 
@@ -189,7 +205,7 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
     workers = []
     for worker in range(jobs):
         tasks = context.SimpleQueue()
-        process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, syntax, selection, tasks, results), daemon=True)
+        process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, options, selection, tasks, results), daemon=True)
         process.start()
         workers.append((process, tasks))
     segments = Segments(len(merges), jobs)
@@ -239,15 +255,15 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, synta
             process.join()
 
 
-def _work(worker: int, repo: str, merges: list[str], max_file_size: int, syntax: bool, selection: Selection | None,
-          tasks, results) -> None:
+def _work(worker: int, repo: str, merges: list[str], max_file_size: int, options: tuple[bool, str],
+          selection: Selection | None, tasks, results) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     session = Session.open(repo, max_file_size)
     while (index := tasks.get()) is not None:
         try:
-            results.put((worker, index, settle_merge(session, merges[index], syntax, selection).to_json(compact=True), None))
+            results.put((worker, index, settle_merge(session, merges[index], *options, selection).to_json(compact=True), None))
         except Exception as error:  # noqa: BLE001 - the parent raises it, as a serial replay would
             # Keep going: the merges before this one, which a serial run would finish first,
             # may still come this way.

@@ -492,6 +492,43 @@ class Repository:
             return None
         return pygit2.IndexEntry(path, pygit2.Oid(hex=blob_id), FileMode.BLOB)
 
+    # -- composed trees (evidence: `check --verify`) -----------------------------------
+
+    def commit_tree(self, commit: str) -> str:
+        return str(self._repo[commit].tree.id)
+
+    def merged_commit_tree(self, ours: str, theirs: str) -> str | None:
+        """The tree of the in-memory merge of two commits, written to the scratch store; None when it conflicts."""
+        index = self._shadow_repository().merge_commits(pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs))
+        return None if index.conflicts else str(index.write_tree(self._shadow_repository()))
+
+    def merged_tree(self, ancestor: str, ours: str, theirs: str) -> str | None:
+        """Three-way merge of trees (ids) in the scratch store; None when it conflicts."""
+        shadow = self._shadow_repository()
+        index = shadow.merge_trees(shadow[pygit2.Oid(hex=ancestor)], shadow[pygit2.Oid(hex=ours)], shadow[pygit2.Oid(hex=theirs)])
+        return None if index.conflicts else str(index.write_tree(shadow))
+
+    def write_tree(self, tree_id: str, directory: str) -> None:
+        """Write a tree's files under an existing empty directory (modes kept; submodules as empty directories)."""
+        shadow = self._shadow_repository()
+        stack = [(directory, shadow[pygit2.Oid(hex=tree_id)])]
+        while stack:
+            folder, tree = stack.pop()
+            for item in tree:
+                target = os.path.join(folder, item.name)
+                if item.filemode == FileMode.TREE:
+                    os.mkdir(target)
+                    stack.append((target, shadow[item.id]))
+                elif item.filemode == FileMode.COMMIT:
+                    os.mkdir(target)
+                elif item.filemode == FileMode.LINK:
+                    os.symlink(shadow[item.id].data.decode("utf-8", "surrogateescape"), target)
+                else:
+                    with open(target, "wb") as handle:
+                        handle.write(shadow[item.id].data)
+                    if item.filemode == FileMode.BLOB_EXECUTABLE:
+                        os.chmod(target, 0o755)
+
     def _shadow_repository(self) -> pygit2.Repository:
         """A scratch bare repository whose object store falls back on ours; merges write there."""
         if self._shadow is None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from settle.diff.changes import SideChanges
+from settle.diff.interference import Tally
 from settle.diff.pair import pair_findings, side_findings
 from settle.errors import SettleError
 from settle.models import CandidateRef, CandidateStats, Finding, Stats, TargetRef, Verdict
@@ -70,10 +71,12 @@ def check(
     progress=None,
     session: Session | None = None,
     leases=None,
+    verify=None,
 ) -> Verdict:
     """Settle candidates (default: HEAD) against base (default: origin/HEAD, main or master).
     A session (of repo, opened with max_file_size) brings tables already built: `settle serve`'s.
     leases: the live leases (settle.ledger.leases.Lease) a candidate's changes must keep out of.
+    verify, a settle.evidence.VerifyOptions, runs a command on the composed trees (`--verify`).
     A single ref given as a string is one candidate (`check(repo, "agent/a")`)."""
     if isinstance(candidates, str):
         candidates = [candidates]
@@ -86,9 +89,12 @@ def check(
     target_ref = base or repository.default_base()
     target = repository.resolve(target_ref)
     chosen = _candidates(session, candidates, claims, plan, target, branch_template)
-    findings, stats = settle_findings(session, target_ref, target, chosen, progress)
+    tally = Tally()
+    findings, stats = settle_findings(session, target_ref, target, chosen, progress, tally)
     if leases:
         findings += _lease_findings(session, chosen, leases)
+    if verify is not None:
+        findings += _verification(session, target_ref, target, chosen, findings, verify)
     findings = apply_policy(findings, policy)
     settlement = settle_order([c.ref for c in chosen], target_ref, findings, policy)
     if plan is not None:
@@ -102,7 +108,7 @@ def check(
         findings=findings,
         settlement=settlement,
         stats=Stats(findings=severity_counts(findings), pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
-                    files_parsed=session.tables.parsed, candidates=stats),
+                    files_parsed=session.tables.parsed, candidates=stats, interference_skipped_edges=tally.skipped_edges),
     )
 
 
@@ -114,6 +120,13 @@ def _lease_findings(session: Session, chosen: list[Candidate], leases) -> list[F
         side = session.side(candidate.ref, candidate.fork, candidate.commit)
         found += leased_elsewhere(side, holder_names(session.repository, candidate), leases)
     return found
+
+
+def _verification(session: Session, target_ref: str, target: str, chosen: list[Candidate], findings: list[Finding], verify) -> list[Finding]:
+    from settle.evidence import Side, Verifier, verification_findings
+
+    with Verifier(session.repository, target_ref, target, verify) as verifier:
+        return verification_findings(verifier, [Side(c.ref, c.commit) for c in chosen], findings)
 
 
 def _candidates(session: Session, refs: Sequence[str], claims: str | None, plan: str | None, target: str, branch_template: str) -> list[Candidate]:
@@ -164,10 +177,11 @@ PROGRESS_THRESHOLD = 10  # candidate pairs; fewer finish before a bar would be r
 
 
 def settle_findings(session: Session, target_ref: str, target: str, chosen: list[Candidate],
-                    progress=None) -> tuple[list[Finding], dict[str, CandidateStats]]:
+                    progress=None, tally: Tally | None = None) -> tuple[list[Finding], dict[str, CandidateStats]]:
     """Every finding of every candidate: against the target's advance, on its own, and pairwise.
 
     progress, when given, wraps the candidate pairs: `progress(items, label)` → a context manager.
+    tally, when given, counts the edges interference could not judge.
     """
     repository, tables = session.repository, session.tables
     findings: list[Finding] = []
@@ -175,7 +189,7 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
     for candidate in chosen:
         mine = session.side(candidate.ref, candidate.fork, candidate.commit)
         advance = session.side(target_ref, candidate.fork, target)
-        findings.extend(pair_findings(repository, tables, candidate.fork, mine, advance, stale_callers_of=(candidate.ref,)))
+        findings.extend(pair_findings(repository, tables, candidate.fork, mine, advance, stale_callers_of=(candidate.ref,), tally=tally))
         findings.extend(side_findings(mine))
         untouched: list[str] = []
         if candidate.claims is not None:
@@ -196,6 +210,6 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
                 continue
             left = session.side(first.ref, fork, first.commit)
             right = session.side(second.ref, fork, second.commit)
-            findings.extend(pair_findings(repository, tables, fork, left, right))
+            findings.extend(pair_findings(repository, tables, fork, left, right, tally=tally))
     unique = {f.id: f for f in findings}
     return list(unique.values()), stats

@@ -273,12 +273,15 @@ def test_prefilters_drop_no_finding_on_generated_histories(tmp_path_factory, tar
     })
     repo = scenarios.build(scenario, tmp_path_factory.mktemp("history") / "repo")
     merge = Repository.open(str(repo)).resolve("main")
-    filtered = {f.id for f in settle_merge(Session.open(str(repo)), merge).findings}
+    # Interference in replay's default mode runs on the files the other passes parse: by design it
+    # sees fewer edges than a parse of everything (README, "Interference"), so it is left out here.
+    shape = lambda findings: {f.id for f in findings if f.kind != "interference"}  # noqa: E731
+    filtered = shape(settle_merge(Session.open(str(repo)), merge).findings)
     with mock.patch.object(reach, "meets", lambda other, repository, tables: (lambda change: True)):
         found = settle_merge(Session.open(str(repo)), merge).findings
     for kind in sorted({f"{f.kind}/{f.subkind}" for f in found}):
         event(kind)
-    assert filtered == {f.id for f in found}
+    assert filtered == shape(found)
 
 
 @pytest.mark.parametrize(

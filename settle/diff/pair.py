@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from settle.diff.changes import SideChanges, SymbolChangeKind
 from settle.diff.conflicts import TextConflict, text_conflicts
 from settle.diff.drift import Drift, MergedTree, signature_drift
+from settle.diff.interference import Interference, Tally, interference
 from settle.findings import kind_of, message
 from settle.models import Finding, Location, finding_id
 from settle.parse.cache import SymbolTables
@@ -43,11 +44,13 @@ def _location(side: str, path: str, lines: LineRange | None = None, symbol: str 
 
 
 def pair_findings(repository: Repository, tables: SymbolTables, base: str, left: SideChanges, right: SideChanges,
-                  stale_callers_of: tuple[str, ...] = ()) -> list[Finding]:
+                  stale_callers_of: tuple[str, ...] = (), tally: Tally | None = None) -> list[Finding]:
     """Findings between two sides that forked at base. Sides are taken in name order, so (a, b) = (b, a).
 
     stale_callers_of names the sides whose changes are also checked against
     existing code neither side updated (the candidates, in a pair with the target).
+    tally, when given, has the interference pass run, counting into it what that pass could not
+    judge (`stats`); replay without interference gives none.
     """
     if right.name < left.name:
         left, right = right, left
@@ -61,6 +64,8 @@ def pair_findings(repository: Repository, tables: SymbolTables, base: str, left:
     for changer, other in ((left, right), (right, left)):
         stale = changer.name in stale_callers_of
         findings.extend(_drift_finding(d, left, right) for d in signature_drift(merged, changer, other, stale))
+    if tally is not None:
+        findings.extend(_interference_finding(i, merged, left, right) for i in interference(merged, left, right, tally))
     return _unique(findings)
 
 
@@ -219,6 +224,30 @@ def _removal(change) -> tuple[str, str]:
     else:
         renamed = f"renames {old.id} to {new.id}"
     return renamed, f"update it to {new.name} or keep the old name"
+
+
+def _interference_finding(found: Interference, merged: MergedTree, left: SideChanges, right: SideChanges) -> Finding:
+    """An interference as a finding: both symbols, both sides, the edge (call or read) and, for state, the write."""
+    result = merged.result
+    site_line = result.side_line(found.site_path, found.site_line, found.user_side) if found.site_path in result.files else found.site_line
+    locations = [Location(side=found.user_side, path=found.site_path, start_line=site_line, end_line=site_line,
+                          symbol=found.user if "::" in found.user else None)]
+    write_site = ""
+    if found.write_path is not None:
+        write_line = result.side_line(found.write_path, found.write_line, found.changer) if found.write_path in result.files else found.write_line
+        locations.append(Location(side=found.changer, path=found.write_path, start_line=write_line, end_line=write_line, symbol=found.symbol))
+        write_site = f"{found.write_path}:{write_line}"
+    else:
+        lines = LineRange(*found.symbol_lines) if found.symbol_lines else None
+        locations.append(_location(found.changer, found.symbol.split("::", 1)[0], lines, found.symbol))
+    path = found.symbol.split("::", 1)[0]
+    return make_finding(
+        "interference", found.subkind, [left.name, right.name], [found.symbol, found.user], path, locations,
+        extra=f"{found.site_path}:{found.site_line}:{found.via or ''}:{found.state or ''}",
+        fields=dict(changer=found.changer, user_side=found.user_side, symbol=found.symbol, user=found.user,
+                    site=f"{found.site_path}:{site_line}", via=f" through {found.via}" if found.via else "",
+                    state=found.state or "", write_site=write_site),
+    )
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -237,3 +237,82 @@ def _module_word(path: str) -> bytes:
     if profile is not None and directory and (stem in profile.package_stems or profile.directory_is_namespace):
         return directory.rsplit("/", 1)[-1].encode()
     return stem.encode()
+
+
+def interferes(other: tuple[PathChange, ...], repository: Repository):
+    """Paths of one side worth parsing for interference with the other side's changes.
+
+    Interference needs a call on one side's lines to a symbol defined in a file the
+    other side changed, or state both sides touch in one file (or namespace
+    directory). So a code file is parsed when the other side changed a file in the
+    same place, when it defines a name the other side's added text calls, or when
+    its added text calls a name the other side's changed files define. Definition
+    names come from the profile's `header_lines`; without it, a file that merely
+    spells a called name counts (coarser: more parsing, never less).
+    """
+    code = [c for c in other if profile_for_path(c.path) is not None and c.new_id and c.new_kind is EntryKind.FILE]
+    resolvers = {profile_for_path(c.path).module_resolver for c in code}
+    places = {_place(c.new_path) for c in code}
+    known: dict[str, object] = {}
+
+    def their_calls() -> frozenset[bytes]:
+        if "calls" not in known:
+            known["calls"] = frozenset(w for c in code for w in _CALL_WORD.findall(_hunk_text(repository, c)))
+        return known["calls"]
+
+    def their_names():
+        if "names" not in known:
+            names = [_definition_names(repository, c.new_path, c.new_id) for c in code]
+            known["names"] = None if any(n is None for n in names) else frozenset().union(*names)
+        return known["names"]
+
+    def parse(change: PathChange) -> bool:
+        profile = profile_for_path(change.path)
+        if profile is None or profile.module_resolver not in resolvers or not change.new_id or change.new_kind is not EntryKind.FILE:
+            return False
+        if _place(change.new_path) in places:
+            return True
+        mine = _definition_names(repository, change.new_path, change.new_id)
+        if mine is None:
+            if spells(their_calls(), repository.blob(change.new_id)):
+                return True
+        elif not mine.isdisjoint(their_calls()):
+            return True
+        calls = frozenset(_CALL_WORD.findall(_hunk_text(repository, change)))
+        theirs = their_names()
+        if theirs is None:
+            return any(spells(calls, repository.blob(c.new_id)) for c in code)
+        return not calls.isdisjoint(theirs)
+
+    return parse
+
+
+# A word followed by an opening parenthesis: what a call spells in every supported language.
+_CALL_WORD = re.compile(rb"([A-Za-z_$][\w$]*)\s*\(")
+
+
+def _place(path: str) -> str:
+    profile = profile_for_path(path)
+    return posixpath.dirname(path) if profile is not None and profile.directory_is_namespace else path
+
+
+@lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
+def _definition_names(repository: Repository, path: str, blob_id: str) -> frozenset[bytes] | None:
+    """The names of a blob's callable definitions: headers (the profile's `header_lines`) that spell
+    their name with parameters. None without the pattern."""
+    profile = profile_for_path(path)
+    if profile is None or profile.header_lines is None:
+        return None
+    return frozenset(name for header, name in _headers(repository, profile.header_lines, blob_id)[1].items()
+                     if name + b"(" in header or name + b"<" in header)
+
+
+def _hunk_text(repository: Repository, change: PathChange) -> bytes:
+    """The lines a change added or changed (all of a new file): where every call it wrote is."""
+    data = repository.blob(change.new_id)
+    if change.old_id is None or change.old_kind is not EntryKind.FILE:
+        return data
+    lines = data.split(b"\n")
+    return b"\n".join(b"\n".join(lines[hunk.new.start - 1 : hunk.new.end])
+                      for hunk in repository.hunks(change.old_id, change.new_id) if hunk.new.end >= hunk.new.start)
+

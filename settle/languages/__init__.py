@@ -64,7 +64,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         name="javascript",
         extensions=(".js", ".mjs", ".cjs", ".jsx"),
         grammar_module="tree_sitter_javascript",
-        query_files=("definitions.scm", "bindings.scm", "parameters.scm", "calls.scm", "imports.scm", "references.scm"),
+        query_files=("definitions.scm", "bindings.scm", "parameters.scm", "calls.scm", "imports.scm", "references.scm", "state.scm"),
         # Any arity is legal at run time: drift can only be changed_in_use.
         binding=BindingRules(checks_arity=False, keywords=False),
         constructor_names=("constructor",),
@@ -128,7 +128,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
             grammar_function=function,
             query_dir="typescript",
             query_files=("definitions.scm", "javascript/bindings.scm", "parameters.scm", "javascript/calls.scm",
-                         "javascript/imports.scm", "references.scm", *extra),
+                         "javascript/imports.scm", "references.scm", "javascript/state.scm", *extra),
             # Required-parameter count and maximum arity (unless a rest parameter) decide.
             binding=BindingRules(checks_arity=True, keywords=False),
             overloads=True,

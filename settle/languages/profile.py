@@ -51,7 +51,7 @@ class LanguageProfile:
     # Query files under grammars/<query_dir>/, compiled into one query: every
     # query traversal costs about a quarter of a parse, so a file gets one.
     query_dir: str | None = None
-    query_files: tuple[str, ...] = ("definitions.scm", "parameters.scm", "calls.scm", "imports.scm", "references.scm")
+    query_files: tuple[str, ...] = ("definitions.scm", "parameters.scm", "calls.scm", "imports.scm", "references.scm", "state.scm")
     binding: BindingRules = BindingRules()
     # A definition of the key kind directly inside one of container_kinds
     # takes the value kind (a function in a class is a method).

@@ -336,6 +336,8 @@ class SymbolTables:
             return
         entry_key = self._key(key, profile_for_path(key[1]))
         references = table._references
+        if references is not None and table._state:
+            references = references + table._state  # split apart once read: the entry keeps them whole
         if references is None and key in self._stored_references:
             references = True  # stored beside already, and not read: left as they are
         elif references is not None and key not in self._stored_references:

@@ -9,6 +9,7 @@ Capture names are the whole interface between query files and this module:
         @parameter.name @parameter.type @parameter.default,
         @separator.positional_only @separator.keyword_only
   @call @call.callee @call.arguments @call.object
+  @write @write.target (state an assignment writes)   @receiver @receiver.name (a method's receiver)
   @arguments with @argument | @argument.keyword | @argument.spread | @argument.ignored
   @reference.name @reference.attribute @reference.ignore
   @import @import.module @import.name @import.alias
@@ -166,6 +167,7 @@ class _Collected:
     parameters: dict[int, list[_PendingParameter]] = field(default_factory=dict)
     argument_lists: dict[int, _ArgumentList] = field(default_factory=dict)
     calls: list = field(default_factory=list)
+    state: list = field(default_factory=list)  # (kind, node, named node) of @write and @receiver matches
     imports: list[ImportBinding] = field(default_factory=list)
     strings: list[tuple[int, int]] = field(default_factory=list)
     comments: list[tuple[int, int]] = field(default_factory=list)
@@ -226,6 +228,7 @@ class _Extraction:
         references = self._calls(found.calls, found.argument_lists, enclosing)
         skipped = sorted(found.comments + found.strings + self.import_spans)
         references += self._uses(found.ordered, found.parameters, skipped)
+        references += self._state(found.state, enclosing)
         references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
         return tuple(references)
 
@@ -249,6 +252,10 @@ class _Extraction:
                         "call.single_argument" in captures,
                     )
                 )
+            elif role == "write":
+                found.state.append((ReferenceKind.WRITE, captures["write"][0], captures["write.target"][0]))
+            elif role == "receiver":
+                found.state.append((ReferenceKind.RECEIVER, captures["receiver.name"][0], captures["receiver.name"][0]))
             elif role == "arguments":
                 self._add_argument(captures, found.argument_lists)
             elif role == "list":
@@ -537,6 +544,13 @@ class _Extraction:
             )
         return references
 
+    def _state(self, state, enclosing) -> list[Reference]:
+        references = []
+        for kind, node, target in state:
+            text = _compact(self.text(target))
+            references.append(Reference(kind, text, _last_name(text), node.start_point[0] + 1, enclosing.at(target.start_byte)))
+        return references
+
     def _uses(self, ordered, parameters, skipped) -> list[Reference]:
         """Name and attribute-chain uses, one per (text, scope), from each scope's own text.
 
@@ -544,7 +558,10 @@ class _Extraction:
         and imports; its own name and its parameters are locals, not uses.
         """
         chain = _chain_pattern(self.profile.reference_separators)
-        keywords = self.profile.keywords
+        # A chain through the receiver (`self.x`, `this.x`) uses no symbol, but it reads the
+        # object's state: kept apart as a READ, for interference.
+        receivers = frozenset(self.profile.self_names)
+        keywords = self.profile.keywords - receivers
         lines = _LineIndex(self.source)
         scopes = self._scopes(ordered, parameters)
         references = []
@@ -568,9 +585,15 @@ class _Extraction:
                 description = described.get(raw, False)
                 if description is False:
                     description = described[raw] = _describe_chain(raw, keywords)
-                if description is None or description[1] in local:
+                if description is None:
                     continue
                 text, head, kind, name = description
+                if head in receivers:
+                    if kind is ReferenceKind.ATTRIBUTE:
+                        references.append(Reference(ReferenceKind.READ, text, name, lines.line(position), qualname))
+                    continue
+                if head in local:
+                    continue
                 references.append(Reference(kind, text, name, lines.line(position), qualname))
         return references
 

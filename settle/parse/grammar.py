@@ -18,6 +18,8 @@ ROLES = (
     "scope",
     "decoration",
     "call",
+    "write",
+    "receiver",
     "arguments",
     "list",
     "import",
@@ -50,7 +52,7 @@ class Grammar:
 
 
 # Patterns only references need: left out of the `symbols` query.
-_REFERENCE_ROLES = ("call", "arguments", "string")
+_REFERENCE_ROLES = ("call", "write", "receiver", "arguments", "string")
 
 _LOADED: dict[str, Grammar] = {}
 _CAPTURE = re.compile(rb"@([\w.]+)")

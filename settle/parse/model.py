@@ -51,6 +51,14 @@ class ReferenceKind(StrEnum):
     CALL = "call"
     NAME = "name"
     ATTRIBUTE = "attribute"
+    # State, kept apart from the uses above (`SymbolTable.state`): an assignment's target
+    # (`self.x`, `this.x`, `s.x`, a module variable), and the name a method gives its receiver (Go).
+    WRITE = "write"
+    READ = "read"  # a chain through the receiver (`self.x`, `this.x`): not a use of any symbol
+    RECEIVER = "receiver"
+
+
+_STATE_KINDS = frozenset({ReferenceKind.WRITE, ReferenceKind.READ, ReferenceKind.RECEIVER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +186,29 @@ class SymbolTable:
     _by_id: dict = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     load_references: Callable[[], tuple[Reference, ...]] | None = field(default=None, compare=False, repr=False)
 
+    _state: tuple[Reference, ...] | None = field(default=None, compare=False, repr=False)
+
     @property
     def references(self) -> tuple[Reference, ...]:
-        if self._references is None:
-            loaded = self.load_references() if self.load_references is not None else ()
-            object.__setattr__(self, "_references", loaded)
-            object.__setattr__(self, "load_references", None)
-        return self._references  # type: ignore[return-value]
+        """Calls and name uses (what a definition's users look like)."""
+        return self._split()[0]
+
+    @property
+    def state(self) -> tuple[Reference, ...]:
+        """Writes of fields and module variables, and named receivers: what interference reads."""
+        return self._split()[1]
+
+    def _split(self) -> tuple[tuple[Reference, ...], tuple[Reference, ...]]:
+        if self._state is None:
+            if self._references is None:
+                loaded = self.load_references() if self.load_references is not None else ()
+                object.__setattr__(self, "load_references", None)
+            else:
+                loaded = self._references
+            uses = tuple(r for r in loaded if r.kind not in _STATE_KINDS)
+            object.__setattr__(self, "_references", uses)
+            object.__setattr__(self, "_state", tuple(r for r in loaded if r.kind in _STATE_KINDS) if len(uses) != len(loaded) else ())
+        return self._references, self._state  # type: ignore[return-value]
 
     @property
     def parsed(self) -> bool:
