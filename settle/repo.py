@@ -415,6 +415,8 @@ class Repository:
 
     def merged_entry(self, ours: str, theirs: str, path: str) -> TreeEntry | None:
         """One path of that merge's tree (None where it is absent or conflicted), without listing the tree."""
+        if path is None:  # a side's path that the merge deleted
+            return None
         merge = self._merge(ours, theirs)
         if merge.files is not None:
             return merge.files.get(path)
