@@ -126,13 +126,16 @@ def test_arguments_outside_the_schema_are_refused_without_running(server, repo):
     assert "max_file_size" in answered[0][1]
 
 
-def test_an_internal_failure_is_an_error_result_and_the_server_lives_on(server, settle, repo):
+def test_an_internal_failure_is_an_error_result_and_the_server_lives_on(tmp_path, settle, repo):
     # A corrupt object in the repository: settle cannot read a blob the candidate changed.
+    # Without the disk cache, which may hold that blob's table from another test's repository.
+    uncached = {"SETTLE_NO_CACHE": "1"}
+    server = Server(tmp_path / "server.log", env=uncached)
     blob = settle_blob(repo, "agent/retry", "src/client.py")
     loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
     loose.chmod(0o644)
     loose.write_bytes(b"not zlib")
-    command = settle("check", "agent/retry", repo=repo)
+    command = settle("check", "agent/retry", repo=repo, env=uncached)
     assert command.returncode == 3
     answered = run_calls(server, [
         ("check", {"repo": str(repo), "candidates": ["agent/retry"]}),
