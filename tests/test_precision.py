@@ -71,3 +71,17 @@ def test_one_use_site_gives_one_finding(source, build, settle):
                     for f in findings if f["kind"] == "signature_drift")
     assert all(count == 1 for count in sites.values()), sites
     assert bool(sites) == any(f.kind == "signature_drift" for f in scenario.expect.findings)
+
+
+def test_a_stale_caller_in_the_changed_file_is_still_found(build, settle):
+    # The merged file still defines the changed function: that keeps a removal's name bound,
+    # but a caller on a base line of the same file must still be judged against the new signature.
+    repo = build({
+        "base": {"files": {"app.py": "def total(items):\n    return sum(items)\n\n\ndef report(items):\n    return total(items)\n"}},
+        "branches": {"agent/tax": {"files": {
+            "app.py": "def total(items, tax):\n    return sum(items) * tax\n\n\ndef report(items):\n    return total(items)\n"}}},
+    })
+    result = settle("check", "agent/tax", "--base", "main", "--format", "json", repo=repo)
+    assert result.returncode == 1, result.stderr
+    found = [(f["kind"], f["subkind"], f["symbols"]) for f in json.loads(result.stdout)["findings"]]
+    assert found == [("signature_drift", "call_incompatible", ["app.py::total"])]

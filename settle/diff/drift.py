@@ -400,7 +400,9 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         if head != target_name and not aliased:
             return None
         if table.path == path and not aliased:
-            if not constructor and _still_bound(merged, path, target_name, definition.header_hash == _IMPORTED):
+            # A removed name the merged file binds again is not gone; a changed one is bound by definition.
+            removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
+            if removed and not constructor and _still_bound(merged, path, target_name, definition.header_hash == _IMPORTED):
                 return None
             return _Resolution(True, constructor)
         for binding in table.imports:
