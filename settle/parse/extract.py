@@ -571,16 +571,7 @@ class _Extraction:
         for qualname, start, end, children, local in scopes:
             holes = skipped[bisect_left(skipped, (start, -1)) : bisect_left(skipped, (end, -1))]
             holes = sorted(holes + [(c.start, c.node_end) for c in children]) + [(end, end)]
-            found: dict[bytes, int] = {}
-            cursor = start
-            for hole_start, hole_end in holes:
-                if hole_start > cursor:
-                    # findall is much cheaper than finditer; the position of the
-                    # first use is looked up for unique chains only.
-                    for raw in dict.fromkeys(chain.findall(source, cursor, hole_start)):
-                        if raw not in found:
-                            found[raw] = source.find(raw, cursor, hole_start)
-                cursor = max(cursor, hole_end)
+            found = _first_uses(chain, source, start, holes)
             for raw, position in found.items():
                 description = described.get(raw, False)
                 if description is False:
@@ -694,14 +685,7 @@ class _Extraction:
             holes = sorted(holes + children_spans)
             strings = self._strings_near(holes, own, start, end, strings_cache)
             holes = sorted(holes + strings) + [(end, end)]
-            found_uses: dict[bytes, int] = {}
-            cursor = start
-            for hole_start, hole_end in holes:
-                if hole_start > cursor and _any_between(hit_starts, cursor, hole_start):
-                    for raw in dict.fromkeys(chain.findall(source, cursor, hole_start)):
-                        if raw not in found_uses:
-                            found_uses[raw] = source.find(raw, cursor, hole_start)
-                cursor = max(cursor, hole_end)
+            found_uses = _first_uses(chain, source, start, holes, hit_starts)
             for raw, position in found_uses.items():
                 description = described.get(raw, False)
                 if description is False:
@@ -964,6 +948,23 @@ def _inside(spans: list[tuple[int, int]], position: int) -> bool:
     """Is position inside one of spans (sorted by start; nested or not)?"""
     index = bisect_left(spans, (position + 1, -1))
     return any(span_start <= position < span_end for span_start, span_end in spans[:index])
+
+
+def _first_uses(chain, source: bytes, start: int, holes: list[tuple[int, int]],
+                hits: list[int] | None = None) -> dict[bytes, int]:
+    """Each distinct chain in source[start:] outside the holes, with its first position; with
+    hits (sorted positions), only in the stretches between holes that hold one of them."""
+    found: dict[bytes, int] = {}
+    cursor = start
+    for hole_start, hole_end in holes:
+        if hole_start > cursor and (hits is None or _any_between(hits, cursor, hole_start)):
+            # findall is much cheaper than finditer; the position of the
+            # first use is looked up for unique chains only.
+            for raw in dict.fromkeys(chain.findall(source, cursor, hole_start)):
+                if raw not in found:
+                    found[raw] = source.find(raw, cursor, hole_start)
+        cursor = max(cursor, hole_end)
+    return found
 
 
 def _any_between(sorted_positions: list[int], start: int, end: int) -> bool:
