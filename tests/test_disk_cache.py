@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -38,8 +39,31 @@ class _Blobs:
         return self.by_id[blob_id]
 
 
-def _entry_file(cache: DiskCache, path: str, blob_id: str) -> Path:
-    return cache._file("tables", table_key(blob_id, path, profile_for_path(path), DEFAULT_MAX_BYTES))
+class _Entry:
+    """One row of the cache's database, read and written behind settle's back (real SQLite)."""
+
+    def __init__(self, cache: DiskCache, kind: str, key: str):
+        self.database, self.digest = cache.path, DiskCache._digest(kind, key)
+
+    def _run(self, statement: str, *parameters):
+        with sqlite3.connect(self.database) as database:
+            return database.execute(statement, (*parameters, self.digest)).fetchall()
+
+    def read_bytes(self) -> bytes:
+        return self._run("SELECT value FROM entries WHERE digest = ?")[0][0]
+
+    def write_bytes(self, data: bytes) -> None:
+        self._run("UPDATE entries SET value = ? WHERE digest = ?", data)
+
+    def use_at(self, when: int) -> None:
+        self._run("UPDATE entries SET used = ? WHERE digest = ?", when)
+
+    def exists(self) -> bool:
+        return bool(self._run("SELECT 1 FROM entries WHERE digest = ?"))
+
+
+def _entry_file(cache: DiskCache, path: str, blob_id: str) -> _Entry:
+    return _Entry(cache, "tables", table_key(blob_id, path, profile_for_path(path), DEFAULT_MAX_BYTES))
 
 
 def _names(table, data: bytes, draw) -> list[str]:
@@ -124,20 +148,61 @@ def test_foreign_files_in_the_directory_are_left_alone_and_not_read(tmp_path):
     stray.parent.mkdir(parents=True)
     stray.write_text("mine")
     (tmp_path / "README").write_text("not settle's")
-    tables = SymbolTables(_Blobs([(path, source)]).read, disk=DiskCache(tmp_path))
+    cache = DiskCache(tmp_path)
+    tables = SymbolTables(_Blobs([(path, source)]).read, disk=cache)
     assert tables.get(path, "blob0000") == extract(source, path, profile_for_path(path))
-    assert (tmp_path / "README").read_text() == "not settle's"
+    cache.sweep()
+    cache.clear()
+    assert (tmp_path / "README").read_text() == "not settle's" and stray.read_text() == "mine"
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "another program's database", "another schema"])
+def test_a_bad_database_file_is_made_anew(tmp_path, kind):
+    path, source = next((p, d) for p, d in FILES if p.endswith(".py") and b"def " in d)
+    blobs = _Blobs([(path, source)])
+    database = tmp_path / "settle-cache-2.sqlite"
+    first = DiskCache(tmp_path)
+    SymbolTables(blobs.read, disk=first).get(path, "blob0000")
+    first.close()  # as when its process ends
+    if kind == "garbage":
+        database.write_bytes(b"\x00\xff not a database " * 100)
+    elif kind == "truncated":
+        database.write_bytes(database.read_bytes()[:1000])
+    else:
+        database.unlink()
+        with sqlite3.connect(database) as other:
+            other.execute("CREATE TABLE notes (text)")
+            if kind == "another schema":
+                other.execute(f"PRAGMA application_id = {0x53544C43}")
+                other.execute("PRAGMA user_version = 99")
+    tables = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
+    assert tables.get(path, "blob0000") == extract(source, path, profile_for_path(path))
+    assert tables.built == 1
+    again = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
+    assert again.get(path, "blob0000") == extract(source, path, profile_for_path(path)) and again.loaded == 1
+
+
+def test_entries_of_the_file_per_entry_format_are_swept_away(tmp_path):
+    old = tmp_path / "tables" / "ab" / ("c" * 30)
+    old.parent.mkdir(parents=True)
+    old.write_text("[]")
+    (tmp_path / "last-sweep").write_text("")
+    cache = DiskCache(tmp_path)
+    cache.store("tables", "key", "value")
+    cache.sweep()
+    assert not (tmp_path / "tables").exists() and not (tmp_path / "last-sweep").exists()
+    assert cache.load("tables", "key") == "value"
 
 
 def test_the_sweep_removes_the_least_recently_used_entries(tmp_path):
     cache = DiskCache(tmp_path, limit=10_000)
     for number in range(20):
         cache.store("tables", f"key{number}", "x" * 1000)
-        os.utime(cache._file("tables", f"key{number}"), (1_000_000 + number, 1_000_000 + number))
+        _Entry(cache, "tables", f"key{number}").use_at(1_000_000 + number)
     assert cache.load("tables", "key3") == "x" * 1000  # used now: the newest
     cache.sweep()
-    left = {number for number in range(20) if cache._file("tables", f"key{number}").exists()}
-    assert sum(size for _, size, _ in cache.entries()) <= 9_000
+    left = {number for number in range(20) if _Entry(cache, "tables", f"key{number}").exists()}
+    assert cache.totals()[1] <= 9_000
     assert 3 in left and 19 in left and 0 not in left and 4 not in left
 
 

@@ -1,18 +1,23 @@
 """The disk cache: symbol tables (and other per-blob facts) kept between processes.
 
-Each entry is one small JSON file, named by a digest of its whole key, whose
-first field repeats the key: a file that does not parse, is cut short, carries
-another format or another key (an older settle, other grammars, a digest
-collision, a stray file) is ignored and later overwritten, never trusted.
-JSON is data: loading an entry can't run code (no pickle). Writes go to a
-temporary file in the entry's directory and are renamed over it, so readers
-see a whole entry or none, and any number of processes can fill one cache.
+One SQLite database in the cache directory holds every entry, a row each,
+named by a digest of its kind and whole key; the row keeps the key itself and
+its value as JSON, whose first fields repeat the format and the key: a value
+that does not parse, is cut short, carries another format or another key (an
+older settle, other grammars, a digest collision) is ignored and later
+overwritten, never trusted. JSON is data: loading an entry can't run code (no
+pickle). A database file that is corrupt, truncated or not settle's cache is
+removed and made anew. Each write is one short transaction (WAL, a busy
+timeout), so any number of processes can fill one cache and readers see a
+whole entry or none. One file, not a file per entry: creating a file costs
+more than writing the entry (0.6-0.8 ms against 0.1 ms on the benchmark host).
 
 The directory: `$SETTLE_CACHE_DIR`, else `$XDG_CACHE_HOME/settle`, else
 `~/.cache/settle`. `SETTLE_NO_CACHE=1` (or `--no-cache`) turns it off. It is
-bounded (`SETTLE_CACHE_SIZE`, default 1 GiB): a hit refreshes its entry's
-modification time, and a sweep, now and then after writes and never on a
-read, removes the least recently used entries until a tenth is free.
+bounded (`SETTLE_CACHE_SIZE`, default 1 GiB, counting the entries' bytes): a
+hit marks its entry used (at most once a minute), and a sweep, now and then
+after writes and never on a read, removes the least recently used entries
+until a tenth is free.
 """
 
 from __future__ import annotations
@@ -23,20 +28,25 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMAT = "settle-cache/1"
+FORMAT = "settle-cache/2"
+DATABASE = "settle-cache-2.sqlite"  # the format in the name: another format's settle never opens this file
+_APPLICATION_ID = 0x53544C43  # "STLC": tells settle's cache from any other SQLite file
+_SCHEMA_VERSION = 1
 DEFAULT_LIMIT = 1024 * 1024 * 1024
+_BUSY_SECONDS = 5.0  # a writer waits this long for another; then the entry is simply not written
 _SWEEP_EVERY = 10 * 60  # seconds: at most one sweep this often, unless a process writes a lot
 _SWEEP_AFTER_BYTES = 64 * 1024 * 1024  # written by one process: sweep then, whatever the clock says
-_SWEEP_MARK = "last-sweep"
+_USED_GRAIN = 60  # seconds: a hit rewrites its entry's last use no more often (reads stay reads)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_KINDS = ("tables", "mentions")  # the entry folders; anything else in the directory is not ours
+_LEGACY = ("tables", "mentions")  # folders of the file-per-entry format (settle-cache/1): removed by a sweep
+_REPLACE = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}  # a file to make anew; other errors leave it be
 
 
 def cache_directory() -> Path:
@@ -61,8 +71,13 @@ def size_limit() -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
+class _Foreign(Exception):
+    """The database file is not settle's cache of this schema."""
+
+
 class DiskCache:
-    """Entries by (kind, key); `load` gives the stored JSON value or None, `store` replaces it."""
+    """Entries by (kind, key); `load` gives the stored JSON value or None, `store` replaces it.
+    The database is opened on first use, once per process (a forked worker opens its own)."""
 
     def __init__(self, root: Path, limit: int = DEFAULT_LIMIT):
         self.root = root
@@ -70,7 +85,8 @@ class DiskCache:
         self.usable = True
         self.written = 0
         self._since_sweep = 0
-        self._directories: set[Path] = set()
+        self._database: sqlite3.Connection | None = None
+        self._opened_by: int | None = None
         self._exit_hook = False
 
     @classmethod
@@ -85,58 +101,106 @@ class DiskCache:
             return None
         return cls(root, size_limit())
 
-    # -- entries ---------------------------------------------------------------------------
+    # -- the database --------------------------------------------------------------------------
 
-    def _file(self, kind: str, key: str) -> Path:
-        digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
-        return self.root / kind / digest[:2] / digest[2:]
+    @property
+    def path(self) -> Path:
+        return self.root / DATABASE
 
-    def load(self, kind: str, key: str):
+    def _db(self, create: bool = True) -> sqlite3.Connection | None:
+        if self._database is not None and self._opened_by == os.getpid():
+            return self._database
+        self._database = None  # never a connection inherited across fork
+        if not create and not self.path.exists():
+            return None
+        for last in (False, True):
+            database = None
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                database = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+                _prepare(database)
+                self._database, self._opened_by = database, os.getpid()
+                return database
+            except (_Foreign, sqlite3.DatabaseError) as error:
+                if database is not None:
+                    database.close()
+                if last or not (isinstance(error, _Foreign) or getattr(error, "sqlite_errorname", "") in _REPLACE):
+                    self._unusable(error)
+                    return None
+                for suffix in ("", "-wal", "-shm"):  # not ours, or broken: made anew
+                    _remove(f"{self.path}{suffix}")
+            except OSError as error:
+                self._unusable(error)
+                return None
+        return None
+
+    def close(self) -> None:
+        """Let the database go (the last connection to close folds the write-ahead log into the file)."""
+        if self._database is not None and self._opened_by == os.getpid():
+            self._database.close()
+        self._database = None
+
+    def _unusable(self, error: BaseException) -> None:
+        self.usable = False
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        _warn(f"cache directory {self.root} is not usable ({reason}); running without the disk cache")
+
+    def _run(self, statement: str, parameters=(), create: bool = True):
+        """One statement; None when the database is busy past the timeout or can't be used."""
         if not self.usable:
             return None
-        path = self._file(kind, key)
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-        except OSError:
+        database = self._db(create)
+        if database is None:
             return None
+        try:
+            return database.execute(statement, parameters)
+        except sqlite3.DatabaseError as error:
+            if getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+                return None  # another process holds it: this entry is a miss, or not written
+            database.close()
+            self._database = None
+            if getattr(error, "sqlite_errorname", "") in _REPLACE:  # made anew on the next use
+                for suffix in ("", "-wal", "-shm"):
+                    _remove(f"{self.path}{suffix}")
+            else:
+                self._unusable(error)
+            return None
+
+    # -- entries ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _digest(kind: str, key: str) -> bytes:
+        return hashlib.blake2b(f"{kind}\0{key}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def load(self, kind: str, key: str):
+        found = self._run("SELECT value, used FROM entries WHERE digest = ?", (self._digest(kind, key),), create=False)
+        row = found.fetchone() if found is not None else None
+        if row is None:
+            return None
+        raw, used = row
         collecting = gc.isenabled()
         gc.disable()  # a large entry is thousands of objects, all kept: no use walking the heap for them
         try:
             entry = json.loads(raw)
-        except ValueError:  # truncated, corrupt or not JSON at all (UnicodeDecodeError is one)
+        except (ValueError, TypeError):  # truncated, corrupt or not JSON at all (UnicodeDecodeError is one)
             return None
         finally:
             if collecting:
                 gc.enable()
         if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == FORMAT and entry[1] == key):
             return None
-        try:
-            os.utime(path)  # "recently used", for the sweep
-        except OSError:
-            pass
+        now = int(time.time())
+        if not isinstance(used, int) or now - used >= _USED_GRAIN:  # "recently used", for the sweep
+            self._run("UPDATE entries SET used = ? WHERE digest = ?", (now, self._digest(kind, key)))
         return entry[2]
 
     def store(self, kind: str, key: str, value) -> None:
         if not self.usable:
             return
-        path = self._file(kind, key)
         data = json.dumps([FORMAT, key, value], separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
-        try:
-            if path.parent not in self._directories:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._directories.add(path.parent)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, path)
-            except BaseException:
-                _remove(temporary)
-                raise
-        except OSError as error:
-            self.usable = False
-            _warn(f"cache directory {self.root} is not writable ({error.strerror or error}); running without the disk cache")
+        written = self._run("INSERT OR REPLACE INTO entries (digest, kind, value, size, used) VALUES (?, ?, ?, ?, ?)",
+                            (self._digest(kind, key), kind, data, len(data), int(time.time())))
+        if written is None:
             return
         self.written += len(data)
         self._since_sweep += len(data)
@@ -149,79 +213,109 @@ class DiskCache:
 
     # -- size --------------------------------------------------------------------------------
 
-    def entries(self) -> list[tuple[float, int, Path]]:
-        """(last used, bytes, path) of every entry file."""
-        found = []
-        for kind in _KINDS:
-            base = self.root / kind
-            try:
-                shards = list(os.scandir(base))
-            except OSError:
-                continue
-            for shard in shards:
-                if not shard.is_dir(follow_symlinks=False):
-                    continue
-                try:
-                    files = list(os.scandir(shard.path))
-                except OSError:
-                    continue
-                for item in files:
-                    try:
-                        status = item.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    found.append((status.st_mtime, status.st_size, Path(item.path)))
-        return found
+    def totals(self) -> tuple[int, int]:
+        """(entries, bytes) in the cache."""
+        found = self._run("SELECT count(*), total(size) FROM entries", create=False)
+        row = found.fetchone() if found is not None else None
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def _sweep_if_due(self) -> None:
-        mark = self.root / _SWEEP_MARK
-        try:
-            if time.time() - mark.stat().st_mtime < _SWEEP_EVERY:
-                return
-        except OSError:
-            pass
+        found = self._run("SELECT value FROM meta WHERE name = 'last-sweep'")
+        row = found.fetchone() if found is not None else None
+        if row is not None and isinstance(row[0], (int, float)) and time.time() - row[0] < _SWEEP_EVERY:
+            return
         self.sweep()
 
     def sweep(self) -> int:
         """Remove least recently used entries until the cache is 90% of its limit; bytes removed.
-        Stray temporary files older than a minute go too (a writer that was killed)."""
-        entries = self.entries()
-        total = sum(size for _, size, _ in entries)
-        target = self.limit * 0.9 if total > self.limit else total
-        removed = 0
-        now = time.time()
-        for used, size, path in sorted(entries):
-            if path.name.startswith(".tmp-"):
-                if now - used > 60 and _remove(path):
-                    removed += size
-            elif total - removed > target and _remove(path):
+        The file-per-entry format's folders, if an older settle left any, go too."""
+        removed = sum(size for size in _remove_legacy(self.root))
+        _, total = self.totals()
+        if total > self.limit:
+            target = self.limit * 0.9
+            doomed = []
+            found = self._run("SELECT digest, size FROM entries ORDER BY used, digest")
+            for digest, size in found.fetchall() if found is not None else ():
+                if total - removed <= target:
+                    break
+                doomed.append((digest,))
                 removed += size
-        try:
-            (self.root / _SWEEP_MARK).touch()
-        except OSError:
-            pass
+            database = self._db()
+            if database is not None and doomed:
+                try:
+                    with database:  # one transaction
+                        database.execute("BEGIN IMMEDIATE")
+                        database.executemany("DELETE FROM entries WHERE digest = ?", doomed)
+                    database.execute("PRAGMA incremental_vacuum")  # the file gives the pages back
+                except sqlite3.DatabaseError:
+                    pass  # busy: the next sweep tries again
+        self._run("INSERT OR REPLACE INTO meta (name, value) VALUES ('last-sweep', ?)", (time.time(),))
         return removed
 
     def clear(self) -> tuple[int, int]:
-        """Remove every entry: (files, bytes) removed. Only settle's own folders are touched."""
-        files = size = 0
-        for _, entry_size, path in self.entries():
-            if _remove(path):
-                files += 1
-                size += entry_size
-        for kind in _KINDS:
-            base = self.root / kind
+        """Remove every entry: (entries, bytes) removed. Only settle's own files are touched."""
+        entries, size = self.totals()
+        legacy = _remove_legacy(self.root)
+        self._run("DELETE FROM entries", create=False)
+        self._run("PRAGMA incremental_vacuum", create=False)
+        return entries + len(legacy), size + sum(legacy)
+
+
+def _prepare(database: sqlite3.Connection) -> None:
+    """Check (or make) the schema; _Foreign when the file is some other database."""
+    database.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes before the first table: a new file's
+    application, version = (database.execute(f"PRAGMA {name}").fetchone()[0] for name in ("application_id", "user_version"))
+    if (application, version) == (_APPLICATION_ID, _SCHEMA_VERSION):
+        database.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last writes to a power cut is fine
+        return
+    if application != 0 or version != 0:
+        raise _Foreign(f"{application:#x}/{version}")
+    if database.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        raise _Foreign("tables of another program")
+    database.execute("PRAGMA journal_mode = WAL")
+    database.execute("PRAGMA synchronous = NORMAL")
+    database.execute("BEGIN IMMEDIATE")  # two processes making it at once: the second finds it made
+    try:
+        if database.execute("PRAGMA user_version").fetchone()[0] == 0:
+            database.execute("CREATE TABLE entries (digest BLOB PRIMARY KEY, kind TEXT NOT NULL, value BLOB NOT NULL,"
+                             " size INTEGER NOT NULL, used INTEGER NOT NULL)")
+            database.execute("CREATE INDEX entries_used ON entries (used)")
+            database.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value)")
+            database.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+            database.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        database.execute("COMMIT")
+    except BaseException:
+        database.execute("ROLLBACK")
+        raise
+
+
+def _remove_legacy(root: Path) -> list[int]:
+    """Delete the file-per-entry format's entry files (two-hex-digit shards of digest-named files);
+    their sizes. Anything else in those folders is left, and so are the folders then."""
+    removed = []
+    for kind in _LEGACY:
+        base = root / kind
+        try:
+            shards = [s for s in os.scandir(base) if s.is_dir(follow_symlinks=False) and re.fullmatch(r"[0-9a-f]{2}", s.name)]
+        except OSError:
+            continue
+        for shard in shards:
             try:
-                for shard in os.scandir(base):
-                    try:
-                        os.rmdir(shard.path)
-                    except OSError:
-                        pass
-                os.rmdir(base)
+                files = list(os.scandir(shard.path))
             except OSError:
-                pass
-        _remove(self.root / _SWEEP_MARK)
-        return files, size
+                continue
+            for item in files:
+                if re.fullmatch(r"[0-9a-f]{30}|\.tmp-.*", item.name) and item.is_file(follow_symlinks=False):
+                    try:
+                        size = item.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+                    if _remove(item.path):
+                        removed.append(size)
+            _rmdir(shard.path)
+        _rmdir(base)
+    _remove(root / "last-sweep")
+    return removed
 
 
 @dataclass(frozen=True)
@@ -235,8 +329,8 @@ class CacheInfo:
 
 def cache_info() -> CacheInfo:
     cache = DiskCache(cache_directory(), size_limit())
-    entries = cache.entries()
-    return CacheInfo(str(cache.root), not cache_disabled(), len(entries), sum(size for _, size, _ in entries), cache.limit)
+    entries, size = cache.totals()
+    return CacheInfo(str(cache.root), not cache_disabled(), entries, size, cache.limit)
 
 
 def repository_places(repository) -> tuple[str, ...]:
@@ -269,6 +363,13 @@ def _remove(path) -> bool:
         return True
     except OSError:
         return False
+
+
+def _rmdir(path) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass  # not empty: something that is not ours is in it
 
 
 def _warn(message: str) -> None:
