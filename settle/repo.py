@@ -128,13 +128,17 @@ class _Merge:
 
     conflicts: tuple[MergeConflict, ...]
     index: pygit2.Index | None = None  # libgit2's merge
-    tree: str | None = None  # git merge-tree's merged tree, in the scratch store
+    tree: str | None = None  # git merge-tree's merged tree, in the scratch store; or ours, under `overlay`
     files: dict[str, TreeEntry] | None = None
+    overlay: dict[str, TreeEntry] | None = None  # a trivial merge: their changed files, laid over ours' tree
 
 
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
 _CACHED_DIFFS = 4096
 _CACHED_MERGES = 16  # git's merges are a tree id each; libgit2's hold an index
+_CACHED_CHANGES = 64  # tree diffs and merge bases: a side's are read by its pass and by the merge of its pair
+_TRIVIAL_WALK = 2000  # commits per side looked at to prove one merge base; past that, git decides
+_TRIVIAL = frozenset({ChangeStatus.ADDED, ChangeStatus.MODIFIED, ChangeStatus.TYPE_CHANGED})
 
 
 class Repository:
@@ -150,6 +154,8 @@ class Repository:
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
         self._merges: dict[tuple[str, str], _Merge] = {}
+        self._changes: OrderedDict[tuple[str, str], tuple[PathChange, ...]] = OrderedDict()
+        self._bases: OrderedDict[tuple[str, str], str | None] = OrderedDict()
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -262,8 +268,13 @@ class Repository:
         )
 
     def merge_base(self, first: str, second: str) -> str | None:
-        found = self._repo.merge_base(pygit2.Oid(hex=first), pygit2.Oid(hex=second))
-        return str(found) if found is not None else None
+        key = (first, second)
+        if key not in self._bases:  # a pair's base is asked for by its pass and by its merge
+            found = self._repo.merge_base(pygit2.Oid(hex=first), pygit2.Oid(hex=second))
+            self._bases[key] = str(found) if found is not None else None
+            if len(self._bases) > _CACHED_CHANGES:
+                self._bases.popitem(last=False)
+        return self._bases[key]
 
     def parents(self, commit: str) -> tuple[str, ...]:
         return tuple(str(parent) for parent in self._repo[commit].parent_ids)
@@ -351,6 +362,15 @@ class Repository:
 
     def changes(self, old_commit: str, new_commit: str) -> tuple[PathChange, ...]:
         """Changed paths between two commits, renames detected as git does by default."""
+        key = (old_commit, new_commit)
+        found = self._changes.get(key)
+        if found is None:
+            found = self._changes[key] = self._tree_changes(old_commit, new_commit)
+            if len(self._changes) > _CACHED_CHANGES:
+                self._changes.popitem(last=False)
+        return found
+
+    def _tree_changes(self, old_commit: str, new_commit: str) -> tuple[PathChange, ...]:
         # Without INCLUDE_TYPECHANGE a file that becomes a symlink shows as a delete plus an add.
         diff = self._repo.diff(self._repo[old_commit].tree, self._repo[new_commit].tree, flags=DiffOption.INCLUDE_TYPECHANGE)
         diff.find_similar()
@@ -410,6 +430,8 @@ class Repository:
                 listed = [TreeEntry(e.path, str(e.id), entry_kind(e.mode)) for e in merge.index]
             else:
                 listed = self._tree_files(self._object(merge.tree))
+            if merge.overlay is not None:
+                listed = sorted({**{e.path: e for e in listed}, **merge.overlay}.values(), key=lambda e: e.path)
             merge.files = {entry.path: entry for entry in listed if entry.path not in conflicted}
         return merge.files
 
@@ -420,6 +442,8 @@ class Repository:
         merge = self._merge(ours, theirs)
         if merge.files is not None:
             return merge.files.get(path)
+        if merge.overlay is not None and path in merge.overlay:
+            return merge.overlay[path]
         if any(path in (c.ancestor_path, c.ours_path, c.theirs_path) for c in merge.conflicts):
             return None
         try:
@@ -444,8 +468,49 @@ class Repository:
         return found
 
     def _merge_commits(self, ours: str, theirs: str) -> _Merge:
+        trivial = self._trivial_merge(ours, theirs)
+        if trivial is not None:
+            return trivial
         git = git_merge_program()
         return self._git_merge(git, ours, theirs) if git else self._libgit2_merge(ours, theirs)
+
+    def _trivial_merge(self, ours: str, theirs: str) -> _Merge | None:
+        """The merge of two sides that changed disjoint paths from their one merge base, adding or
+        modifying files but deleting (or renaming) none: every engine answers the same there (each
+        path is taken from the side that changed it, nothing conflicts, no rename can be found), so
+        neither git nor libgit2 is asked. Most merges of real history are this shape; a `git
+        merge-tree` process costs about 5 ms a merge. None when the shape is not met."""
+        base = self.merge_base(ours, theirs)
+        if base is None or not self._only_merge_base(base, ours, theirs):
+            return None
+        sides = [self.changes(base, tip) for tip in (ours, theirs)]
+        if any(change.status not in _TRIVIAL for changes in sides for change in changes):
+            return None
+        paths = [{change.path for change in changes} for changes in sides]
+        if paths[0] & paths[1]:
+            return None
+        for mine, other in ((paths[0], paths[1]), (paths[1], paths[0])):
+            # A file one side adds where the other adds a file under it (`x` and `x/y`) conflicts.
+            if any(path[:cut] in other for path in mine for cut in _slashes(path)):
+                return None
+        overlay = {c.path: TreeEntry(c.path, c.new_id, c.new_kind) for c in sides[1]}
+        return _Merge((), tree=str(self._repo[ours].tree_id), overlay=overlay)
+
+    def _only_merge_base(self, base: str, ours: str, theirs: str) -> bool:
+        """Whether `base` is the pair's only merge base: no commit reachable from both tips lies
+        outside base's history (criss-cross merges have several, and git merges them first)."""
+        mine = set()
+        for tip, seen in ((ours, None), (theirs, mine)):
+            walker = self._repo.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.NONE)
+            walker.hide(pygit2.Oid(hex=base))
+            for count, commit in enumerate(walker):
+                if count >= _TRIVIAL_WALK:
+                    return False
+                if seen is None:
+                    mine.add(commit.id)
+                elif commit.id in seen:
+                    return False
+        return True
 
     def _git_merge(self, git: str, ours: str, theirs: str) -> _Merge:
         # libgit2's merge is not merge-ort: it has no histogram diff and detects renames
@@ -630,6 +695,14 @@ def _hunks_of(patch: pygit2.Patch) -> tuple[Hunk, ...]:
         new_range = LineRange(hunk.new_start, hunk.new_start + hunk.new_lines - 1) if hunk.new_lines else LineRange(hunk.new_start + 1, hunk.new_start)
         result.append(Hunk(old_range, new_range))
     return tuple(result)
+
+
+def _slashes(path: str):
+    """Where `path`'s parent folders end: path[:cut] is each of them."""
+    cut = path.find("/")
+    while cut != -1:
+        yield cut
+        cut = path.find("/", cut + 1)
 
 
 def _line_count(data: bytes) -> int:

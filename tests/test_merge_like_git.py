@@ -61,10 +61,21 @@ def histories(draw):
 
 
 def _commit(repository: pygit2.Repository, files: dict[str, list[str]], parents: list) -> pygit2.Oid:
+    return repository.create_commit(None, SIGNATURE, SIGNATURE, "m", _tree(repository, files), parents)
+
+
+def _tree(repository: pygit2.Repository, files: dict[str, list[str]]) -> pygit2.Oid:
     builder = repository.TreeBuilder()
+    folders: dict[str, dict[str, list[str]]] = {}
     for path, lines in sorted(files.items()):
-        builder.insert(path, repository.create_blob("".join(lines).encode()), FileMode.BLOB)
-    return repository.create_commit(None, SIGNATURE, SIGNATURE, "m", builder.write(), parents)
+        folder, slash, rest = path.partition("/")
+        if slash:
+            folders.setdefault(folder, {})[rest] = lines
+        else:
+            builder.insert(path, repository.create_blob("".join(lines).encode()), FileMode.BLOB)
+    for folder, inside in folders.items():
+        builder.insert(folder, _tree(repository, inside), FileMode.TREE)
+    return builder.write()
 
 
 def _build(where: Path, base, left, right, criss_cross: bool) -> tuple[str, str]:
@@ -78,19 +89,6 @@ def _build(where: Path, base, left, right, criss_cross: bool) -> tuple[str, str]
         second = _commit(repository, {**right, "b.txt": right.get("b.txt", []) + ["right\n"]}, [theirs, ours])
         ours, theirs = first, second
     return str(ours), str(theirs)
-
-
-def _git_conflicted_paths(repo: Path, ours: str, theirs: str) -> set[str]:
-    scratch = Path(tempfile.mkdtemp(prefix="settle-test-git-"))
-    try:
-        copy = scratch / "copy.git"
-        shutil.copytree(repo, copy)
-        result = subprocess.run(["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs],
-                                cwd=copy, capture_output=True, text=True)
-        assert result.returncode in (0, 1), result.stderr
-        return set(result.stdout.splitlines()[1:]) - {""}
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _settle_conflicted_paths(repo: Path, ours: str, theirs: str) -> set[str]:
@@ -111,8 +109,72 @@ def test_settle_conflicts_on_the_paths_git_conflicts_on(history):
         repo = Path(where) / "repo.git"
         ours, theirs = _build(repo, *history)
         objects = sorted(p.relative_to(repo).as_posix() for p in (repo / "objects").rglob("*"))
-        assert _settle_conflicted_paths(repo, ours, theirs) == _git_conflicted_paths(repo, ours, theirs)
+        assert _settle_conflicted_paths(repo, ours, theirs) == _git_merge(repo, ours, theirs)[0]
         assert sorted(p.relative_to(repo).as_posix() for p in (repo / "objects").rglob("*")) == objects
+
+
+@st.composite
+def spread_histories(draw):
+    """Sides that mostly touch different files, and add files, some where the other side adds a folder:
+    the shapes settle merges without asking git (disjoint changes, nothing deleted), and their near misses."""
+    base = {path: draw(st.lists(st.sampled_from(LINES), min_size=2, max_size=8)) for path in ("a.txt", "b.txt", "dir/c.txt", "dir/d.txt")}
+    sides = []
+    for _ in range(2):
+        files = {path: (_edit(draw, lines) if draw(st.integers(0, 3)) == 0 else list(lines)) for path, lines in base.items()}
+        for added in draw(st.lists(st.sampled_from(["new.txt", "x", "x/y.txt", "dir/e.txt", "dir/sub/f.txt"]), max_size=2, unique=True)):
+            if not any(other.startswith(added + "/") or added.startswith(other + "/") for other in files):
+                files[added] = draw(st.lists(st.sampled_from(LINES), min_size=1, max_size=3))
+        if draw(st.integers(0, 5)) == 0:
+            files[draw(st.sampled_from(["moved.txt", "dir/moved.txt"]))] = files.pop(draw(st.sampled_from(sorted(base))))
+        sides.append(files)
+    return base, sides[0], sides[1], draw(st.integers(0, 3)) == 0
+
+
+def _git_merge(repo: Path, ours: str, theirs: str) -> tuple[set[str], dict[str, str] | None]:
+    """git's conflicted paths, and its merged tree (path -> blob id) when nothing conflicts."""
+    scratch = Path(tempfile.mkdtemp(prefix="settle-test-git-"))
+    try:
+        copy = scratch / "copy.git"
+        shutil.copytree(repo, copy)
+        result = subprocess.run(["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs],
+                                cwd=copy, capture_output=True, text=True)
+        assert result.returncode in (0, 1), result.stderr
+        lines = result.stdout.splitlines()
+        conflicted = set(lines[1:]) - {""}
+        if conflicted:
+            return conflicted, None
+        listing = subprocess.run(["git", "ls-tree", "-r", lines[0]], cwd=copy, capture_output=True, text=True, check=True)
+        return set(), {line.split("\t", 1)[1]: line.split()[2] for line in listing.stdout.splitlines()}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spread_histories())
+def test_the_merged_tree_is_gits_where_the_sides_touch_different_files(history):
+    with tempfile.TemporaryDirectory(prefix="settle-test-history-") as where:
+        repo = Path(where) / "repo.git"
+        ours, theirs = _build(repo, *history)
+        conflicted, tree = _git_merge(repo, ours, theirs)
+        assert _settle_conflicted_paths(repo, ours, theirs) == conflicted
+        if tree is not None:
+            repository = Repository.open(repo)
+            assert {path: entry.id for path, entry in repository.merged_files(ours, theirs).items()} == tree
+            fresh = Repository.open(repo)  # one path at a time, before any listing
+            assert all(fresh.merged_entry(ours, theirs, path).id == blob for path, blob in tree.items())
+
+
+def test_disjoint_additions_and_edits_are_merged_without_git(tmp_path):
+    base = {"a.txt": ["a\n"], "dir/b.txt": ["b\n"]}
+    ours, theirs = _build(tmp_path / "repo.git", base, {**base, "a.txt": ["a2\n"], "x": ["file\n"]},
+                          {**base, "dir/b.txt": ["b2\n"], "dir/new.txt": ["n\n"]}, False)
+    repository = Repository.open(tmp_path / "repo.git")
+    assert repository._trivial_merge(ours, theirs) is not None
+    _, tree = _git_merge(tmp_path / "repo.git", ours, theirs)
+    assert {path: entry.id for path, entry in repository.merged_files(ours, theirs).items()} == tree
+    clash, _ = _build(tmp_path / "clash.git", base, {**base, "x": ["file\n"]}, {**base, "x/y.txt": ["under\n"]}, False)
+    assert Repository.open(tmp_path / "clash.git")._trivial_merge(clash, _) is None  # a file where a folder is added
+    assert _settle_conflicted_paths(tmp_path / "clash.git", clash, _) == _git_merge(tmp_path / "clash.git", clash, _)[0]
 
 
 @pytest.mark.parametrize("shape", ["renamed_and_deleted", "renamed_apart"])

@@ -306,6 +306,9 @@ def _imports_of(merged, change, changer, other, path, profile, used_in: set[str]
     if _still_bound(merged, path, definition.name):
         return
     for file in _files_spelling(other, {definition.name}):
+        lines = file.changed_new_lines
+        if not any(b.name == definition.name and b.line in lines for b in file.new_table.imports):
+            continue  # it wrote no such import: no need to read (or parse) the merged file
         site = result.merged_path(file.change.new_path)
         for table, binding in result.imports_from(site, other.name):
             if table.path in used_in or binding.name != definition.name:
