@@ -156,7 +156,9 @@ def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, sy
     if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
         for merge in merges:
-            yield settle_merge(session, merge, syntax, interference, selection).to_json(compact=True)
+            line = settle_merge(session, merge, syntax, interference, selection).to_json(compact=True)
+            session.tables.flush()
+            yield line
         return
     yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, (syntax, interference), selection)
 
@@ -263,7 +265,9 @@ def _work(worker: int, repo: str, merges: list[str], max_file_size: int, options
     session = Session.open(repo, max_file_size)
     while (index := tasks.get()) is not None:
         try:
-            results.put((worker, index, settle_merge(session, merges[index], *options, selection).to_json(compact=True), None))
+            line = settle_merge(session, merges[index], *options, selection).to_json(compact=True)
+            session.tables.flush()  # before the line: once the last one is out, the worker is stopped
+            results.put((worker, index, line, None))
         except Exception as error:  # noqa: BLE001 - the parent raises it, as a serial replay would
             # Keep going: the merges before this one, which a serial run would finish first,
             # may still come this way.

@@ -94,6 +94,7 @@ def test_a_cache_hit_is_the_table_a_fresh_extraction_gives(tmp_path_factory, ind
     writer = SymbolTables(blobs.read, disk=DiskCache(directory))
     writer.get(path, "blob0000")
     writer.references_to(path, "blob0000", names)
+    writer.flush()  # as its process does when it ends
     # A new process, in effect: nothing in memory, everything from the directory.
     reader = SymbolTables(blobs.read, disk=DiskCache(directory))
     reads = blobs.reads
@@ -103,6 +104,7 @@ def test_a_cache_hit_is_the_table_a_fresh_extraction_gives(tmp_path_factory, ind
     assert reader.references_to(path, "blob0000", names) == tuple(r for r in fresh.references if r.name in names)
     assert blobs.reads == reads, "the targeted answer came from the entry"
     assert hit.references == fresh.references  # worked out on demand (a parse), then stored
+    reader.flush()
     reads = blobs.reads
     again = SymbolTables(blobs.read, disk=DiskCache(directory)).get(path, "blob0000")
     assert again == fresh and again.references == fresh.references
@@ -130,6 +132,7 @@ def test_a_bad_entry_is_ignored_and_rewritten(tmp_path, kind):
     blobs = _Blobs([(path, source)])
     cache = DiskCache(tmp_path)
     SymbolTables(blobs.read, disk=cache).get(path, "blob0000")
+    cache.flush()
     entry = _entry_file(cache, path, "blob0000")
     key = table_key("blob0000", path, profile_for_path(path), DEFAULT_MAX_BYTES)
     entry.write_bytes(_bad_entries(key, entry.read_bytes())[kind])
@@ -137,6 +140,7 @@ def test_a_bad_entry_is_ignored_and_rewritten(tmp_path, kind):
     table = tables.get(path, "blob0000")
     assert tables.loaded == 0 and tables.built == 1
     assert table == extract(source, path, profile_for_path(path))
+    tables.flush()
     rewritten = json.loads(entry.read_bytes())
     assert rewritten[0] == FORMAT and rewritten[1] == key
     assert SymbolTables(blobs.read, disk=DiskCache(tmp_path)).get(path, "blob0000") == table
@@ -178,6 +182,7 @@ def test_a_bad_database_file_is_made_anew(tmp_path, kind):
     tables = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
     assert tables.get(path, "blob0000") == extract(source, path, profile_for_path(path))
     assert tables.built == 1
+    tables.flush()
     again = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
     assert again.get(path, "blob0000") == extract(source, path, profile_for_path(path)) and again.loaded == 1
 
@@ -198,6 +203,7 @@ def test_the_sweep_removes_the_least_recently_used_entries(tmp_path):
     cache = DiskCache(tmp_path, limit=10_000)
     for number in range(20):
         cache.store("tables", f"key{number}", "x" * 1000)
+        cache.flush()
         _Entry(cache, "tables", f"key{number}").use_at(1_000_000 + number)
     assert cache.load("tables", "key3") == "x" * 1000  # used now: the newest
     cache.sweep()

@@ -141,6 +141,11 @@ class SymbolTables:
         selected.sort(key=_sort_key)  # stable: each name's references keep the full table's order
         return tuple(selected)
 
+    def flush(self) -> None:
+        """Write the disk entries made so far (they are written in batches)."""
+        if self.disk is not None:
+            self.disk.flush()
+
     def mentioning(self, name: str, files: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """The (path, blob id) of `files` whose bytes contain the name: the byte search before a parse.
         With the disk cache, each blob's answer is kept (per name), so a repository searched before

@@ -42,6 +42,8 @@ DEFAULT_LIMIT = 1024 * 1024 * 1024
 _BUSY_SECONDS = 5.0  # a writer waits this long for another; then the entry is simply not written
 _SWEEP_EVERY = 10 * 60  # seconds: at most one sweep this often, unless a process writes a lot
 _SWEEP_AFTER_BYTES = 64 * 1024 * 1024  # written by one process: sweep then, whatever the clock says
+_PENDING = 64  # entries written in one transaction (a transaction costs about as much as a row)
+_PENDING_BYTES = 4 * 1024 * 1024
 _USED_GRAIN = 60  # seconds: a hit rewrites its entry's last use no more often (reads stay reads)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -88,6 +90,8 @@ class DiskCache:
         self._database: sqlite3.Connection | None = None
         self._opened_by: int | None = None
         self._exit_hook = False
+        self._pending: dict[bytes, tuple[str, bytes]] = {}  # digest -> (kind, JSON): stored, not yet written
+        self._pending_bytes = 0
 
     @classmethod
     def default(cls, avoid: tuple[str, ...] = ()) -> DiskCache | None:
@@ -135,7 +139,9 @@ class DiskCache:
         return None
 
     def close(self) -> None:
-        """Let the database go (the last connection to close folds the write-ahead log into the file)."""
+        """Write what is kept, and let the database go (the last connection to close folds the
+        write-ahead log into the file)."""
+        self.flush()
         if self._database is not None and self._opened_by == os.getpid():
             self._database.close()
         self._database = None
@@ -155,16 +161,19 @@ class DiskCache:
         try:
             return database.execute(statement, parameters)
         except sqlite3.DatabaseError as error:
-            if getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
-                return None  # another process holds it: this entry is a miss, or not written
-            database.close()
-            self._database = None
-            if getattr(error, "sqlite_errorname", "") in _REPLACE:  # made anew on the next use
-                for suffix in ("", "-wal", "-shm"):
-                    _remove(f"{self.path}{suffix}")
-            else:
-                self._unusable(error)
+            self._failed(database, error)
             return None
+
+    def _failed(self, database: sqlite3.Connection, error: sqlite3.DatabaseError) -> None:
+        if getattr(error, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            return  # another process holds it: this entry is a miss, or not written
+        database.close()
+        self._database = None
+        if getattr(error, "sqlite_errorname", "") in _REPLACE:  # made anew on the next use
+            for suffix in ("", "-wal", "-shm"):
+                _remove(f"{self.path}{suffix}")
+        else:
+            self._unusable(error)
 
     # -- entries ---------------------------------------------------------------------------
 
@@ -173,48 +182,75 @@ class DiskCache:
         return hashlib.blake2b(f"{kind}\0{key}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
     def load(self, kind: str, key: str):
-        found = self._run("SELECT value, used FROM entries WHERE digest = ?", (self._digest(kind, key),), create=False)
+        digest = self._digest(kind, key)
+        pending = self._pending.get(digest)
+        if pending is not None:
+            return _decoded(pending[1], key)
+        found = self._run("SELECT value, used FROM entries WHERE digest = ?", (digest,), create=False)
         row = found.fetchone() if found is not None else None
         if row is None:
             return None
         raw, used = row
-        collecting = gc.isenabled()
-        gc.disable()  # a large entry is thousands of objects, all kept: no use walking the heap for them
-        try:
-            entry = json.loads(raw)
-        except (ValueError, TypeError):  # truncated, corrupt or not JSON at all (UnicodeDecodeError is one)
-            return None
-        finally:
-            if collecting:
-                gc.enable()
-        if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == FORMAT and entry[1] == key):
-            return None
+        value = _decoded(raw, key)
         now = int(time.time())
-        if not isinstance(used, int) or now - used >= _USED_GRAIN:  # "recently used", for the sweep
-            self._run("UPDATE entries SET used = ? WHERE digest = ?", (now, self._digest(kind, key)))
-        return entry[2]
+        if value is not None and (not isinstance(used, int) or now - used >= _USED_GRAIN):  # "recently used", for the sweep
+            self._run("UPDATE entries SET used = ? WHERE digest = ?", (now, digest))
+        return value
 
     def store(self, kind: str, key: str, value) -> None:
+        """Kept to be written with the next few (one transaction writes them all: `flush`, which a
+        command's end, a replayed merge's end and every _PENDING entries call)."""
         if not self.usable:
             return
         data = json.dumps([FORMAT, key, value], separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
-        written = self._run("INSERT OR REPLACE INTO entries (digest, kind, value, size, used) VALUES (?, ?, ?, ?, ?)",
-                            (self._digest(kind, key), kind, data, len(data), int(time.time())))
-        if written is None:
+        self._pending[self._digest(kind, key)] = (kind, data)
+        self._pending_bytes += len(data)
+        if not self._exit_hook:
+            self._exit_hook = True
+            atexit.register(self._at_exit)
+        if len(self._pending) >= _PENDING or self._pending_bytes >= _PENDING_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the entries kept so far, in one transaction (dropped if the database stays busy)."""
+        if not self._pending:
             return
-        self.written += len(data)
-        self._since_sweep += len(data)
+        now = int(time.time())
+        rows = [(digest, kind, data, len(data), now) for digest, (kind, data) in self._pending.items()]
+        self._pending.clear()
+        self._pending_bytes = 0
+        if not self.usable or (database := self._db()) is None:
+            return
+        try:
+            database.execute("BEGIN IMMEDIATE")
+            try:
+                database.executemany("INSERT OR REPLACE INTO entries (digest, kind, value, size, used) VALUES (?, ?, ?, ?, ?)", rows)
+                database.execute("COMMIT")
+            except BaseException:
+                if database.in_transaction:
+                    database.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as error:
+            self._failed(database, error)
+            return
+        written = sum(row[3] for row in rows)
+        self.written += written
+        self._since_sweep += written
         if self._since_sweep >= _SWEEP_AFTER_BYTES:
             self._since_sweep = 0
             self.sweep()
-        elif not self._exit_hook:
-            self._exit_hook = True
-            atexit.register(self._sweep_if_due)
+
+    def _at_exit(self) -> None:
+        if self._opened_by not in (None, os.getpid()):
+            return  # a forked worker's copy: its own process writes its own
+        self.flush()
+        self._sweep_if_due()
 
     # -- size --------------------------------------------------------------------------------
 
     def totals(self) -> tuple[int, int]:
         """(entries, bytes) in the cache."""
+        self.flush()
         found = self._run("SELECT count(*), total(size) FROM entries", create=False)
         row = found.fetchone() if found is not None else None
         return (int(row[0]), int(row[1])) if row else (0, 0)
@@ -254,11 +290,29 @@ class DiskCache:
 
     def clear(self) -> tuple[int, int]:
         """Remove every entry: (entries, bytes) removed. Only settle's own files are touched."""
+        self._pending.clear()
+        self._pending_bytes = 0
         entries, size = self.totals()
         legacy = _remove_legacy(self.root)
         self._run("DELETE FROM entries", create=False)
         self._run("PRAGMA incremental_vacuum", create=False)
         return entries + len(legacy), size + sum(legacy)
+
+
+def _decoded(raw, key: str):
+    """An entry's value, or None when its JSON is broken or repeats another format or key."""
+    collecting = gc.isenabled()
+    gc.disable()  # a large entry is thousands of objects, all kept: no use walking the heap for them
+    try:
+        entry = json.loads(raw)
+    except (ValueError, TypeError):  # truncated, corrupt or not JSON at all (UnicodeDecodeError is one)
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    if not (isinstance(entry, list) and len(entry) == 3 and entry[0] == FORMAT and entry[1] == key):
+        return None
+    return entry[2]
 
 
 def _prepare(database: sqlite3.Connection) -> None:
