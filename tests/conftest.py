@@ -95,10 +95,16 @@ class Settle:
 
 
 def long_history(merges: int, path: Path) -> Path:
-    """A repository whose history is `merges` merges of one-function branches."""
-    branches = {f"b{i}": {"files": {f"m{i}.py": f"def f{i}():\n    return {i}\n"}} for i in range(merges)}
-    scenario = {"base": {"files": {"a.py": "x = 1\n"}}, "branches": branches,
-                "merges": [{"parents": [f"b{i}"]} for i in range(merges)]}
+    """A repository whose history is `merges` merges of one-function branches. Each branch also sets
+    its own line of a shared file, so every merge is a real three-way merge (git's, in a scratch
+    store), not changes to disjoint paths laid over one another."""
+    def registry(lines: range) -> str:
+        return "".join(f"v{i} = {int(i in lines)}\n\n\n" for i in range(merges))
+
+    branches = {f"b{i}": {"files": {f"m{i}.py": f"def f{i}():\n    return {i}\n", "registry.py": registry(range(i, i + 1))}}
+                for i in range(merges)}
+    scenario = {"base": {"files": {"a.py": "x = 1\n", "registry.py": registry(range(0))}}, "branches": branches,
+                "merges": [{"parents": [f"b{i}"], "files": {"registry.py": registry(range(i + 1))}} for i in range(merges)]}
     return scenarios.build(scenarios.Scenario.model_validate(scenario), path)
 
 
