@@ -266,6 +266,10 @@ class Ledger:
             seqs.update(row[0] for row in rows)
         return seqs
 
+    def last_with_key(self, key: str) -> int | None:
+        """The newest event indexed under key."""
+        return self._query("SELECT max(seq) FROM event_keys WHERE key = ?", (key,))[0][0]
+
     def keyed(self, prefix: str) -> list[tuple[str, int]]:
         """(key, seq) of every key starting with prefix, in chain order: the index without the payloads."""
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
