@@ -8,6 +8,7 @@ symbol tables); nothing here decides anything about a verdict.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from settle.errors import SettleError
 from settle.ledger.memory import Landing, MemoryDocument, MemoryQuery, MemoryTarget, Subjects, remember
@@ -25,9 +26,7 @@ def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candid
     _one_query(candidate, claims, plan, task, symbols, paths)
     with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
         if session is None and not paths:  # only symbols need the parser (and the diff, for a candidate)
-            from settle.settlement import Session
-
-            session = Session.open(repo)
+            session = _session(repo) if candidate is not None else _Reader.open(repo)
         repository = session.repository if session is not None else _repository(repo)
         target_ref = base or repository.default_base()
         target = repository.resolve(target_ref)
@@ -50,6 +49,32 @@ def _repository(repo: str):
     from settle.repo import Repository
 
     return Repository.open(repo)
+
+
+def _session(repo: str):
+    from settle.settlement import Session
+
+    return Session.open(repo)
+
+
+@dataclass
+class _Reader:
+    """The part of a Session a query without a candidate reads: the repository and its symbol
+    tables, opened as Session.open opens them. The session's diff stage is not needed, and
+    importing it (with the verdict models) costs more than the rest of the answer."""
+
+    repository: object
+    tables: object
+
+    @classmethod
+    def open(cls, repo: str) -> _Reader:
+        from settle.parse.cache import SymbolTables
+        from settle.parse.extract import DEFAULT_MAX_BYTES
+        from settle.parse.store import DiskCache, repository_places
+
+        repository = _repository(repo)
+        disk = DiskCache.default(avoid=repository_places(repository))
+        return cls(repository, SymbolTables(repository.blob, DEFAULT_MAX_BYTES, hunks=repository.hunks, disk=disk))
 
 
 def _one_query(candidate, claims, plan, task, symbols, paths) -> None:
