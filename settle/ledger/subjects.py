@@ -185,7 +185,11 @@ def _callees(session, commit: str, queried: set[str], by_name: dict[str, set[str
 
 def _callers(session, commit: str, names: dict[str, set[str]], candidates: set[str], subjects: Subjects) -> None:
     needles = [name.encode() for name in names]
-    for path in sorted({s.split("::", 1)[0] for s in candidates}):
+    files = [(path, entry.id) for path in sorted({s.split("::", 1)[0] for s in candidates})
+             if (entry := _file(session.repository, commit, path)) is not None]
+    # Which blobs spell a name is kept in the disk cache: most of these files are not read at all.
+    spelled = {path for name in names for path, _ in session.tables.mentioning(name, files)}
+    for path in sorted(spelled):
         table = _table(session, commit, path, needles, within=candidates)
         for reference in table.references if table is not None else ():
             if reference.name not in names or reference.scope is None:
@@ -218,11 +222,9 @@ def _table(session, commit: str, path: str, needles: list[bytes] | None = None, 
     """The file's table with its calls, at commit; None when it is gone or not code, or when none of
     needles is spelled in it (inside the definitions `within` names, when given: a definitions-only
     table finds them, and calls are worked out only for a file that has a hit)."""
-    from settle.repo import EntryKind
-
     repository = session.repository
-    entry = repository.entry(commit, path)
-    if entry is None or entry.kind is not EntryKind.FILE:
+    entry = _file(repository, commit, path)
+    if entry is None:
         return None
     data = repository.blob(entry.id) if needles is not None else b""
     if needles is not None and not any(needle in data for needle in needles):
@@ -235,6 +237,14 @@ def _table(session, commit: str, path: str, needles: list[bytes] | None = None, 
         if not any(needle in data[span.start_byte:span.end_byte] for span in spans for needle in needles):
             return None
     return table
+
+
+def _file(repository, commit: str, path: str):
+    """The tree entry of a file at commit; None when it is gone or not a file."""
+    from settle.repo import EntryKind
+
+    entry = repository.entry(commit, path)
+    return entry if entry is not None and entry.kind is EntryKind.FILE else None
 
 
 # Asking git whether a commit is in the target reads the target's history back to that commit's
