@@ -259,7 +259,7 @@ def main() -> int:
         print(f"{'sqlite alone: connect, insert, close (WAL)':44} {costs['sqlite'] * 1000:8.2f} {costs['sqlite'] / costs['plain']:7.2f}x")
         print(f"{'ledger append, open ledger':44} {costs['hot'] * 1000:8.2f} {costs['hot'] / costs['plain']:7.2f}x")
         print(f"{'ledger open + append + close, identity given':44} {costs['known'] * 1000:8.2f} {costs['known'] / costs['plain']:7.2f}x")
-        print(f"{'check --ledger: open + identity + append + close':44} {costs['cold'] * 1000:8.2f} {costs['cold'] / costs['plain']:7.2f}x")
+        print(f"{'per check: open + identity + append + close':44} {costs['cold'] * 1000:8.2f} {costs['cold'] / costs['plain']:7.2f}x")
         print(f"{'  identity, a whole walk (first verdict)':44} {costs['identity_walk'] * 1000:8.2f}")
         print(f"{'  identity, target 50 commits on':44} {costs['identity_since'] * 1000:8.2f}")
         print(f"bar: ≤ 5 ms per verdict: {'met' if max(costs['hot'], costs['cold']) <= 0.005 else 'NOT met'}")
