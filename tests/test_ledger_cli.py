@@ -69,13 +69,14 @@ def test_memory_brief_of_a_third_task_on_the_symbol_an_agent_broke_twice(settle,
 
 
 def test_memory_json_follows_its_schema_and_says_what_became_of_each_attempt(settle, attempts, tmp_path):
-    from settle.ledger.memory import MemoryDocument
+    from settle.ledger.schema import MemoryDocument
 
     ledger = tmp_path / "ledger.db"
     _sequence(settle, attempts, ledger)
     result = settle("memory", "agent/discount", "--ledger", str(ledger), "--format", "json", repo=attempts)
     document = json.loads(result.stdout)
-    MemoryDocument.model_validate(document)
+    # The command builds plain dataclasses; the schema's models hold the same fields, no more, no less.
+    assert MemoryDocument.model_validate(document).model_dump(mode="json", by_alias=True) == document
     assert document["schema"] == "settle.memory/1"
     assert document["query"]["symbols"] == ["src/shop/pricing.py::price_of"]
     [subject] = document["subjects"]
@@ -127,6 +128,15 @@ def test_memory_by_path_glob(settle, attempts, tmp_path):
     _sequence(settle, attempts, ledger)
     result = settle("memory", "--path", "src/**", "--ledger", str(ledger), "--format", "json", repo=attempts)
     assert [s["subject"] for s in json.loads(result.stdout)["subjects"]] == ["src/shop/pricing.py"]
+
+
+def test_memorys_globs_are_the_claims_globs():
+    from settle.bind.claims import glob_to_regex as claims_glob
+    from settle.ledger.memory import glob_to_regex
+
+    for glob in ("src/**", "**/*.py", "src/*/a.py", "a?.py", "[ab].py", "[!ab].py", "[^a]/**/x", "a[.py", "a.b+c(d)", "**",
+                 "src/**/", "x/[]]y", "weird\\[name].py"):
+        assert glob_to_regex(glob) == claims_glob(glob), glob
 
 
 @pytest.mark.parametrize("arguments, message", [

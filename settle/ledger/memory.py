@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from settle.ledger.record import ATTEMPT, PATH, SEPARATOR, SYMBOL, VERDICT
 from settle.ledger.store import Event, Ledger
@@ -24,82 +22,89 @@ Relation = Literal["touched", "path", "calls", "called_by"]
 Outcome = Literal["held_never_landed", "held_landed_later", "superseded", "landed", "not_landed"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+# The memory document. Plain frozen dataclasses: `settle memory` builds one per answer, and pydantic
+# would cost it a tenth of a second to import and set up. settle.ledger.schema holds the same
+# fields as pydantic models, for the JSON Schema; field descriptions are there.
 
 
-class Occurrence(_Frozen):
+@dataclass(frozen=True)
+class Occurrence:
     """One attempt on which a finding was reported."""
 
-    event: int = Field(description="Ledger event (seq) of the verdict.")
-    time: str = Field(description="When the verdict was recorded (UTC, ISO-8601).")
+    event: int
+    time: str
     command: str
     candidate: str
     commit: str
-    merge_commit: str | None = Field(default=None, description="Replay: the merge commit the verdict re-settled.")
-    held: bool = Field(description="The attempt was held (by this finding or another).")
-    holding: bool = Field(description="This finding is one of the reasons it was held.")
-    outcome: Outcome = Field(description="held_never_landed, held_landed_later (see landed_commit), superseded (a later "
-                                         "attempt of the same ref replaced it, see superseded_by), landed (not held, and in "
-                                         "the target now), not_landed (not held, not in the target yet).")
-    landed_commit: str | None = Field(default=None, description="The attempt's commit, or a later one of the same ref, in the target now.")
-    superseded_by: str | None = Field(default=None, description="The latest later attempt of the same ref.")
+    held: bool
+    holding: bool
+    outcome: Outcome
+    merge_commit: str | None = None
+    landed_commit: str | None = None
+    superseded_by: str | None = None
 
 
-class RememberedFinding(_Frozen):
+@dataclass(frozen=True)
+class RememberedFinding:
     """One finding (kind, subkind, symbols, path) as it recurred across attempts."""
 
     kind: str
     subkind: str
     severity: Literal["error", "warning", "info"]
-    message: str = Field(description="The newest occurrence's message.")
+    message: str
     symbols: list[str]
+    attempts: int
+    recurring: bool
+    occurrences: list[Occurrence]
     path: str | None = None
-    attempts: int = Field(description="Distinct attempts (candidate ref and commit) it was found on.")
-    recurring: bool = Field(description="Found on more than one attempt.")
-    occurrences: list[Occurrence] = Field(description="Newest first.")
 
 
-class SubjectMemory(_Frozen):
-    subject: str = Field(description="A symbol id (PATH::QUALNAME) or a path.")
-    relation: Relation = Field(description="touched: the query names it; path: a queried path; calls / called_by: one "
-                                           "call-graph step from a queried symbol (see via).")
-    via: list[str] = Field(default_factory=list, description="The queried symbols it calls or is called by.")
+@dataclass(frozen=True)
+class SubjectMemory:
+    subject: str
+    relation: Relation
     findings: list[RememberedFinding]
+    via: list[str] = field(default_factory=list)
 
 
-class MemoryQuery(_Frozen):
+@dataclass(frozen=True)
+class MemoryQuery:
+    symbols: list[str]
+    paths: list[str]
     candidate: str | None = None
     claims: str | None = None
     plan: str | None = None
     task: str | None = None
-    symbols: list[str] = Field(description="Symbols asked about (for a candidate: those it changed; for claims: what they name on the base).")
-    paths: list[str] = Field(description="Paths and path globs asked about.")
 
 
-class MemoryTarget(_Frozen):
+@dataclass(frozen=True)
+class MemoryTarget:
     ref: str
     commit: str
 
 
-class MemoryDocument(_Frozen):
-    schema_: Literal["settle.memory/1"] = Field(default=SCHEMA, alias="schema")
+@dataclass(frozen=True)
+class MemoryDocument:
     query: MemoryQuery
-    target: MemoryTarget = Field(description="Landing is judged against this commit.")
-    verdicts: int = Field(description="Verdict events in the ledger.")
-    subjects: list[SubjectMemory] = Field(description="Recurring findings' subjects first, then newest first.")
-    omitted: int = Field(default=0, description="Subjects left out by --limit (the lowest ranked).")
+    target: MemoryTarget
+    verdicts: int
+    subjects: list[SubjectMemory]
+    omitted: int = 0
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    def document(self) -> dict:
+        """The `settle.memory/1` document as JSON data."""
+        return {"schema": SCHEMA, **asdict(self)}
 
     def to_json(self) -> str:
         import json
 
-        return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return json.dumps(self.document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def memory_schema() -> dict:
-    return MemoryDocument.model_json_schema(by_alias=True)
+    from settle.ledger.schema import memory_schema as schema
+
+    return schema()
 
 
 @dataclass
@@ -160,9 +165,35 @@ def _keys(ledger: Ledger, subjects: Subjects, patterns: list[re.Pattern[str]]) -
 
 
 def _glob(text: str) -> re.Pattern[str]:
-    from settle.bind.claims import glob_to_regex
-
     return re.compile(glob_to_regex(text.strip("/")))
+
+
+def glob_to_regex(glob: str) -> str:
+    """Claims' globs (settle.bind.claims.glob_to_regex, the same rules: tests hold them equal). That
+    module loads pydantic and the verdict models, a tenth of a second `--path` has no other use for."""
+    out, index = [], 0
+    while index < len(glob):
+        char = glob[index]
+        if glob.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+            continue
+        if glob.startswith("**", index):
+            out.append(".*")
+            index += 2
+            continue
+        if char == "[":
+            closing = glob.find("]", index + 2)
+            if closing != -1:
+                body = glob[index + 1 : closing]
+                negated = body.startswith(("!", "^"))
+                body = body[1:] if negated else body
+                out.append("[" + ("^" if negated else "") + body.replace("\\", "\\\\").replace("[", "\\[") + "]")
+                index = closing + 1
+                continue
+        out.append({"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char)))
+        index += 1
+    return "".join(out)
 
 
 def _subject_of(finding: dict, subjects: Subjects, patterns: list[re.Pattern[str]]) -> tuple[str, str] | None:

@@ -8,8 +8,10 @@ symbol tables); nothing here decides anything about a verdict.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from settle.errors import SettleError
+from settle.ledger.history import Reachable, reachable
 from settle.ledger.memory import Landing, MemoryDocument, MemoryQuery, MemoryTarget, Subjects, remember
 from settle.ledger.record import SYMBOL
 from settle.ledger.store import Ledger
@@ -25,9 +27,7 @@ def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candid
     _one_query(candidate, claims, plan, task, symbols, paths)
     with Ledger.open(ledger_path, create=False, readonly=True) as ledger:
         if session is None and not paths:  # only symbols need the parser (and the diff, for a candidate)
-            from settle.settlement import Session
-
-            session = Session.open(repo)
+            session = _session(repo) if candidate is not None else _Reader.open(repo)
         repository = session.repository if session is not None else _repository(repo)
         target_ref = base or repository.default_base()
         target = repository.resolve(target_ref)
@@ -42,14 +42,40 @@ def recall(ledger_path: str, repo: str = ".", base: str | None = None, *, candid
             _add_neighbours(session, graph_at, known, subjects)
         query = MemoryQuery(candidate=candidate, claims=claims, plan=plan, task=task, symbols=sorted(subjects.symbols),
                             paths=sorted(subjects.paths | set(subjects.globs)))
-        return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects, _landing(repository, target),
-                        limit)
+        return remember(ledger, query, MemoryTarget(ref=target_ref, commit=target), subjects,
+                        _landing(repository, target, target_ref), limit)
 
 
 def _repository(repo: str):
     from settle.repo import Repository
 
     return Repository.open(repo)
+
+
+def _session(repo: str):
+    from settle.settlement import Session
+
+    return Session.open(repo)
+
+
+@dataclass
+class _Reader:
+    """The part of a Session a query without a candidate reads: the repository and its symbol
+    tables, opened as Session.open opens them. The session's diff stage is not needed, and
+    importing it (with the verdict models) costs more than the rest of the answer."""
+
+    repository: object
+    tables: object
+
+    @classmethod
+    def open(cls, repo: str) -> _Reader:
+        from settle.parse.cache import SymbolTables
+        from settle.parse.extract import DEFAULT_MAX_BYTES
+        from settle.parse.store import DiskCache, repository_places
+
+        repository = _repository(repo)
+        disk = DiskCache.default(avoid=repository_places(repository))
+        return cls(repository, SymbolTables(repository.blob, DEFAULT_MAX_BYTES, hunks=repository.hunks, disk=disk))
 
 
 def _one_query(candidate, claims, plan, task, symbols, paths) -> None:
@@ -159,7 +185,11 @@ def _callees(session, commit: str, queried: set[str], by_name: dict[str, set[str
 
 def _callers(session, commit: str, names: dict[str, set[str]], candidates: set[str], subjects: Subjects) -> None:
     needles = [name.encode() for name in names]
-    for path in sorted({s.split("::", 1)[0] for s in candidates}):
+    files = [(path, entry.id) for path in sorted({s.split("::", 1)[0] for s in candidates})
+             if (entry := _file(session.repository, commit, path)) is not None]
+    # Which blobs spell a name is kept in the disk cache: most of these files are not read at all.
+    spelled = {path for name in names for path, _ in session.tables.mentioning(name, files)}
+    for path in sorted(spelled):
         table = _table(session, commit, path, needles, within=candidates)
         for reference in table.references if table is not None else ():
             if reference.name not in names or reference.scope is None:
@@ -192,11 +222,9 @@ def _table(session, commit: str, path: str, needles: list[bytes] | None = None, 
     """The file's table with its calls, at commit; None when it is gone or not code, or when none of
     needles is spelled in it (inside the definitions `within` names, when given: a definitions-only
     table finds them, and calls are worked out only for a file that has a hit)."""
-    from settle.repo import EntryKind
-
     repository = session.repository
-    entry = repository.entry(commit, path)
-    if entry is None or entry.kind is not EntryKind.FILE:
+    entry = _file(repository, commit, path)
+    if entry is None:
         return None
     data = repository.blob(entry.id) if needles is not None else b""
     if needles is not None and not any(needle in data for needle in needles):
@@ -211,20 +239,33 @@ def _table(session, commit: str, path: str, needles: list[bytes] | None = None, 
     return table
 
 
-# Asking git whether a commit is NOT in the target walks all of the target's history, so past a
-# few commits one walk, kept for the process (a commit's history never changes), is cheaper.
+def _file(repository, commit: str, path: str):
+    """The tree entry of a file at commit; None when it is gone or not a file."""
+    from settle.repo import EntryKind
+
+    entry = repository.entry(commit, path)
+    return entry if entry is not None and entry.kind is EntryKind.FILE else None
+
+
+# Asking git whether a commit is in the target reads the target's history back to that commit's
+# date, all of it for a commit that isn't (pygit2's descendant_of: 0.15 s on pytest). Which commits a
+# target holds is kept in the disk cache instead, per target ref, and brought up to date by walking
+# only what the ref gained since (settle.ledger.history); in the process too, for `settle serve`.
+# Without the disk cache, a few commits are asked about one by one, more with one whole walk.
 _WALK_ABOVE = 6
-_REACHABLE: dict[tuple[str, str], frozenset[str]] = {}  # (common git dir, target) → commits reachable
+_REACHABLE: dict[tuple[str, str], Reachable] = {}  # (common git dir, target ref) → commits reachable from it
 
 
-def _landing(repository, target: str) -> Landing:
+def _landing(repository, target: str, target_ref: str) -> Landing:
     def in_target(commits: set[str]) -> set[str]:
-        key = (repository.common_dir, target)
-        if key in _REACHABLE or len(commits) > _WALK_ABOVE:
-            if key not in _REACHABLE:
-                _REACHABLE[key] = repository.ancestors(target)
-            return commits & _REACHABLE[key]
-        return {commit for commit in commits if _is_ancestor(repository, commit, target)}
+        key = (repository.common_dir, target_ref)
+        index = _REACHABLE.get(key)
+        if index is None or index.tip != target:
+            cache = _disk_cache(repository)
+            if cache is None and index is None and len(commits) <= _WALK_ABOVE:
+                return {commit for commit in commits if _is_ancestor(repository, commit, target)}
+            index = _REACHABLE[key] = reachable(repository, target, target_ref, cache, index)
+        return {commit for commit in commits if commit in index}
 
     def tip_of(ref: str) -> str | None:
         try:
@@ -233,6 +274,12 @@ def _landing(repository, target: str) -> Landing:
             return None
 
     return Landing(in_target=in_target, tip_of=tip_of)
+
+
+def _disk_cache(repository):
+    from settle.parse.store import DiskCache, repository_places
+
+    return DiskCache.default(avoid=repository_places(repository))
 
 
 def _is_ancestor(repository, commit: str, target: str) -> bool:
