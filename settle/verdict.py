@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from settle.config import load_toml
 from settle.errors import ConfigError
 from settle.findings import KINDS, Severity
 from settle.models import Finding, Settlement
@@ -79,18 +78,6 @@ def settle_order(candidates: Sequence[str], target: str, findings: Sequence[Find
         else:
             admitted.append(candidate)
     return Settlement(order=admitted, held=held)
-
-
-def load_toml(path: str, what: str) -> dict:
-    """A TOML document, or an input error that names the file and the line."""
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ConfigError(f"{what} {path} does not exist") from error
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{what} {path} is not UTF-8 text") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{what} {path} is not valid TOML: {error}") from error
 
 
 def severity_counts(findings: Sequence[Finding]) -> dict[str, int]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import FIXTURES
 from settle import scenario as scenarios
-from settle.bind.claims import parse_pattern
+from settle.bind.patterns import parse_pattern
 from settle.errors import ConfigError
 
 # -- pattern forms ----------------------------------------------------------------------

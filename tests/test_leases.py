@@ -198,7 +198,7 @@ def test_concurrent_leases_of_one_symbol_grant_exactly_one(repo, ledger):
 def test_a_glob_meets_a_path_exactly_when_it_matches_it(path, glob):
     import re
 
-    from settle.bind.claims import glob_to_regex
+    from settle.bind.patterns import glob_to_regex
     from settle.bind.overlap import globs_intersect
 
     matches = bool(re.fullmatch(glob_to_regex(glob), path))
@@ -210,7 +210,7 @@ def test_a_glob_meets_a_path_exactly_when_it_matches_it(path, glob):
 
 
 def test_symbol_patterns_overlap_when_one_is_nested_in_the_other():
-    from settle.bind.claims import parse_pattern
+    from settle.bind.patterns import parse_pattern
     from settle.bind.overlap import patterns_overlap
 
     def overlap(a, b):

@@ -130,13 +130,48 @@ def test_memory_by_path_glob(settle, attempts, tmp_path):
     assert [s["subject"] for s in json.loads(result.stdout)["subjects"]] == ["src/shop/pricing.py"]
 
 
-def test_memorys_globs_are_the_claims_globs():
-    from settle.bind.claims import glob_to_regex as claims_glob
-    from settle.ledger.memory import glob_to_regex
+CLAIMS_TEXTS = [
+    '[claims]\nedit = ["src/a.py::f"]\n',
+    'candidate = "agent/x"\n[claims]\ncreate = ["src/b.py"]\nedit = []\ndelete = ["old.py"]\nread = ["src/**"]\n',
+    '',
+    'candidate = "agent/x"\n',
+    '[claims]\nread = []\n',
+    '[claims]\nedit = ["src/**/*.py::Client.*", "src/B.java::B.run(int,String)"]\n',
+    # refused: each must reach the validating loader, which says what is wrong
+    'candidate = ""\n',
+    'candidate = 3\n',
+    'other = 1\n',
+    '[claims]\nwrite = ["a.py"]\n',
+    '[claims]\nedit = "a.py"\n',
+    '[claims]\nedit = [1]\n',
+    '[claims]\nedit = ["../outside.py"]\n',
+    '[claims]\nedit = ["a.py::"]\n',
+    'claims = 1\n',
+    'not toml = = =\n',
+]
 
-    for glob in ("src/**", "**/*.py", "src/*/a.py", "a?.py", "[ab].py", "[!ab].py", "[^a]/**/x", "a[.py", "a.b+c(d)", "**",
-                 "src/**/", "x/[]]y", "weird\\[name].py"):
-        assert glob_to_regex(glob) == claims_glob(glob), glob
+
+@pytest.mark.parametrize("text", CLAIMS_TEXTS)
+def test_claims_read_without_the_models_are_the_validated_claims(tmp_path, text):
+    """memory --claims reads plain files without pydantic; it must take exactly what the validating
+    loader takes, pattern for pattern, and leave everything else to it."""
+    from settle.bind.claims import load_claims
+    from settle.bind.patterns import plain_claims
+    from settle.errors import ConfigError
+
+    path = tmp_path / "claims.toml"
+    path.write_text(text)
+    try:
+        validated = load_claims(str(path)).claims
+    except ConfigError:
+        assert plain_claims(str(path)) is None
+        return
+    plain = plain_claims(str(path))
+    assert plain is not None
+    for operation in ("create", "edit", "delete", "read"):
+        assert plain.patterns(operation) == validated.patterns(operation), operation
+    assert (plain.read is None) == (validated.read is None)
+    assert plain_claims(str(tmp_path / "missing.toml")) is None
 
 
 @pytest.mark.parametrize("arguments, message", [

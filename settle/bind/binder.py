@@ -6,7 +6,8 @@ import difflib
 
 from dataclasses import dataclass, field
 
-from settle.bind.claims import ClaimsDocument, Pattern, TaskClaims
+from settle.bind.claims import ClaimsDocument, TaskClaims
+from settle.bind.patterns import Pattern
 from settle.diff.changes import FileChange, SideChanges, SymbolChange, SymbolChangeKind
 from settle.diff.pair import make_finding
 from settle.languages import profile_for_path

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from settle.bind.binder import module_level_edited, needs_file_claim
-from settle.bind.claims import parse_pattern, symbol_segments
+from settle.bind.patterns import parse_pattern, symbol_segments
 from settle.diff.changes import FileChange, SymbolChangeKind
 from settle.errors import SettleError
 from settle.parse.model import SymbolTable

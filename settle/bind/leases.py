@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from settle.bind.binder import needs_file_claim
-from settle.bind.claims import parse_pattern
+from settle.bind.patterns import parse_pattern
 from settle.diff.changes import FileChange, SideChanges
 from settle.diff.pair import make_finding
 from settle.models import Finding, Location

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from settle.bind.claims import Pattern
+from settle.bind.patterns import Pattern
 from settle.bind.plans import Plan, Task, ancestors, dependency_problems, hold_dependents, load_plan, topological_order
 from settle.diff.pair import make_finding
 from settle.errors import SettleError

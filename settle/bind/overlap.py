@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from settle.bind.claims import Pattern, Segment
+from settle.bind.patterns import Pattern, Segment
 
 
 def patterns_overlap(first: Pattern, second: Pattern) -> bool:

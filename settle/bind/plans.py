@@ -20,9 +20,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from settle.bind.claims import ClaimsDocument, ClaimSet, PatternError, TaskClaims, parse_pattern, validate
+from settle.bind.claims import ClaimsDocument, ClaimSet, TaskClaims, validate
+from settle.bind.patterns import PatternError, parse_pattern
 from settle.errors import ConfigError, SettleError
-from settle.verdict import load_toml
+from settle.config import load_toml
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from settle.bind.claims import parse_pattern
+from settle.bind.patterns import parse_pattern
 from settle.bind.overlap import patterns_overlap
 from settle.ledger import clock
 from settle.ledger.store import Event, Ledger

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from settle.bind.patterns import glob_to_regex
 from settle.ledger.record import ATTEMPT, PATH, SEPARATOR, SYMBOL, VERDICT
 from settle.ledger.store import Event, Ledger
 
@@ -166,34 +167,6 @@ def _keys(ledger: Ledger, subjects: Subjects, patterns: list[re.Pattern[str]]) -
 
 def _glob(text: str) -> re.Pattern[str]:
     return re.compile(glob_to_regex(text.strip("/")))
-
-
-def glob_to_regex(glob: str) -> str:
-    """Claims' globs (settle.bind.claims.glob_to_regex, the same rules: tests hold them equal). That
-    module loads pydantic and the verdict models, a tenth of a second `--path` has no other use for."""
-    out, index = [], 0
-    while index < len(glob):
-        char = glob[index]
-        if glob.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-            continue
-        if glob.startswith("**", index):
-            out.append(".*")
-            index += 2
-            continue
-        if char == "[":
-            closing = glob.find("]", index + 2)
-            if closing != -1:
-                body = glob[index + 1 : closing]
-                negated = body.startswith(("!", "^"))
-                body = body[1:] if negated else body
-                out.append("[" + ("^" if negated else "") + body.replace("\\", "\\\\").replace("[", "\\[") + "]")
-                index = closing + 1
-                continue
-        out.append({"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char)))
-        index += 1
-    return "".join(out)
 
 
 def _subject_of(finding: dict, subjects: Subjects, patterns: list[re.Pattern[str]]) -> tuple[str, str] | None:

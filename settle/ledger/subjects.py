@@ -108,7 +108,12 @@ def _candidate_subjects(session, ref: str, target: str, subjects: Subjects) -> s
 
 def _claim_set(claims: str | None, plan: str | None, task: str | None, branch_template: str):
     if claims is not None:
-        from settle.bind.claims import load_claims
+        from settle.bind.patterns import plain_claims
+
+        found = plain_claims(claims)
+        if found is not None:
+            return found
+        from settle.bind.claims import load_claims  # validates, and says what is wrong
 
         return load_claims(claims).claims
     from settle.bind.plans import load_plan
