@@ -85,7 +85,6 @@ class Written:
         self.path = path
         self.conflicted = merged.result.conflicted(path)
         self.profile = profile_for_path(path)
-        self._words: dict[bool, frozenset[str]] = {}
 
     @cached_property
     def blob(self) -> str | None:
@@ -146,30 +145,14 @@ class Written:
             if reference.kind is kind and reference.line in self.lines:
                 yield table, reference
 
-    def state_words(self, written: bool) -> frozenset[str]:
-        """See `_state_words`: the words of this file's lines that may name written (or read) state."""
-        known = self._words.get(written)
-        if known is None:
-            known = self._words[written] = self._state_words(written)
-        return known
+    @cached_property
+    def written_words(self) -> frozenset[str]:
+        """Names the state this file's lines write may have (see `_written_words`)."""
+        return _written_words(self.text, self.profile, self.state_names) if self.text else frozenset()
 
-    def _state_words(self, written: bool) -> frozenset[str]:
-        text = self.text
-        if not text:
-            return frozenset()
-        separators = self.profile.reference_separators
-        stretches = _targets(text, self.profile) if written else [text]
-        if not stretches:
-            return frozenset()
-        joined = b"\n".join(stretches)
-        # A write through any object leaves its name (skipped edges count it); a read binds only through the receiver.
-        heads = None if written or self.profile.first_parameter_is_receiver or _names_receivers(self.profile) else (
-            self.profile.self_names)
-        words = {word.decode() for word in _after_separator(separators, heads).findall(joined)}
-        state = self.state_names
-        if state:
-            words.update(word for word in (w.decode() for w in set(_WORD.findall(joined))) if word in state)
-        return frozenset(words)
+    def may_read(self, words: frozenset[str]) -> bool:
+        """May this file's lines read state named one of `words` (see `_may_read`)?"""
+        return bool(words) and bool(self.text) and _may_read(self.text, words, self.profile, self.state_names)
 
     @cached_property
     def state_names(self) -> frozenset[str]:
@@ -591,20 +574,19 @@ def _shared_paths(first: SideChanges, second: SideChanges) -> set[str]:
 
 def _shared_state(writer_files: list[Written], reader_files: list[Written], writer: SideChanges, reader: SideChanges,
                   paths: set[str], tally: Tally) -> Iterator[Interference]:
-    mine = [part for part in writer_files if part.file.change.new_path in paths]
-    theirs = [part for part in reader_files if part.file.change.new_path in paths]
-    if not mine or not theirs:
+    # Only files whose lines may write a name the reader's lines may read, and only files that may
+    # read one of those, are read: a write's key (or an unbound write's name) and the read matching it
+    # (or counted as skipped for it) name the same field or variable. None: no table need be read.
+    mine = [part for part in writer_files if part.file.change.new_path in paths and part.written_words]
+    if not mine:
         return
-    # Only files whose lines may write a name the reader's lines may read (and only files reading
-    # one of those) are read: a write's key, or an unbound write's name, and the read matching it
-    # or counted as skipped for it, have a name in both. None: no table need be read at all.
-    written = _state_words(mine, written=True)
-    read = _state_words(theirs, written=False) if written else frozenset()
-    if written.isdisjoint(read):
+    written = frozenset().union(*(part.written_words for part in mine))
+    theirs = [part for part in reader_files if part.file.change.new_path in paths and part.may_read(written)]
+    if not theirs:
         return
-    mine = [part for part in mine if not read.isdisjoint(part.state_words(written=True))]
-    written = _state_words(mine, written=True)
-    theirs = [part for part in theirs if not written.isdisjoint(part.state_words(written=False))]
+    mine = [part for part in mine if any(other.may_read(part.written_words) for other in theirs)]
+    written = frozenset().union(*(part.written_words for part in mine))
+    theirs = [part for part in theirs if part.may_read(written)]
     writes: dict[tuple, tuple[SymbolTable, Reference]] = {}
     unbound_names: set[str] = set()
     for table, reference in (found for part in mine for found in part.state(ReferenceKind.WRITE)):
@@ -638,18 +620,43 @@ def _shared_state(writer_files: list[Written], reader_files: list[Written], writ
     yield from found.values()
 
 
-def _state_words(parts: list[Written], written: bool) -> frozenset[str]:
-    """A superset of the names `_state_key` gives the writes (written) or the reads of the side's
-    lines: for a read, a word after a separator (the field of `self.x`, `this.x.y`, Go's `s.X`)
-    or a word naming one of the file's module variables or fields; for a write, such words on
-    the left of an assignment (before a line's last `=`, with the lines the target runs on
-    from), on a line with `++`/`--`, or declared `global`. A write through another object
-    (`other.x.y = …`, not judged) leaves its last name, also a word after a separator: a read
-    counted as skipped for it needs that name too."""
-    words: set[str] = set()
-    for part in parts:
-        words |= part.state_words(written)
+def _written_words(text: bytes, profile: LanguageProfile, state_names: frozenset[str]) -> frozenset[str]:
+    """A superset of the names `_state_key` gives the writes on the lines of the text: words after a
+    separator (the field of `self.x = …`, `this.x.y = …`, Go's `s.X++`; and the last name of a write
+    through another object, `other.x.y = …`, which is not judged but has the reads of that name
+    counted as skipped) and words naming one of the file's module variables or fields, in the
+    assignment targets `_targets` keeps. Writes are placed exactly (their node's line)."""
+    stretches = _targets(text, profile)
+    if not stretches:
+        return frozenset()
+    joined = b"\n".join(stretches)
+    words = {word.decode() for word in _after_separator(profile.reference_separators).findall(joined)}
+    if state_names:
+        words.update(word for word in (w.decode() for w in set(_WORD.findall(joined))) if word in state_names)
     return frozenset(words)
+
+
+def _may_read(text: bytes, words: frozenset[str], profile: LanguageProfile, state_names: frozenset[str]) -> bool:
+    """May the text hold a read of state named one of `words`: `self.x`, `this.x`, Go's `s.x` (a field
+    through the receiver), or a module variable's or field's bare name? A read is placed where the
+    extraction first finds its text in the scope, which may be inside a longer word (`self.x` in
+    `self.xs`): so the test is of bytes, not of whole words."""
+    if _reading(profile.reference_separators, _read_heads(profile), tuple(sorted(words))).search(text) is not None:
+        return True
+    return any(word.encode() in text for word in words & state_names)
+
+
+def _read_heads(profile: LanguageProfile) -> tuple[str, ...] | None:
+    """How a read through the receiver starts: the profile's words for it, or any name where a
+    method names its receiver (Python's first parameter, Go's named receiver)."""
+    return None if profile.first_parameter_is_receiver or _names_receivers(profile) else profile.self_names
+
+
+@lru_cache(maxsize=1024)
+def _reading(separators: tuple[str, ...], heads: tuple[str, ...] | None, words: tuple[str, ...]) -> re.Pattern[bytes]:
+    joiner = b"|".join(re.escape(separator.encode()) for separator in separators)
+    before = b"(?:" + b"|".join(re.escape(head.encode()) for head in heads) + rb")\s*" if heads else b""
+    return re.compile(before + rb"(?:" + joiner + rb")\s*(?:" + b"|".join(re.escape(word.encode()) for word in words) + b")")
 
 
 _ASSIGNMENT = re.compile(rb"(?<![=!<>:])=(?![=>])|<<=|>>=")  # not ==, !=, <=, >=, =>, nor := (a declaration)
@@ -710,11 +717,10 @@ _WORD = re.compile(rb"(?<![\w$])[A-Za-z_$][\w$]*")
 
 
 @lru_cache(maxsize=None)
-def _after_separator(separators: tuple[str, ...], heads: tuple[str, ...] | None = None) -> re.Pattern[bytes]:
-    """The word after a separator (after one of `heads` only, when given: `self.x`, `this.x`)."""
+def _after_separator(separators: tuple[str, ...]) -> re.Pattern[bytes]:
+    """The word after a separator."""
     joiner = b"|".join(re.escape(separator.encode()) for separator in separators)
-    before = rb"(?<![\w$])(?:" + b"|".join(re.escape(head.encode()) for head in heads) + rb")\s*" if heads else b""
-    return re.compile(before + rb"(?:" + joiner + rb")\s*([A-Za-z_$][\w$]*)")
+    return re.compile(rb"(?:" + joiner + rb")\s*([A-Za-z_$][\w$]*)")
 
 
 def _targets(text: bytes, profile: LanguageProfile) -> list[bytes]:
