@@ -17,9 +17,13 @@ to the repositories; --keep saves the JSON Lines (of the last repetition).
 Timing: every (settle, mode) is first replayed once untimed (--no-warm-up skips
 it), so the timed runs all read a disk cache that already holds what that mode
 reads; then the runs are repeated --repeat times, interleaved (off, each mode,
-off, each mode, ...), and each time is the median of its runs. The disk cache is
-a directory of this run's own (removed at the end) unless --cache-dir names one:
-other processes' use of the default cache cannot evict what the runs rely on.
+off, each mode, ...). Each run is timed on the wall clock and in CPU seconds
+(replay and its workers, user and system); printed are the ratios of the
+medians, the median of the run-by-run ratios (each run against the `off` run
+of the same round, under about the same load: on a shared host the steadiest
+figure) and the ratio of the fastest runs. The disk cache is a directory of
+this run's own (removed at the end) unless --cache-dir names one: other
+processes' use of the default cache cannot evict what the runs rely on.
 
 --before SETTLE replays the same merges, interleaved with the others, with
 another `settle` executable (a previous checkout's, e.g. /tmp/prev/.venv/bin/settle)
@@ -107,14 +111,21 @@ def _timing(runs: list[tuple[float, float]], baseline: list[tuple[float, float]]
             "cpu_seconds": round(cpu, 2), "baseline_cpu_seconds": round(base_cpu, 2),
             "cpu_ratio": round(cpu / base_cpu, 3) if base_cpu else float("nan"),
             "min_ratio": round(min(r[0] for r in runs) / min(r[0] for r in baseline), 3),
-            "min_cpu_ratio": round(min(r[1] for r in runs) / min(r[1] for r in baseline), 3)}
+            "min_cpu_ratio": round(min(r[1] for r in runs) / min(r[1] for r in baseline), 3),
+            # Each run against the baseline run just before it (same load on the host), then the median.
+            "paired_ratio": round(statistics.median(r[0] / b[0] for r, b in zip(runs, baseline)), 3),
+            "paired_cpu_ratio": round(statistics.median(r[1] / b[1] for r, b in zip(runs, baseline)), 3),
+            "runs": [[round(r[0], 2), round(r[1], 2)] for r in runs],
+            "baseline_runs": [[round(b[0], 2), round(b[1], 2)] for b in baseline]}
 
 
 def _timing_line(timing: dict, runs, baseline) -> str:
     return (f"wall {timing['seconds']:.2f} with, {timing['baseline_seconds']:.2f} without: {timing['ratio']:.2f}x; "
             f"CPU {timing['cpu_seconds']:.2f} with, {timing['baseline_cpu_seconds']:.2f} without: {timing['cpu_ratio']:.2f}x; "
+            f"run by run (median): wall {timing['paired_ratio']:.2f}x, CPU {timing['paired_cpu_ratio']:.2f}x; "
             f"fastest runs: wall {timing['min_ratio']:.2f}x, CPU {timing['min_cpu_ratio']:.2f}x"
-            f"   [wall runs: {_list([r[0] for r in runs])} / {_list([r[0] for r in baseline])}]")
+            f"   [wall runs: {_list([r[0] for r in runs])} / {_list([r[0] for r in baseline])}; "
+            f"CPU runs: {_list([r[1] for r in runs])} / {_list([r[1] for r in baseline])}]")
 
 
 def _mode(args, repo: str, mode: str, verdicts: list[dict], runs, baseline_runs) -> dict:

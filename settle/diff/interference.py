@@ -269,12 +269,12 @@ def interference(merged: MergedTree, first: SideChanges, second: SideChanges, ta
     both = changed[first.name].keys() & changed[second.name].keys()
     for side in (first, second):
         changed[side.name] = {k: v for k, v in changed[side.name].items() if k not in both}
-    if not changed[first.name] and not changed[second.name] and not _shared_paths(first, second):
+    shared = _shared_paths(first, second)
+    if not changed[first.name] and not changed[second.name] and not shared:
         return  # no behaviour changed and no place both wrote: no edge can exist
     written = {side.name: written_files(merged, side) for side in (first, second)}
     for changer, user in ((first, second), (second, first)):
         yield from _calls(merged, written[user.name], changer, user, changed[changer.name], changed[user.name], both, tally)
-    shared = _shared_paths(first, second)
     if shared:
         for writer, reader in ((first, second), (second, first)):
             yield from _shared_state(written[writer.name], written[reader.name], writer, reader, shared, tally)
