@@ -7,7 +7,10 @@ written to temporary directories: the user's repository, index and work tree
 are never touched. The command runs in each tree through the shell, with
 SETTLE_SIDE naming the tree (A's ref, B's ref, or "A+B" of the two refs) and
 TMPDIR pointing into settle's own scratch directory, so whatever the command
-leaves behind is removed with it.
+leaves behind is removed with it. The scratch directory is made by
+`settle.scratch`, inside the run directory that goes however settle ends: a
+normal exit, an exception, Ctrl-C, or SIGTERM (which kills the command's
+process group on the way out, and exits with status 143).
 
 A run's result is kept by tree id for the whole command: two candidates whose
 merges give the same tree run once.
@@ -15,7 +18,6 @@ merges give the same tree run once.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import signal
@@ -28,6 +30,7 @@ from settle.diff.pair import make_finding
 from settle.errors import SettleError
 from settle.models import Evidence, Finding
 from settle.repo import Repository
+from settle.scratch import directory
 
 WHEN = ("interference", "always")
 DEFAULT_TIMEOUT = 600.0
@@ -85,8 +88,7 @@ class Verifier:
         self.options = options
         self._runs: dict[str, Run] = {}
         self._trees: dict[tuple[str, ...], str | None] = {}
-        self.scratch = tempfile.mkdtemp(prefix="settle-verify-")
-        atexit.register(shutil.rmtree, self.scratch, True)
+        self.scratch = directory("settle-verify-")
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -121,6 +123,7 @@ class Verifier:
         return self._runs[tree]
 
     def _run(self, tree: str, side: str) -> Run:
+        # Inside the scratch directory, so they go with it even if these lines' cleanup never runs.
         work = tempfile.mkdtemp(prefix="tree-", dir=self.scratch)
         temporary = tempfile.mkdtemp(prefix="tmp-", dir=self.scratch)
         try:

@@ -4,8 +4,15 @@ from in-memory merges written to temporary directories; the repository and $TMPD
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
+
+from conftest import repository_state, settle_executable
 
 BASE_FILES = {
     "calc.py": (
@@ -146,3 +153,60 @@ def test_verify_works_on_a_plan_check(build, settle, tmp_path):
     verdict = json.loads(result.stdout)
     assert [f["subkind"] for f in _verification(verdict)] == ["composition_fails"], result.stderr
     assert list(scratch.iterdir()) == []
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+    return children + [grandchild for child in children for grandchild in _descendants(child)]
+
+
+def _running(pid: int, command: bytes) -> list[int]:
+    """Processes under pid whose command line is `command` run by a shell or by itself."""
+    found = []
+    for descendant in _descendants(pid):
+        try:
+            line = Path(f"/proc/{descendant}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if line.rstrip(b"\0").endswith(command):
+            found.append(descendant)
+    return found
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    """Has the process ended (a zombie nobody reaped yet has)?"""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+                return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_sigterm_during_verify_stops_the_command_and_leaves_tmpdir_empty(build, tmp_path):
+    repo = build(_scenario())
+    before = repository_state(repo)
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [settle_executable(), "check", "--verify", "sleep 30", "--verify-when", "always", "agent/count", "agent/drop-zeros"],
+        cwd=repo, env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and not _running(process.pid, b"sleep 30"):
+        time.sleep(0.02)  # until the command runs in its tree
+    command = _running(process.pid, b"sleep 30")
+    assert command, "the verify command never started"
+    assert any(p.name.startswith("settle-verify-") for p in scratch.rglob("*"))
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert b"Traceback" not in stderr
+    assert list(scratch.iterdir()) == [], "settle left files in $TMPDIR"
+    assert all(_gone(pid) for pid in command), "the verify command outlived settle"
+    assert repository_state(repo) == before

@@ -7,3 +7,10 @@
 (assignment_expression left: (identifier) @write.target) @write
 (augmented_assignment_expression left: (identifier) @write.target) @write
 (update_expression argument: (identifier) @write.target) @write
+
+; How the language's text shows what is no assignment, for interference's byte prefilter
+; (settle/diff/interference.py, _Lexicon): its one-line string quotes and line comment (an `=`
+; in either is none), the keywords that declare (what they declare is no write). TypeScript reads these too.
+; prefilter quotes: " ' `
+; prefilter line-comment: //
+; prefilter declares: const let var

@@ -8,3 +8,11 @@
 (module (expression_statement (assignment left: (identifier) @write.target) @write))
 (module (expression_statement (augmented_assignment left: (identifier) @write.target) @write))
 (global_statement (identifier) @write.target) @write
+
+; How the language's text shows what is no assignment, for interference's byte prefilter
+; (settle/diff/interference.py, _Lexicon): its one-line string quotes and line comment (an `=`
+; in either is none), the keywords that declare (what they declare is no write), and those
+; whose names are all written.
+; prefilter quotes: " '
+; prefilter line-comment: #
+; prefilter writes-names: global
