@@ -16,6 +16,16 @@ a write that cannot be bound to one definition is not judged and is counted in
 `Tally.skipped_edges`. What a field write looks like in a language comes from
 its `state.scm` query (`SymbolTable.state`); how a method names its receiver
 from the profile (`self_names`), receiver parameters and Go's named receivers.
+
+Cost: a side's code is read as text before any table (`Written`): the merged
+lines it wrote, carried on over the lines their expressions continue on
+(`written_text`). A call of interest spells a changed name there, so only where
+it does are the table's references read, and only those to the names it spells
+(`SymbolTables.references_to`); state is read only where one side's assignment
+targets name what the other side's lines may read (`_written_words`, `_may_read`).
+Each test is a superset of what the full extraction finds
+(tests/test_interference_prefilters.py), so the findings are those of reading
+every table whole.
 """
 
 from __future__ import annotations
@@ -189,7 +199,7 @@ def written_text(data: bytes, lines: Iterable[int], separators: tuple[str, ...])
     """The text of the lines, each run of them carried on over the lines its expression continues
     on: while a bracket opened on them is open, after a line that ends in a separator (or `\\`,
     `,`, `<`) and onto a line that starts with a separator or an operator. A reference sits on
-    the line its expression starts on and spells its name at the end (`a\n  .b(x)\n  .c()`,
+    the line its expression starts on and spells its name at the end (`a\\n  .b(x)\\n  .c()`,
     `f(function () {…}).g()`): so this text spells the name of every reference on the lines,
     and a byte test of it is a test of their names (tests/test_interference_prefilters.py)."""
     wanted = set(lines)
@@ -197,7 +207,7 @@ def written_text(data: bytes, lines: Iterable[int], separators: tuple[str, ...])
         return b""
     text = data.split(b"\n")
     count = len(text)
-    if len(wanted) >= count and min(wanted) <= 1 and max(wanted) >= count:
+    if len(wanted) >= count - 1 and wanted.issuperset(range(1, count)):
         return data  # every line (a new file)
     starts = tuple(separator.encode() for separator in separators) + _OPERATORS
     ends = tuple(separator.encode() for separator in separators) + (b"\\", b",", b"<")
