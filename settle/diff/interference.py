@@ -16,12 +16,23 @@ a write that cannot be bound to one definition is not judged and is counted in
 `Tally.skipped_edges`. What a field write looks like in a language comes from
 its `state.scm` query (`SymbolTable.state`); how a method names its receiver
 from the profile (`self_names`), receiver parameters and Go's named receivers.
+
+Cost: a side's code is read as text before any table (`Written`): the merged
+lines it wrote, carried on over the lines their expressions continue on
+(`written_text`). A call of interest spells a changed name there, so only where
+it does are the table's references read, and only those to the names it spells
+(`SymbolTables.references_to`); state is read only where one side's assignment
+targets name what the other side's lines may read (`_written_words`, `_may_read`).
+Each test is a superset of what the full extraction finds
+(tests/test_interference_prefilters.py), so the findings are those of reading
+every table whole.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -188,7 +199,7 @@ def written_text(data: bytes, lines: Iterable[int], separators: tuple[str, ...])
     """The text of the lines, each run of them carried on over the lines its expression continues
     on: while a bracket opened on them is open, after a line that ends in a separator (or `\\`,
     `,`, `<`) and onto a line that starts with a separator or an operator. A reference sits on
-    the line its expression starts on and spells its name at the end (`a\n  .b(x)\n  .c()`,
+    the line its expression starts on and spells its name at the end (`a\\n  .b(x)\\n  .c()`,
     `f(function () {…}).g()`): so this text spells the name of every reference on the lines,
     and a byte test of it is a test of their names (tests/test_interference_prefilters.py)."""
     wanted = set(lines)
@@ -196,7 +207,7 @@ def written_text(data: bytes, lines: Iterable[int], separators: tuple[str, ...])
         return b""
     text = data.split(b"\n")
     count = len(text)
-    if len(wanted) >= count and min(wanted) <= 1 and max(wanted) >= count:
+    if len(wanted) >= count - 1 and wanted.issuperset(range(1, count)):
         return data  # every line (a new file)
     starts = tuple(separator.encode() for separator in separators) + _OPERATORS
     ends = tuple(separator.encode() for separator in separators) + (b"\\", b",", b"<")
@@ -237,6 +248,23 @@ def _depth(line: bytes, depth: int) -> int:
         elif depth:
             depth -= 1
     return depth
+
+
+def _word_places(data: bytes, names: tuple[bytes, ...]) -> list[int]:
+    """Sorted starts of the names in data as whole words (bytes.find: memchr speed, not a regex scan)."""
+    places = []
+    for name in names:
+        position = data.find(name)
+        while position >= 0:
+            end = position + len(name)
+            if (position == 0 or not _WORD_BYTE[data[position - 1]]) and (end == len(data) or not _WORD_BYTE[data[end]]):
+                places.append(position)
+            position = data.find(name, position + 1)
+    places.sort()
+    return places
+
+
+_WORD_BYTE = [(byte < 128 and chr(byte).isalnum()) or chr(byte) in "_$" for byte in range(256)]  # as the regexes' [\\w$]
 
 
 def _spelled(names: Iterable[str], data: bytes) -> frozenset[str]:
@@ -373,8 +401,7 @@ def _calls(merged, written: list[Written], changer, user, changes, user_changes,
     # A call of interest spells a changed name, or sits in a symbol `user` changed (it may reach one through a middle).
     holders = {c.new.id.split("::", 1)[0] for c in user_changes.values()}
     holding = [part for part in written if part.file.change.new_path in holders and part.lines]
-    words = frozenset(word.decode() for word in {w for part in holding for w in _WORD.findall(part.text)})
-    middles = _Intermediates(merged, changes.keys() | user_changes.keys() | both, callees, words) if holding else None
+    middles = _Intermediates(merged, changes.keys() | user_changes.keys() | both, callees, holding) if holding else None
     found: dict[tuple, Interference] = {}
     names = frozenset(callees)
     for part in written:
@@ -484,60 +511,71 @@ class _Intermediates:
     method's receiver), and so do a middle's calls: a second hop must not cost a parse
     of every file that spells a method's name."""
 
-    def __init__(self, merged: MergedTree, changed_ids, callees, words: frozenset[str]):
-        """words: what the calls that may reach a middle can name (the words of the text that wrote them)."""
+    def __init__(self, merged: MergedTree, changed_ids, callees, holding: list[Written]):
+        """holding: the files whose lines hold the calls that may reach a middle (in symbols the side changed)."""
         self.merged = merged
         self.changed = set(changed_ids)
         self.callees = callees
-        self.words = words
+        self.holding = holding
+        self._names = tuple(sorted(name.encode() for name in callees))
+        self._places: dict[str, list[int]] = {}  # blob id → where it spells a changed name
         self._by_name: dict[str, list[tuple[SymbolTable, Definition]]] | None = None
         self._targets: dict[str, list[SymbolChange]] = {}
 
     def names(self) -> set[str]:
         return set(self._index())
 
-    def _qualifies(self, definition: Definition, data: bytes, spelled) -> bool:
-        return (definition.name in self.words and definition.is_callable and definition.id not in self.changed
-                and spells(spelled, data[definition.span.start_byte:definition.span.end_byte]))
+    def _qualifies(self, definition: Definition, blob_id: str) -> bool:
+        """A callable neither side changed whose text spells a changed name."""
+        if not definition.is_callable or definition.id in self.changed:
+            return False
+        places = self._places_of(blob_id)
+        first = bisect_left(places, definition.span.start_byte)
+        return first < len(places) and places[first] < definition.span.end_byte
 
     def _index(self) -> dict[str, list[tuple[SymbolTable, Definition]]]:
         if self._by_name is None:
             self._by_name = {}
             result = self.merged.result
-            spelled = {name.encode() for name in self.callees}
             paths = sorted({f.change.new_path for side in self.merged.sides for f in side.files
                             if f.change.new_path and f.new_table is not None and f.new_table.parsed
-                            and profile_for_path(f.change.new_path) is not None})
+                            and profile_for_path(f.change.new_path) is not None and not result.conflicted(f.change.new_path)})
+            versions = {path: self._versions(path) for path in paths}
+            # Only files that spell a changed name can hold a middle (most do not: no words to read then).
+            paths = [path for path in paths if any(self._places_of(file.change.new_id) for file in versions[path][1])]
+            if not paths:
+                return self._by_name
+            # What a call reaching a middle can name: a word of the text that wrote it.
+            words = frozenset(w.decode() for w in {w for part in self.holding for w in _WORD.findall(part.text)})
             for path in paths:
-                if result.conflicted(path) or not self._may_hold_one(path, spelled):
+                every, parsed = versions[path]
+                if every and not any(d.name in words and self._qualifies(d, file.change.new_id)
+                                     for file in parsed for d in file.new_table.definitions):
                     continue
                 table = result.table(path, references=False)
                 if table is None:
                     continue
-                data = self.merged.repository.blob(result.blob(path))
+                blob_id = result.blob(path)
                 for definition in table.definitions:
-                    if self._qualifies(definition, data, spelled):
+                    if definition.name in words and self._qualifies(definition, blob_id):
                         self._by_name.setdefault(definition.name, []).append((table, definition))
         return self._by_name
 
-    def _may_hold_one(self, path: str, spelled) -> bool:
-        """Can the merged file at path hold a middle? Asked of the sides' own versions first, whose
-        tables are at hand: each definition of the merged file stands on lines of the version of a
-        side that changed the path, so one of those has it too, as a middle; where such a version
-        is not parsed, any version spelling a changed name sends to the merged table."""
-        versions = [file for side in self.merged.sides if (file := side.by_path.get(path)) is not None
-                    and file.change.new_path == path]
-        parsed = [file for file in versions if file.new_table is not None and file.new_table.parsed]
-        if len(parsed) < len(versions):
-            return any(file.spells_any(self.callees) for file in parsed)
-        for file in parsed:
-            data = None
-            for definition in file.new_table.definitions:
-                if definition.name in self.words and definition.is_callable and definition.id not in self.changed:
-                    data = data if data is not None else self.merged.repository.blob(file.change.new_id)
-                    if spells(spelled, data[definition.span.start_byte:definition.span.end_byte]):
-                        return True
-        return False
+    def _versions(self, path: str) -> tuple[bool, list[FileChange]]:
+        """(is every side's version of the path parsed, the parsed ones). Each definition of the merged
+        file stands on lines of the version of a side that changed the path, so where all of those are
+        parsed, a middle of the merged file is a middle of one of them too: their tables, at hand, are
+        asked first, and the merged file's is read only where one holds a candidate."""
+        changed = [file for side in self.merged.sides if (file := side.by_path.get(path)) is not None
+                   and file.change.new_path == path]
+        parsed = [file for file in changed if file.new_table is not None and file.new_table.parsed]
+        return len(parsed) == len(changed), parsed
+
+    def _places_of(self, blob_id: str) -> list[int]:
+        places = self._places.get(blob_id)
+        if places is None:
+            places = self._places[blob_id] = _word_places(self.merged.repository.blob(blob_id), self._names)
+        return places
 
     def reached(self, reference: Reference, table: SymbolTable, tally: Tally) -> Iterator[tuple[Definition, SymbolChange]]:
         for middle_table, middle in self._index().get(reference.name, ()):
@@ -660,6 +698,7 @@ def _reading(separators: tuple[str, ...], heads: tuple[str, ...] | None, words: 
 
 
 _ASSIGNMENT = re.compile(rb"(?<![=!<>:])=(?![=>])|<<=|>>=")  # not ==, !=, <=, >=, =>, nor := (a declaration)
+_BEFORE_LAST_ASSIGNMENT = re.compile(rb"(.*)(?:(?<![=!<>:])=(?![=>])|<<=|>>=)")  # greedy: up to the line's last one
 _UPDATE = re.compile(rb"\+\+|--")
 _DOUBLE_QUOTED = rb'"(?:[^"\\\n]|\\.)*"'
 _QUOTED = {'"': _DOUBLE_QUOTED, "'": rb"'(?:[^'\\\n]|\\.)*'", "`": rb"`[^`\n]*`"}
@@ -676,8 +715,10 @@ class _Lexicon:
     strings: re.Pattern[bytes] | None  # one-line string literals of the language's quotes
     plain_strings: re.Pattern[bytes] | None  # the same but for templates, on a line with `${` (code)
     comment: re.Pattern[bytes] | None  # a line comment, at the line's start or after a space
+    comment_starts: tuple[bytes, ...]  # what a line comment starts with
     declaration: re.Pattern[bytes] | None  # a stretch that declares (its names are no write)
     names_written: re.Pattern[bytes] | None  # a statement whose names are all writes (`global`)
+    writing_words: tuple[bytes, ...]  # its keywords
     continues: tuple[bytes, ...]  # a target list runs on to the next line after these (Go's `,`)
 
     @classmethod
@@ -695,9 +736,11 @@ class _Lexicon:
                 re.compile(b"|".join(quotes)) if quotes else None,
                 re.compile(b"|".join(plain)) if plain else None,
                 re.compile(rb"(?:^|(?<=\s))(?:" + b"|".join(re.escape(c.encode()) for c in comment) + rb").*") if comment else None,
+                tuple(c.encode() for c in comment or ()),
                 re.compile(rb"^\s*(?:export\s+)?(?:declare\s+)?(?:" + b"|".join(re.escape(w.encode()) for w in declares) + rb")\b")
                 if declares else None,
                 re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(w.encode()) for w in global_) + rb")(?![\w$])") if global_ else None,
+                tuple(w.encode() for w in global_ or ()),
                 tuple(token.encode() for token in said.get("targets-continue", ())),
             )
         return known
@@ -707,7 +750,7 @@ class _Lexicon:
         strings = self.plain_strings if b"${" in line else self.strings
         if strings is not None and (b'"' in line or b"'" in line or b"`" in line):
             line = strings.sub(b'""', line)
-        if self.comment is not None:
+        if self.comment is not None and any(start in line for start in self.comment_starts):
             line = self.comment.sub(b"", line)
         return line
 
@@ -742,22 +785,22 @@ def _targets(text: bytes, profile: LanguageProfile) -> list[bytes]:
             found = codes[index] = lexicon.code(raw[index])
         return found
 
+    writing = lexicon.writing_words
     stretches = []
     for index, whole in enumerate(raw):
-        named = lexicon.names_written is not None and lexicon.names_written.search(whole) is not None
+        named = bool(writing) and any(word in whole for word in writing)
         if b"=" not in whole and b"++" not in whole and b"--" not in whole and not named:
             continue
         line = code(index)
-        if _UPDATE.search(line) is not None or (named and lexicon.names_written.search(line) is not None):
+        if ((b"++" in line or b"--" in line) and _UPDATE.search(line) is not None) or (
+                named and lexicon.names_written.search(line) is not None):
             stretches.append(line)
         if b"=" not in line:
             continue
-        last = None
-        for last in _ASSIGNMENT.finditer(line):
-            pass
+        last = _BEFORE_LAST_ASSIGNMENT.match(line)
         if last is None:
             continue
-        stretch = line[: last.start()]
+        stretch = last.group(1)
         stretches.append(_declared_cut(stretch, lexicon.declaration))
         balance, back = _closing(stretch), index
         while back > 0 and (balance > 0 or stretch.lstrip().startswith(starts) or code(back - 1).rstrip().endswith(ends)):
