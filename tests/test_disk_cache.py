@@ -313,3 +313,20 @@ def test_the_default_directory_follows_xdg(settle, tmp_path):
     environment = {"SETTLE_CACHE_DIR": "", "XDG_CACHE_HOME": "", "HOME": str(tmp_path / "home")}
     info = json.loads(settle("cache", "info", "--format", "json", env=environment).stdout)
     assert info["directory"] == str(tmp_path / "home" / ".cache" / "settle")
+
+
+def test_eight_processes_making_a_fresh_cache_at_once_keep_every_entry(tmp_path):
+    """The first writers of an empty cache directory race to make the database: each must find it
+    made (or make it), never take the other's new file for a stranger's and remove it."""
+    import sys
+
+    root = tmp_path / "cache"
+    code = ("import sys; from pathlib import Path; from settle.parse.store import DiskCache; "
+            "cache = DiskCache(Path(sys.argv[1])); cache.store('tables', sys.argv[2], 'value'); cache.flush(); "
+            "print(cache.usable)")
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(root), f"key{number}"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for number in range(8)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [out.strip() for out, _ in outputs] == ["True"] * 8 and all(err == "" for _, err in outputs)
+    cache = DiskCache(root)
+    assert cache.totals()[0] == 8 and all(cache.load("tables", f"key{number}") == "value" for number in range(8))

@@ -316,21 +316,22 @@ def _decoded(raw, key: str):
 
 
 def _prepare(database: sqlite3.Connection) -> None:
-    """Check (or make) the schema; _Foreign when the file is some other database."""
+    """Check (or make) the schema; _Foreign when the file is some other database. A newer cache
+    format gets a new file name (DATABASE), so two settles never fight over one file."""
     database.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes before the first table: a new file's
-    application, version = (database.execute(f"PRAGMA {name}").fetchone()[0] for name in ("application_id", "user_version"))
-    if (application, version) == (_APPLICATION_ID, _SCHEMA_VERSION):
+    if _schema(database) == (_APPLICATION_ID, _SCHEMA_VERSION):
         database.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last writes to a power cut is fine
         return
-    if application != 0 or version != 0:
-        raise _Foreign(f"{application:#x}/{version}")
-    if database.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-        raise _Foreign("tables of another program")
     database.execute("PRAGMA journal_mode = WAL")
     database.execute("PRAGMA synchronous = NORMAL")
-    database.execute("BEGIN IMMEDIATE")  # two processes making it at once: the second finds it made
+    # Decided inside the write lock: two processes making the file at once, the second finds it
+    # made (judged before the lock, the other's new tables would look like a stranger's).
+    database.execute("BEGIN IMMEDIATE")
     try:
-        if database.execute("PRAGMA user_version").fetchone()[0] == 0:
+        found = _schema(database)
+        if found != (_APPLICATION_ID, _SCHEMA_VERSION):
+            if found != (0, 0) or database.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise _Foreign(f"{found[0]:#x}/{found[1]}")
             database.execute("CREATE TABLE entries (digest BLOB PRIMARY KEY, kind TEXT NOT NULL, value BLOB NOT NULL,"
                              " size INTEGER NOT NULL, used INTEGER NOT NULL)")
             database.execute("CREATE INDEX entries_used ON entries (used)")
@@ -341,6 +342,11 @@ def _prepare(database: sqlite3.Connection) -> None:
     except BaseException:
         database.execute("ROLLBACK")
         raise
+
+
+def _schema(database: sqlite3.Connection) -> tuple[int, int]:
+    return tuple(database.execute(f"PRAGMA {name}").fetchone()[0] for name in ("application_id", "user_version"))
+
 
 
 def _remove_legacy(root: Path) -> list[int]:
