@@ -23,6 +23,7 @@ from pathlib import Path
 
 from settle.errors import SettleError
 from settle.ledger import clock
+from settle.wal import is_busy, use_wal
 
 # "STLD" in the header's application_id field: how a settle ledger is told from any other SQLite file.
 APPLICATION_ID = 0x53544C44
@@ -377,8 +378,7 @@ def _connect(path: str, readonly: bool) -> sqlite3.Connection:
 
 
 def _set_journal(connection: sqlite3.Connection) -> None:
-    if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        connection.execute("PRAGMA journal_mode = WAL")
+    use_wal(connection, BUSY_TIMEOUT_SECONDS)
     # NORMAL, SQLite's setting for WAL: a commit costs no fsync (an append stays well under a
     # millisecond) and a crash can't corrupt the file. A power cut can lose commits not yet
     # checkpointed, but closing the last connection checkpoints and syncs, so once a command
@@ -433,6 +433,8 @@ def _corrupt(path: str, error: sqlite3.DatabaseError) -> SettleError:
         return SettleError(f"{path} is not a settle ledger (not an SQLite database); give another --ledger path")
     if "readonly" in message or "read-only" in message:
         return SettleError(f"ledger {path} is on a read-only path ({message}); give a writable --ledger")
+    if is_busy(error):
+        return SettleError(f"ledger {path} is busy: another process held it for over {BUSY_TIMEOUT_SECONDS:.0f} s; try again")
     return CorruptLedgerError(f"ledger {path} is corrupt ({message}); restore it from a copy or start a new one")
 
 

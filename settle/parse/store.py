@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from settle.wal import use_wal
+
 FORMAT = "settle-cache/2"
 DATABASE = "settle-cache-2.sqlite"  # the format in the name: another format's settle never opens this file
 _APPLICATION_ID = 0x53544C43  # "STLC": tells settle's cache from any other SQLite file
@@ -322,7 +324,7 @@ def _prepare(database: sqlite3.Connection) -> None:
     if _schema(database) == (_APPLICATION_ID, _SCHEMA_VERSION):
         database.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last writes to a power cut is fine
         return
-    database.execute("PRAGMA journal_mode = WAL")
+    use_wal(database, _BUSY_SECONDS)
     database.execute("PRAGMA synchronous = NORMAL")
     # Decided inside the write lock: two processes making the file at once, the second finds it
     # made (judged before the lock, the other's new tables would look like a stranger's).
