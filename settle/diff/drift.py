@@ -51,6 +51,7 @@ class MergedTree:
         # (id of a table, name) → (the table, kept alive so the id stays its own; its references to name)
         self._named: dict[tuple[int, str], tuple[SymbolTable, tuple[Reference, ...]]] = {}
         self._packages: dict[str, list[tuple[str, str]]] = {}
+        self.reexports: dict[tuple, bool] = {}  # `_reexported`'s answers
 
     def package_files(self, profile: LanguageProfile) -> list[tuple[str, str]]:
         """(path, blob id) of the merged files that stand for their directory (`__init__.py`, `index.ts`, `mod.rs`)."""
@@ -443,6 +444,15 @@ def _member_imported(table: SymbolTable, head: str, definition: Definition, path
 def _reexported(merged, profile: LanguageProfile, module: str, name: str | None, importer: str, path: str, target_name: str) -> bool:
     """An import of a package file (`from pkg import f`, `from '../lib'`) that passes on the name
     from the file defining it (`from .store import f` in pkg/__init__.py, `export { f } from './f'`)."""
+    # Asked again for every use in the importing file, and each answer walks every package file.
+    key = (profile.module_resolver, module, name, importer, path, target_name)
+    known = merged.reexports.get(key)
+    if known is None:
+        known = merged.reexports[key] = _passes_on(merged, profile, module, name, importer, path, target_name)
+    return known
+
+
+def _passes_on(merged, profile: LanguageProfile, module: str, name: str | None, importer: str, path: str, target_name: str) -> bool:
     for package_path, blob_id in merged.package_files(profile):
         if package_path == path or not module_names_file(profile.module_resolver, module, name, importer, package_path):
             continue
