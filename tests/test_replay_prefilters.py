@@ -297,3 +297,49 @@ def test_prefilters_drop_no_finding_on_generated_histories(tmp_path_factory, tar
 def test_added_text_holds_every_symbol_the_change_touched(build, new, inside):
     session, (change, _) = _session(build, {"m.py": MODULE}, {"m.py": new}, {"other.py": "x = 1\n"})
     assert inside in reach._added_text(session.repository, change)
+
+
+# -- the fast form of the line patterns -------------------------------------------------------
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from settle.languages import PROFILES
+
+_LINE_PATTERNS = sorted({pattern for profile in PROFILES for pattern in (profile.import_lines, profile.header_lines) if pattern})
+# Lines built from the pieces the patterns look at: keywords, decorators, brackets, `=`, `:`, quotes.
+_PIECES = st.sampled_from(["import", "from", "export", "use", "mod", "pub", "pub(crate)", "def", "class", "async", "@",
+                           "@decorator", "x", "name", "fn", "(", ")", "((", "))", "=", "==", ":", "->", "int", " ", "  ",
+                           "\t", '"pkg"', "'./m'", "require(", ",", ";", "\\", "é", "\u00a0", "\u0085", "\x1c", "ñame"])
+_TEXTS = st.lists(st.lists(_PIECES, max_size=8).map("".join), max_size=12).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXTS, trailing=st.booleans())
+def test_the_fast_line_patterns_match_what_the_profiles_patterns_match(text, trailing):
+    _assert_fast_form_agrees((text + ("\n" if trailing else "")).encode())
+
+
+@pytest.mark.parametrize("source, path, data", FILES, ids=[f"{s}:{p}" for s, p, _ in FILES])
+def test_the_fast_line_patterns_match_alike_on_every_fixture_file(source, path, data):
+    _assert_fast_form_agrees(data)
+
+
+def _assert_fast_form_agrees(data: bytes) -> None:
+    for source in _LINE_PATTERNS:
+        for groups in (False, True):
+            compiled = re.compile((f"({source})" if groups else source).encode(), re.MULTILINE)
+            assert [_without_newline(m) for m in reach.line_matches(source, data, groups)] == [
+                _without_newline(m) for m in compiled.findall(data)], source
+
+
+def _without_newline(match):
+    """A match's text without the newline the fast form starts it with."""
+    if isinstance(match, bytes):
+        return match.lstrip(b"\n")
+    return tuple(group.lstrip(b"\n") for group in match)
+
+
+def test_alternatives_split_only_at_the_top_level():
+    assert reach._top_level_alternatives(r"^a(?:b|c)|^[|x]d|^\|e") == ["^a(?:b|c)", "^[|x]d", r"^\|e"]
+    assert reach._top_level_alternatives(r"[]|]x|^y") == ["[]|]x", "^y"]

@@ -93,9 +93,9 @@ _CONTINUING = frozenset((b"", b" ", b"\t", b")", b"]", b"}"))
 def _imported_words(repository: Repository, path: str, blob_id: str) -> frozenset[bytes]:
     """The words on a blob's import lines (the profile's `import_lines`)."""
     profile = profile_for_path(path)
-    pattern = _multiline(profile.import_lines) if profile is not None and profile.import_lines else None
-    text = b"\n".join(pattern.findall(repository.blob(blob_id))) if pattern is not None else b""
-    return frozenset(_IDENTIFIER.findall(text))
+    if profile is None or not profile.import_lines:
+        return frozenset()
+    return frozenset(_IDENTIFIER.findall(b"\n".join(line_matches(profile.import_lines, repository.blob(blob_id)))))
 
 
 def _added_text(repository: Repository, change: PathChange) -> bytes:
@@ -156,8 +156,7 @@ def edits_meet(repository: Repository, tables: SymbolTables, mine: PathChange, t
 
 
 def _added_names(repository: Repository, pattern: str, change: PathChange) -> set[bytes]:
-    old, (new, names) = _headers(repository, pattern, change.old_id)[0], _headers(repository, pattern, change.new_id)
-    return {names[header] for header in new - old}
+    return set(_header_changes(repository, pattern, change.old_id, change.new_id)[1].values())
 
 
 def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
@@ -203,29 +202,89 @@ def stranded_names(repository: Repository, change: PathChange) -> frozenset[byte
     profile = profile_for_path(change.path)
     if profile is None or profile.header_lines is None:
         return None
-    old = _headers(repository, profile.header_lines, change.old_id)
-    gone = old[0] - _headers(repository, profile.header_lines, change.new_id)[0]
-    names = frozenset(old[1][header] for header in gone)
+    names = frozenset(_header_changes(repository, profile.header_lines, change.old_id, change.new_id)[0].values())
     if any(name.decode() in profile.constructor_names for name in names):
         return None  # a constructor is used by its class's name, which its header does not spell
     return names
 
 
 @lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
-def _headers(repository: Repository, pattern: str, blob_id: str) -> tuple[Counter[bytes], dict[bytes, bytes]]:
-    """A blob's definition headers, whitespace removed, counted; and each header's name."""
+def _raw_headers(repository: Repository, pattern: str, blob_id: str) -> Counter[tuple[bytes, ...]]:
+    """A blob's definition headers as matched, (text, *groups), counted: all in C, where a Python
+    step per header (most lines of a file) cost more than the regex."""
+    return Counter(line_matches(pattern, repository.blob(blob_id), groups=True))
+
+
+def _header_changes(repository: Repository, pattern: str, old_id: str, new_id: str) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
+    """(gone, added): the headers, whitespace removed, that one version has more of than the
+    other, each with its name. Headers matched alike on both sides cancel before any is
+    normalized: a header only re-spaced is in both raw differences, and cancels after."""
+    old, new = _raw_headers(repository, pattern, old_id), _raw_headers(repository, pattern, new_id)
+    (gone, gone_names), (added, added_names) = _normalized(old - new), _normalized(new - old)
+    return ({header: gone_names[header] for header in gone - added},
+            {header: added_names[header] for header in added - gone})
+
+
+def _normalized(raw: Counter[tuple[bytes, ...]]) -> tuple[Counter[bytes], dict[bytes, bytes]]:
+    """Headers whitespace removed, counted, and each one's name (its participating group)."""
     headers: Counter[bytes] = Counter()
     names: dict[bytes, bytes] = {}
-    for match in _multiline(pattern).finditer(repository.blob(blob_id)):
-        header = b"".join(match.group().split())
-        headers[header] += 1
-        names[header] = next((group for group in match.groups() if group), header)
+    for (text, *groups), count in raw.items():
+        header = b"".join(text.split())
+        headers[header] += count
+        names[header] = next((group for group in groups if group), header)
     return headers, names
 
 
+def line_matches(source: str, data: bytes, groups: bool = False) -> list:
+    """`findall` of a profile's multiline pattern over data; with groups, each match as (text, *groups).
+
+    Where every alternative of the pattern starts at a line start (`^…|^…`), each `^` becomes a
+    newline to match and data gets one in front: a literal first byte, which the regex engine
+    skips to at memchr speed instead of trying the pattern at every position (three times faster
+    on Python files). A match's text then starts with that newline, which the callers' word
+    scans and whitespace-free headers ignore. It holds while no match can end just after a
+    newline (the next match's newline would be taken): none of the profiles' patterns can, and a
+    test holds both forms equal on them.
+    """
+    pattern, prefixed = _line_pattern(source, groups)
+    return pattern.findall(b"\n" + data if prefixed else data)
+
+
 @lru_cache(maxsize=None)
-def _multiline(source: str) -> re.Pattern[bytes]:
-    return re.compile(source.encode(), re.MULTILINE)
+def _line_pattern(source: str, groups: bool) -> tuple[re.Pattern[bytes], bool]:
+    alternatives = _top_level_alternatives(source)
+    prefixed = all(alternative.startswith("^") for alternative in alternatives)
+    if prefixed:
+        source = "|".join("\\n" + alternative[1:] for alternative in alternatives)
+    return re.compile((f"({source})" if groups else source).encode(), re.MULTILINE), prefixed
+
+
+def _top_level_alternatives(source: str) -> list[str]:
+    """The pattern split at each `|` outside groups and character classes."""
+    alternatives, depth, start, index, in_class = [], 0, 0, 0, False
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            index += 1
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if source[index + 1 : index + 2] == "^":
+                index += 1
+            if source[index + 1 : index + 2] == "]":  # a leading `]` is a member, not the end
+                index += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            alternatives.append(source[start:index])
+            start = index + 1
+        index += 1
+    alternatives.append(source[start:])
+    return alternatives
 
 
 def _module_word(path: str) -> bytes:
@@ -303,7 +362,7 @@ def _definition_names(repository: Repository, path: str, blob_id: str) -> frozen
     profile = profile_for_path(path)
     if profile is None or profile.header_lines is None:
         return None
-    return frozenset(name for header, name in _headers(repository, profile.header_lines, blob_id)[1].items()
+    return frozenset(name for header, name in _normalized(_raw_headers(repository, profile.header_lines, blob_id))[1].items()
                      if name + b"(" in header or name + b"<" in header)
 
 
