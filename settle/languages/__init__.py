@@ -55,6 +55,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         import_lines=r'"[^"\n]*"',
         directory_is_namespace=True,
         import_path_separator="/",
+        blank_names=frozenset({"_"}),
         keywords=frozenset(
             "break case chan const continue default defer else fallthrough for func go goto if import"
             " interface map package range return select struct switch type var nil true false iota".split()
@@ -91,6 +92,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
         reference_separators=("::", "."),
         self_names=("self", "Self"),
         package_stems=("mod",),
+        blank_names=frozenset({"_"}),
         # `try!(…)` is the 2015 edition's `?`; from 2018 `try` is a keyword, and the grammar
         # knows only that. A crate without an edition is 2015 (Cargo's default).
         editions=Editions(manifest="Cargo.toml", table="package", key="edition", default="2015",

@@ -93,6 +93,9 @@ class LanguageProfile:
     keywords: frozenset[str] = frozenset()
     # How a method refers to its own instance or class (`self.m()`, `this.m()`).
     self_names: tuple[str, ...] = ()
+    # Names that bind nothing (Go's and Rust's blank `_`: `var _ I = (*T)(nil)`, `const _: () = …`):
+    # never a symbol, so never removed, renamed or duplicated.
+    blank_names: frozenset[str] = frozenset()
     # Files of one directory share a namespace (Go packages, Java packages):
     # their top-level symbols are visible to each other without an import.
     directory_is_namespace: bool = False

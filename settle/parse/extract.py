@@ -322,6 +322,9 @@ class _Extraction:
         name_nodes = captures.get("name")
         if not name_nodes:
             return
+        name = self.text(name_nodes[0])
+        if kind is not None and name in self.profile.blank_names:
+            return  # its text stays the module's
         body = captures.get("body")
         parameters_node = captures.get("parameters")
         returns = captures.get("return_type")
@@ -332,7 +335,7 @@ class _Extraction:
                 node_end=node.end_byte,
                 start=node.start_byte,
                 kind=kind,
-                name=self.text(name_nodes[0]),
+                name=name,
                 start_line=node.start_point[0] + 1,
                 end_line=node.end_point[0] + 1,
                 body_start=body[0].start_byte if body else None,
