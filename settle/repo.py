@@ -804,7 +804,9 @@ def _rename_sources(messages: list[str], stages: dict[str, dict]) -> dict[str, s
     """For a rename/delete's new path (stages 1 and one side only), the path it was renamed from."""
     sources: dict[str, str] = {}
     position = 0
-    while position < len(messages) and messages[position]:
+    # Each message is its count of paths, the paths, a kind and a text; a submodule conflict
+    # ends the list with free text (git's advice on merging submodules by hand), no count.
+    while position < len(messages) and messages[position].isdigit():
         count = int(messages[position])
         paths = messages[position + 1 : position + 1 + count]
         kind = messages[position + 1 + count]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pygit2
@@ -138,3 +139,20 @@ def test_in_memory_merges_leave_the_object_database_alone(repo_path, build):
     repository = Repository.open(repo)
     assert repository.merge_conflicts(repository.resolve("x"), repository.resolve("y")) == ()
     assert sorted(p.name for p in (repo / ".git" / "objects").rglob("*")) == objects
+
+
+def test_a_submodule_both_sides_moved_is_a_conflict_not_a_crash(settle, build):
+    """git merge-tree ends its messages with free advice on merging submodules by hand (no path
+    count before it): express's history has such a merge, which once stopped replay with exit 3."""
+    repo = build({
+        "base": {"files": {"app.py": "x = 1\n", "vendor/dep": {"submodule": "1111111111111111111111111111111111111111"}}},
+        "branches": {
+            "a": {"files": {"vendor/dep": {"submodule": "2222222222222222222222222222222222222222"}}},
+            "b": {"files": {"vendor/dep": {"submodule": "3333333333333333333333333333333333333333"}, "app.py": "x = 2\n"}},
+        },
+    })
+    result = settle("check", "--base", "main", "--format", "json", "a", "b", repo=repo)
+    assert result.returncode == 1, result.stderr
+    conflicts = [f for f in json.loads(result.stdout)["findings"] if f["kind"] == "text_conflict"]
+    assert [f["path"] for f in conflicts] == ["vendor/dep"]
+    assert conflicts[0]["message"] == "a and b both change the submodule vendor/dep; pick one version"

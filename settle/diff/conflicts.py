@@ -20,6 +20,7 @@ class TextConflict:
     left_lines: LineRange | None = None
     right_lines: LineRange | None = None
     deleted_by: str | None = None  # modify_delete: the side that deleted
+    what: str = "the binary file"  # binary: what it is that both changed (a submodule, a symbolic link)
     added: frozenset[str] = frozenset()  # of symbols: those a side adds whole (not on the base)
 
 
@@ -53,7 +54,9 @@ def _classify(repository, tables, conflict: MergeConflict, left: SideChanges, ri
         blob is not None and repository.is_binary(blob) for blob in (conflict.ancestor_id, conflict.ours_id, conflict.theirs_id)
     )
     if non_text and subkind in ("content", "add_add"):
-        yield TextConflict("binary", path)
+        what = ("the submodule" if EntryKind.SUBMODULE in kinds else "the symbolic link" if EntryKind.SYMLINK in kinds
+                else "the binary file")
+        yield TextConflict("binary", path, what=what)
         return
     if subkind == "modify_delete":
         deleter = left.name if conflict.ours_path is None else right.name

@@ -128,6 +128,8 @@ def _conflict_finding(conflict: TextConflict, left: SideChanges, right: SideChan
                             "adjacent edits to different symbols; a syntax-aware merge or rebasing one branch resolves it")
     elif conflict.subkind == "module_level":
         fields["lines"] = describe_lines(conflict.base_lines)
+    elif conflict.subkind == "binary":
+        fields["what"] = conflict.what
     elif conflict.subkind == "modify_delete":
         fields["deleter"] = conflict.deleted_by
         fields["modifier"] = right.name if conflict.deleted_by == left.name else left.name
