@@ -117,8 +117,24 @@ def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges
     other_removed = {c.old.id for c in other.symbol_changes if c.old is not None and c.kind is SymbolChangeKind.REMOVED}
     gone = {c.old.qualname for c in _drifting(changer) if c.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)}
     for change in (*_drifting(changer), *removed_bindings(changer)):
-        if change.old.id not in other_removed and not _goes_with_its_class(change, gone):
+        if change.old.id not in other_removed and not _goes_with_its_class(change, gone) and not _still_in_its_namespace(merged, change):
             yield from _uses_of(merged, change, changer, other, stale_callers)
+
+
+def _still_in_its_namespace(merged: MergedTree, change: SymbolChange) -> bool:
+    """A symbol removed from one file of a directory that is a namespace (a Go package) but defined,
+    under the same qualified name, in another file of it in the merged result: moved, not gone.
+    Its users name the package, not the file."""
+    if change.kind not in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED) or change.old.header_hash == _IMPORTED:
+        return False
+    definition = change.old
+    path = definition.id.split("::", 1)[0]
+    profile = profile_for_path(path)
+    if profile is None or not profile.directory_is_namespace:
+        return False
+    return any(other.qualname == definition.qualname and other.id != definition.id
+               and _same_directory(other.id.split("::", 1)[0], path)
+               for other in merged.definitions_named(definition.name, profile.module_resolver))
 
 
 def _goes_with_its_class(change: SymbolChange, gone: set[str]) -> bool:
