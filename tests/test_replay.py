@@ -195,7 +195,7 @@ def test_report_renders_every_registered_kind(settle, tmp_path):
                                           "caller", "site", "call", "reason", "user", "removal", "side", "pattern",
                                           "operation", "where", "cycle", "holder", "expires", "a_verb", "b_verb",
                                           "advice", "hint", "fix", "used", "verb", "user_side", "via", "state",
-                                          "write_site", "command", "target", "outcome")}
+                                          "write_site", "command", "target", "outcome", "what")}
         findings.append(make_finding(kind, subkind, ["agent/a", "main"], [f"src/m.py::{subkind}"], "src/m.py", fields=fields))
     verdict = Verdict(verdict="reject", target=TargetRef(ref="main", commit="0" * 40),
                       candidates=[CandidateRef(ref="agent/a", commit="1" * 40, merge_base="0" * 40)],

@@ -1,5 +1,6 @@
-"""parse_error/introduced blames a candidate only for syntax errors it brought: not for an
-erroneous construct the base version of the file already had, in every language."""
+"""parse_error/introduced blames a candidate only for syntax errors it brought into a file that
+parsed on the base (or a new file): never in a file the grammar could not read on the base, in
+every language."""
 
 from __future__ import annotations
 
@@ -44,10 +45,22 @@ def test_an_error_the_base_already_had_is_not_introduced(build, settle, language
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
-def test_a_new_error_beside_an_old_one_is_introduced_at_its_own_line(build, settle, language):
-    path, header, broken, clean, new_error, closing = LANGUAGES[language]
+def test_more_errors_in_a_file_that_did_not_parse_on_the_base_are_not_introduced(build, settle, language):
+    """DESIGN: introduced only into a file that parsed on the base. A base that does not parse is
+    in something the grammar does not know (express's JSpec files: `it 'does x'` in .js), and
+    every new test there would otherwise read as a new error."""
     repo = build(_scenario(*LANGUAGES[language]))
+    assert _parse_errors(settle, repo, "agent/break") == []
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_an_error_in_a_file_that_parsed_on_the_base_is_introduced_at_its_own_line(build, settle, language):
+    path, header, broken, clean, new_error, closing = LANGUAGES[language]
+    repo = build({
+        "base": {"files": {path: header + clean + closing}},
+        "branches": {"agent/break": {"files": {path: header + clean + new_error + closing}}},
+    })
     found = _parse_errors(settle, repo, "agent/break")
     assert [f["path"] for f in found] == [path]
-    first_new_line = (header + broken + clean).count("\n") + 1 + len(new_error) - len(new_error.lstrip("\n"))
+    first_new_line = (header + clean).count("\n") + 1 + len(new_error) - len(new_error.lstrip("\n"))
     assert {loc["start_line"] for loc in found[0]["locations"]} == {first_new_line}
