@@ -16,13 +16,16 @@ def use_wal(connection: sqlite3.Connection, timeout: float) -> None:
 
     The switch takes the file's exclusive lock. When two first users both hold the read lock
     and want it, SQLite answers "locked" at once, without its busy handler (waiting there would
-    deadlock), so the wait is ours.
+    deadlock), so the wait is ours. A file system that can't do WAL keeps its mode: SQLite says
+    so by answering with it, not with an error, and that answer is taken as it is.
     """
     deadline = time.monotonic() + timeout
     pause = 0.001
-    while connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+    while True:
         try:
-            connection.execute("PRAGMA journal_mode = WAL")
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
         except sqlite3.OperationalError as error:
             if not is_busy(error) or time.monotonic() > deadline:
                 raise

@@ -255,3 +255,18 @@ def test_any_payloads_read_back_as_appended_and_any_rewritten_event_is_the_one_v
     _tamper(path, f"UPDATE events SET payload = '{{\"rewritten\": {victim}}}' WHERE seq = {victim}")
     with Ledger.open(path, readonly=True) as ledger:
         assert ledger.verify().seq == victim
+
+
+def test_a_database_that_cannot_be_put_in_wal_keeps_its_mode_without_waiting():
+    """SQLite answers such a switch with the mode it kept (an in-memory database keeps "memory";
+    so does a file system without shared memory), not with an error: taken as it is, no retry."""
+    import sqlite3
+    import time
+
+    from settle.wal import use_wal
+
+    connection = sqlite3.connect(":memory:")
+    started = time.monotonic()
+    use_wal(connection, timeout=30)
+    assert time.monotonic() - started < 5
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
