@@ -96,7 +96,9 @@ PROFILES: tuple[LanguageProfile, ...] = (
         # `try!(…)` is the 2015 edition's `?`; from 2018 `try` is a keyword, and the grammar
         # knows only that. A crate without an edition is 2015 (Cargo's default).
         editions=Editions(manifest="Cargo.toml", table="package", key="edition", default="2015",
-                          accepted={"2015": frozenset({"try!"})}),
+                          # 2015's `try` is an identifier: `try!(…)`, and a path through a module
+                          # named try (`try::replacement()`), whose error node is the bare word.
+                          accepted={"2015": frozenset({"try!", "try"})}),
         keywords=frozenset(
             "as async await break const continue crate dyn else enum extern false fn for if impl in let loop"
             " match mod move mut pub ref return self Self static struct super trait true type unsafe use where while".split()
