@@ -350,7 +350,6 @@ def _schema(database: sqlite3.Connection) -> tuple[int, int]:
     return tuple(database.execute(f"PRAGMA {name}").fetchone()[0] for name in ("application_id", "user_version"))
 
 
-
 def _remove_legacy(root: Path) -> list[int]:
     """Delete the file-per-entry format's entry files (two-hex-digit shards of digest-named files);
     their sizes. Anything else in those folders is left, and so are the folders then."""
