@@ -107,13 +107,16 @@ def table_key(blob_id: str, path: str, profile: LanguageProfile | None, max_byte
 def dump_table(table: SymbolTable, references: tuple[Reference, ...] | None, partial: dict[str, list] | None) -> list:
     """[status, language, size, module hash, syntax errors, imports, definitions, whether the
     references are stored (beside: most readers never read them), references by name] — the
-    last one holds what targeted queries worked out."""
+    last one holds what targeted queries worked out.
+
+    Enum members and tuples go in as they are: the kinds are `StrEnum`s, which JSON writes as
+    their value, and JSON writes a tuple as an array (copying them was a third of the writing)."""
     return [
-        table.status.value,
+        table.status,
         table.language,
         table.size,
         table.module_hash,
-        list(table.syntax_errors),
+        table.syntax_errors,
         [[i.local, i.module, i.name, i.line] for i in table.imports],
         [_dump_definition(d) for d in table.definitions],
         references is not None,  # stored beside, in an entry of their own (see settle.parse.cache)
@@ -126,24 +129,24 @@ def _dump_definition(definition: Definition) -> list:
     return [
         definition.qualname,
         definition.name,
-        definition.kind.value,
+        definition.kind,
         [span.start_byte, span.end_byte, span.start_line, span.end_line],
         [header.start_byte, header.end_byte, header.start_line, header.end_line],
         None if signature is None else [
-            [[p.name, p.kind.value, p.has_default, p.annotation] for p in signature.parameters],
+            [[p.name, p.kind, p.has_default, p.annotation] for p in signature.parameters],
             signature.returns,
-            list(signature.decorators),
+            signature.decorators,
             signature.is_async,
         ],
         definition.header_hash,
         definition.body_hash,
         definition.parent,
-        None if definition.docstring is None else list(definition.docstring),
+        definition.docstring,
     ]
 
 
 def dump_references(references) -> list:
-    return [[r.kind.value, r.text, r.name, r.line, r.scope, r.positional, list(r.keywords), r.spread] for r in references]
+    return [[r.kind, r.text, r.name, r.line, r.scope, r.positional, r.keywords, r.spread] for r in references]
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -204,7 +204,10 @@ class DiskCache:
         command's end, a replayed merge's end and every _PENDING entries call)."""
         if not self.usable:
             return
-        data = json.dumps([FORMAT, key, value], separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+        # The values are trees of fresh lists (settle.parse.codec): no cycle to look for, and looking
+        # for one was half of the encoding.
+        data = json.dumps([FORMAT, key, value], separators=(",", ":"), ensure_ascii=False,
+                          check_circular=False).encode("utf-8", "surrogatepass")
         self._pending[self._digest(kind, key)] = (kind, data)
         self._pending_bytes += len(data)
         if not self._exit_hook:
