@@ -338,6 +338,19 @@ class Repository:
             return None
         return TreeEntry(path, str(found.id), entry_kind(found.filemode))
 
+    def files_in(self, commit: str, directory: str) -> list[TreeEntry]:
+        """The files directly in a directory of a commit's tree (none when it is not there), by name."""
+        try:
+            tree = self._repo[commit].tree
+            tree = tree[directory] if directory else tree
+        except KeyError:
+            return []
+        if not isinstance(tree, pygit2.Tree):
+            return []
+        prefix = directory + "/" if directory else ""
+        return sorted((TreeEntry(prefix + item.name, str(item.id), entry_kind(item.filemode))
+                       for item in tree if item.filemode != FileMode.TREE), key=lambda e: e.path)
+
     def files(self, commit: str) -> list[TreeEntry]:
         """Every file of a commit's tree, depth first in git's order."""
         return self._tree_files(self._repo[commit].tree)

@@ -1,6 +1,7 @@
 """parse_error/introduced blames a candidate only for syntax errors it brought into a file that
-parsed on the base (or a new file): never in a file the grammar could not read on the base, in
-every language."""
+parsed on the base (or a new file among files that parsed): never in a file the grammar could not
+read on the base, nor in a new file of a directory whose files it mostly could not read, in every
+language."""
 
 from __future__ import annotations
 
@@ -64,3 +65,36 @@ def test_an_error_in_a_file_that_parsed_on_the_base_is_introduced_at_its_own_lin
     assert [f["path"] for f in found] == [path]
     first_new_line = (header + clean).count("\n") + 1 + len(new_error) - len(new_error.lstrip("\n"))
     assert {loc["start_line"] for loc in found[0]["locations"]} == {first_new_line}
+
+def _sibling(path: str, name: str) -> str:
+    directory, _, file = path.rpartition("/")
+    return f"{directory}/{name}{file[file.index('.'):]}"
+
+
+def _neighbours(path, header, broken, clean, closing, broken_count, readable_count):
+    files = {_sibling(path, f"broken{n}"): header + broken + clean + closing for n in range(broken_count)}
+    files.update({_sibling(path, f"fine{n}"): header + clean + closing for n in range(readable_count)})
+    return files
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_a_new_file_among_files_the_grammar_could_not_read_is_not_introduced(build, settle, language):
+    """Two of the directory's three files did not parse on the base: it is in a dialect (a test DSL),
+    and a new file there that does not parse either is in it too."""
+    path, header, broken, clean, new_error, closing = LANGUAGES[language]
+    repo = build({
+        "base": {"files": _neighbours(path, header, broken, clean, closing, broken_count=2, readable_count=1)},
+        "branches": {"agent/add": {"files": {_sibling(path, "added"): header + clean + new_error + closing}}},
+    })
+    assert _parse_errors(settle, repo, "agent/add") == []
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_a_new_file_among_files_that_parsed_is_introduced(build, settle, language):
+    """The near miss: one file of three did not parse; the directory is the language, and the new error is the candidate's."""
+    path, header, broken, clean, new_error, closing = LANGUAGES[language]
+    repo = build({
+        "base": {"files": _neighbours(path, header, broken, clean, closing, broken_count=1, readable_count=2)},
+        "branches": {"agent/add": {"files": {_sibling(path, "added"): header + clean + new_error + closing}}},
+    })
+    assert [f["path"] for f in _parse_errors(settle, repo, "agent/add")] == [_sibling(path, "added")]

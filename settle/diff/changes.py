@@ -86,6 +86,7 @@ class FileChange:
         self.syntax_check = None  # for skipped files: (path, blob id) → syntax error lines
         self._new_code_references: tuple | None = None
         self.tip: str | None = None  # the side's tip commit (its manifests say the language's edition)
+        self.base: str | None = None  # the side's base commit (a new file's neighbours there)
 
     def introduced_syntax_errors(self) -> tuple[int, ...]:
         """Lines of syntax errors the tip has where the base (if the file existed) had none.
@@ -98,7 +99,7 @@ class FileChange:
         from settle.diff.syntax import introduced_errors  # rare: most tips have no errors
 
         old_id = self.change.old_id if self.change.old_kind is EntryKind.FILE else None
-        return introduced_errors(self._repository, self.tip, self.change.new_path, self.change.new_id, old_id)
+        return introduced_errors(self._repository, self.base, self.tip, self.change.new_path, self.change.new_id, old_id)
 
     def _syntax_errors(self, table, path, blob_id, kind) -> tuple[int, ...] | None:
         """A version's syntax error lines; None where it is missing or not parseable text."""
@@ -219,7 +220,7 @@ class SideChanges:
             else:
                 file = FileChange(change, _table(tables, change.old_path, change.old_id, change.old_kind),
                                   _table(tables, change.new_path, change.new_id, change.new_kind), repository)
-            file.tip = tip
+            file.tip, file.base = tip, base
             files.append(file)
         self.files: tuple[FileChange, ...] = tuple(files)
         _assign_symbol_changes(self.files)

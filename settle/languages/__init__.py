@@ -99,6 +99,7 @@ PROFILES: tuple[LanguageProfile, ...] = (
                           # 2015's `try` is an identifier: `try!(…)`, and a path through a module
                           # named try (`try::replacement()`), whose error node is the bare word.
                           accepted={"2015": frozenset({"try!", "try"})}),
+        failure_expectations=(".stderr",),
         keywords=frozenset(
             "as async await break const continue crate dyn else enum extern false fn for if impl in let loop"
             " match mod move mut pub ref return self Self static struct super trait true type unsafe use where while".split()

@@ -109,6 +109,10 @@ class LanguageProfile:
     syntax_oracle: str | None = None
     # Where the language's editions differ in syntax the grammar follows only the newest.
     editions: Editions | None = None
+    # A file beside one named like it with one of these suffixes in place of its extension is a
+    # test input meant not to compile, next to the compiler output it must give (Rust's trybuild
+    # and compiletest: `tests/ui/x.rs` beside `tests/ui/x.stderr`): its syntax errors are the test.
+    failure_expectations: tuple[str, ...] = ()
 
     @cached_property
     def queries_path(self) -> str:
