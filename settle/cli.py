@@ -618,10 +618,10 @@ def _collect_cycles_rarely() -> None:
     references, tuples). At the default threshold (700 allocations) many of them
     are still alive at two young collections and get promoted, and every time a
     quarter of the heap has been promoted Python scans all of it: a fifth of a
-    whole-history replay went to those full scans. Objects settle builds hold no
-    reference cycles worth collecting early; a young generation of 50,000 lets
-    them die before promotion. Only the command does this: the library leaves its
-    host's collector alone.
+    whole-history replay went to those full scans. A young generation of 50,000
+    lets them die before promotion; cycles are still collected, a little later
+    (zod's whole history: no full scan at all, the same peak memory). Only the
+    command does this: the library leaves its host's collector alone.
     """
     import gc
 
