@@ -204,8 +204,8 @@ class DiskCache:
         command's end, a replayed merge's end and every _PENDING entries call)."""
         if not self.usable:
             return
-        # The values are trees of fresh lists (settle.parse.codec): no cycle to look for, and looking
-        # for one was half of the encoding.
+        # The values are trees of lists and of the model's tuples (settle.parse.codec): they hold no
+        # cycle, and looking for one was half of the encoding.
         data = json.dumps([FORMAT, key, value], separators=(",", ":"), ensure_ascii=False,
                           check_circular=False).encode("utf-8", "surrogatepass")
         self._pending[self._digest(kind, key)] = (kind, data)
