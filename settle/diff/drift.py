@@ -275,7 +275,7 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
         if not _same_resolver(file.change.new_path, profile):
             continue
         local = _local_names(file.new_table, names)
-        if not any(spelled(r) in local for r in _written_lines_references(file)):
+        if not any(spelled(r) in local for r in _written_lines_references(merged, file, local, spelled)):
             continue  # nothing it wrote uses them: no need to read (or parse) the merged file
         for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
             if spelled(reference) in local:
@@ -301,10 +301,16 @@ def _references_spelling(merged: MergedTree, table: SymbolTable, name: str, spel
     return (r for local in sorted(_local_names(table, {name})) for r in merged.references_in(table, local))
 
 
-def _written_lines_references(file) -> Iterator[Reference]:
-    """References of a side's tip on the lines it changed: the merged lines it wrote are among them."""
+def _written_lines_references(merged: MergedTree, file, local: set[str], spelled) -> Iterator[Reference]:
+    """References of a side's tip on the lines it changed (the merged lines it wrote are among
+    them) that may spell one of `local`: by the last segment, the targeted answer for those names;
+    through an import's first segment, the whole table."""
     lines = file.changed_new_lines
-    return (r for r in file.new_table.references if r.line in lines)
+    if spelled is _last_segment:
+        found = merged.tables.references_to(file.change.new_path, file.change.new_id, local)
+    else:
+        found = file.new_table.references
+    return (r for r in found if r.line in lines)
 
 
 def _files_spelling(other: SideChanges, names) -> Iterator:

@@ -462,8 +462,8 @@ def _existed_on_base(merged: MergedTree, side: SideChanges, path: str, reference
         return file is None  # no change of this side at the path: the merged line is not its own
     if not _base_text_spells(merged.repository.blob(file.change.old_id), old, reference):
         return False  # the base's code in that scope never spells the name: no call of it there to read
-    return any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope
-               for r in old.references)
+    base = merged.tables.references_to(file.change.old_path, file.change.old_id, (reference.name,))
+    return any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope for r in base)
 
 
 def _base_text_spells(data: bytes, old: SymbolTable, reference: Reference) -> bool:
@@ -911,13 +911,11 @@ class _Facts:
         return {d.name for d in self.table.definitions if d.parent is None and d.kind in _MODULE_STATE}
 
     def named_receivers(self, qualname: str) -> frozenset[str]:
-        """Receiver names the state query found for the method (Go's `func (s *T)`): read from the
-        table's state, which only languages that name their receivers need."""
+        """Receiver names the state query found for the method (Go's `func (s *T)`)."""
         if self._receivers is None:
             found: dict[str, set[str]] = {}
-            for reference in self.table.state:
-                if reference.kind is ReferenceKind.RECEIVER and reference.scope is not None:
-                    found.setdefault(reference.scope, set()).add(reference.text)
+            for scope, name in self.table.receivers:
+                found.setdefault(scope, set()).add(name)
             self._receivers = {scope: frozenset(names) for scope, names in found.items()}
         return self._receivers.get(qualname, frozenset())
 
@@ -936,7 +934,7 @@ def _facts(table: SymbolTable) -> _Facts:
 
 def _names_receivers(profile: LanguageProfile) -> bool:
     """Does the language's state query name receivers per method (`@receiver`: Go)? Elsewhere the
-    receiver is the profile's own word or a parameter, and the table's state need not be read."""
+    receiver is the profile's own word or a parameter."""
     known = _NAMES_RECEIVERS.get(profile.name)
     if known is None:
         text = re.sub(r';[^\n]*|"(?:[^"\\]|\\.)*"', "", query_source(profile))  # comments and strings of queries
@@ -964,7 +962,7 @@ def _method_owner(table: SymbolTable, scope: str | None, profile: LanguageProfil
 
 class _Receivers:
     """The names a method's receiver goes by: the profile's (`self`, `this`), a receiver parameter,
-    and Go's named receiver, which only the table's state says (read when no other name fits)."""
+    and Go's named receiver, which the table lists (`SymbolTable.receivers`)."""
 
     def __init__(self, facts: _Facts, method: Definition, profile: LanguageProfile):
         self.facts, self.method, self.profile = facts, method, profile
@@ -975,7 +973,7 @@ class _Receivers:
         signature = self.method.signature
         if signature is not None and any(p.name == name for p in signature.parameters if p.kind is ParameterKind.RECEIVER):
             return True
-        return _names_receivers(self.profile) and name in self.facts.named_receivers(self.method.qualname)
+        return name in self.facts.named_receivers(self.method.qualname)
 
 
 __all__ = ["Interference", "Tally", "Written", "behaviour_changes", "interference", "written_files", "written_text"]

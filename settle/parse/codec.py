@@ -105,7 +105,7 @@ def table_key(blob_id: str, path: str, profile: LanguageProfile | None, max_byte
 
 
 def dump_table(table: SymbolTable, references: tuple[Reference, ...] | None, partial: dict[str, list] | None) -> list:
-    """[status, language, size, module hash, syntax errors, imports, definitions, whether the
+    """[status, language, size, module hash, syntax errors, imports, named receivers, definitions, whether the
     references are stored (beside: most readers never read them), references by name] — the
     last one holds what targeted queries worked out.
 
@@ -118,6 +118,7 @@ def dump_table(table: SymbolTable, references: tuple[Reference, ...] | None, par
         table.module_hash,
         table.syntax_errors,
         [[i.local, i.module, i.name, i.line] for i in table.imports],
+        table.receivers,
         [_dump_definition(d) for d in table.definitions],
         references is not None,  # stored beside, in an entry of their own (see settle.parse.cache)
         partial or {},
@@ -167,7 +168,7 @@ def load_table(value, path: str) -> tuple[SymbolTable, tuple[Reference, ...] | N
 
 def _load_table(value, path: str):
     try:
-        status, language, size, module_hash, errors, imports, definitions, references, partial = value
+        status, language, size, module_hash, errors, imports, receivers, definitions, references, partial = value
         table = SymbolTable(
             path=path,
             language=language,
@@ -175,6 +176,7 @@ def _load_table(value, path: str):
             definitions=tuple(_load_definition(item, path) for item in definitions),
             _references=None,
             imports=tuple(ImportBinding(local, module, name, line) for local, module, name, line in imports),
+            receivers=tuple((scope, name) for scope, name in receivers),
             syntax_errors=tuple(errors),
             size=size,
             module_hash=module_hash,
@@ -253,7 +255,8 @@ def load_references(items) -> tuple[Reference, ...]:
 def _check(table: SymbolTable) -> None:
     """The types of a table's own fields (definitions are checked as they are read)."""
     if not (type(table.size) is int and type(table.module_hash) is str
-            and all(type(line) is int for line in table.syntax_errors)):
+            and all(type(line) is int for line in table.syntax_errors)
+            and all(type(scope) is str and type(name) is str for scope, name in table.receivers)):
         raise CodecError("bad table fields")
 
 

@@ -9,7 +9,7 @@ Capture names are the whole interface between query files and this module:
         @parameter.name @parameter.type @parameter.default,
         @separator.positional_only @separator.keyword_only
   @call @call.callee @call.arguments @call.object
-  @write @write.target (state an assignment writes)   @receiver @receiver.name (a method's receiver)
+  @write @write.target (state an assignment writes)   @receiver @receiver.name (a method's named receiver)
   @arguments with @argument | @argument.keyword | @argument.spread | @argument.ignored
   @reference.name @reference.attribute @reference.ignore
   @import @import.module @import.name @import.alias
@@ -167,7 +167,8 @@ class _Collected:
     parameters: dict[int, list[_PendingParameter]] = field(default_factory=dict)
     argument_lists: dict[int, _ArgumentList] = field(default_factory=dict)
     calls: list = field(default_factory=list)
-    state: list = field(default_factory=list)  # (kind, node, named node) of @write and @receiver matches
+    state: list = field(default_factory=list)  # (kind, node, named node) of @write matches
+    receivers: list = field(default_factory=list)  # @receiver.name nodes
     imports: list[ImportBinding] = field(default_factory=list)
     strings: list[tuple[int, int]] = field(default_factory=list)
     comments: list[tuple[int, int]] = field(default_factory=list)
@@ -214,6 +215,7 @@ class _Extraction:
             _references=references,
             load_references=None if references is not None else lambda: _Extraction(source, path, profile, parse=parse).references_only(),
             imports=tuple(sorted(set(found.imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
+            receivers=self._receivers(found),
             syntax_errors=self._syntax_errors(),
             size=len(self.source),
             module_hash=_digest(texts.module) if texts.module else "",
@@ -231,6 +233,13 @@ class _Extraction:
         references += self._state(found.state, enclosing)
         references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
         return tuple(references)
+
+    def _receivers(self, found: _Collected) -> tuple[tuple[str, str], ...]:
+        if not found.receivers:
+            return ()
+        enclosing = _Enclosing([(d.start, d.node_end, d.qualname) for d in found.emitted])
+        named = {(enclosing.at(node.start_byte), self.text(node)) for node in found.receivers}
+        return tuple(sorted((scope, name) for scope, name in named if scope is not None))
 
     def _collect(self) -> _Collected:
         """One query traversal: pending definitions nested and qualified, and everything else captured."""
@@ -255,7 +264,7 @@ class _Extraction:
             elif role == "write":
                 found.state.append((ReferenceKind.WRITE, captures["write"][0], captures["write.target"][0]))
             elif role == "receiver":
-                found.state.append((ReferenceKind.RECEIVER, captures["receiver.name"][0], captures["receiver.name"][0]))
+                found.receivers.append(captures["receiver.name"][0])
             elif role == "arguments":
                 self._add_argument(captures, found.argument_lists)
             elif role == "list":

@@ -51,8 +51,9 @@ class Grammar:
         return tree_sitter.Parser(self.language)
 
 
-# Patterns only references need: left out of the `symbols` query.
-_REFERENCE_ROLES = ("call", "write", "receiver", "arguments", "string")
+# Patterns only references need: left out of the `symbols` query. A method's named receiver
+# (Go's `func (s *T)`) is structure, like its parameters: every table has it.
+_REFERENCE_ROLES = ("call", "write", "arguments", "string")
 
 _LOADED: dict[str, Grammar] = {}
 _CAPTURE = re.compile(rb"@([\w.]+)")

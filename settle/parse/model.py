@@ -52,13 +52,12 @@ class ReferenceKind(StrEnum):
     NAME = "name"
     ATTRIBUTE = "attribute"
     # State, kept apart from the uses above (`SymbolTable.state`): an assignment's target
-    # (`self.x`, `this.x`, `s.x`, a module variable), and the name a method gives its receiver (Go).
+    # (`self.x`, `this.x`, `s.x`, a module variable).
     WRITE = "write"
     READ = "read"  # a chain through the receiver (`self.x`, `this.x`): not a use of any symbol
-    RECEIVER = "receiver"
 
 
-_STATE_KINDS = frozenset({ReferenceKind.WRITE, ReferenceKind.READ, ReferenceKind.RECEIVER})
+_STATE_KINDS = frozenset({ReferenceKind.WRITE, ReferenceKind.READ})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +177,9 @@ class SymbolTable:
     # them (`load_references`): most tables are only compared symbol by symbol.
     _references: tuple[Reference, ...] | None = field(default=(), compare=False, repr=False)
     imports: tuple[ImportBinding, ...] = ()
+    # (method qualname, the name its receiver goes by) where the language names it per method
+    # (Go's `func (s *Store) Add`): who `s.x` means inside that method.
+    receivers: tuple[tuple[str, str], ...] = ()
     syntax_errors: tuple[int, ...] = ()  # lines of ERROR / MISSING nodes
     size: int = 0
     # Text outside every definition (imports, top-level statements), comments and
@@ -195,7 +197,7 @@ class SymbolTable:
 
     @property
     def state(self) -> tuple[Reference, ...]:
-        """Writes of fields and module variables, and named receivers: what interference reads."""
+        """Writes of fields and module variables, and reads through the receiver: what interference reads."""
         return self._split()[1]
 
     def _split(self) -> tuple[tuple[Reference, ...], tuple[Reference, ...]]:
