@@ -155,10 +155,11 @@ def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, sy
     """One JSON line per merge, in the order of merges."""
     if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
+        # Entries are written a batch at a time (`DiskCache.store`), not per merge: a transaction
+        # costs about as much as its rows, and a merge makes only a few.
         for merge in merges:
-            line = settle_merge(session, merge, syntax, interference, selection).to_json(compact=True)
-            session.tables.flush()
-            yield line
+            yield settle_merge(session, merge, syntax, interference, selection).to_json(compact=True)
+        session.tables.flush()
         return
     yield from _parallel(repo, merges, min(jobs, len(merges)), max_file_size, (syntax, interference), selection)
 

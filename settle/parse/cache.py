@@ -26,8 +26,8 @@ from settle.parse.trees import Trees
 # under half a GiB of tables, and is more than any single check parses.
 CACHE_SOURCE_BYTES = 32 * 1024 * 1024
 _CACHED_SPANS = 4096  # blobs whose definition spans are kept
-_STRUCTURES = 4
-_MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps  # recent extractions kept with their trees, for targeted queries right after
+_STRUCTURES = 4  # recent extractions kept with their trees, for targeted queries right after
+_MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps
 
 
 _STATUS_ONLY_BYTES = 1024  # what a table of a file settle can't parse is counted as
