@@ -64,6 +64,19 @@ def test_go_symbols_are_qualified_by_receiver_and_container(settle, build):
     assert table["syntax_errors"] == []
 
 
+def test_go_tables_name_each_methods_receiver_without_working_out_references():
+    """`st.x` inside `func (st *Store) Get` goes through the receiver: interference binds such calls
+    by the name, which the table's structure carries (the references need not be worked out)."""
+    from settle.languages import profile_named
+    from settle.parse.extract import extract
+
+    source = SOURCE + "\nfunc (Store) Unnamed() {}\n"
+    table = extract(source.encode(), "store.go", profile_named("go"), references=False)
+    assert table.receivers == (("Store.Get", "st"), ("Store.Put", "st"))
+    assert table._references is None  # nothing but the symbols query ran
+    assert extract(source.encode(), "store.go", profile_named("go")).receivers == table.receivers
+
+
 @given(st.one_of(st.binary(max_size=1500), st.text(max_size=1500).map(str.encode),
                  st.lists(st.sampled_from(SOURCE.splitlines(keepends=True)), max_size=40).map(lambda l: "".join(l).encode())))
 @settings(max_examples=200, deadline=None)
