@@ -102,6 +102,9 @@ def test_a_cache_hit_is_the_table_a_fresh_extraction_gives(tmp_path_factory, ind
     assert hit == fresh
     assert reader.references_to(path, "blob0000", names) == tuple(r for r in fresh.references if r.name in names)
     assert blobs.reads == reads, "the targeted answer came from the entry"
+    # Asked again for other names, with no tree at hand: the whole list is worked out, once.
+    others = _names(fresh, source, data.draw)
+    assert reader.references_to(path, "blob0000", others) == tuple(r for r in fresh.references if r.name in others)
     assert hit.references == fresh.references  # worked out on demand (a parse), then stored
     reader.flush()
     reads = blobs.reads
@@ -119,13 +122,14 @@ def _bad_entries(key: str, good: bytes) -> dict[str, bytes]:
         "wrong version": json.dumps(["settle-cache/0", key, value]).encode(),
         "foreign key": json.dumps([FORMAT, key + "x", value]).encode(),
         "foreign shape": json.dumps({"format": FORMAT, "key": key}).encode(),
-        "wrong types": json.dumps([FORMAT, key, ["parsed", "python", "big", 0, [], [], [], None, {}]]).encode(),
-        "bad definition": json.dumps([FORMAT, key, value[:6] + [[[1, 2, 3]]] + value[7:]]).encode(),
+        "wrong types": json.dumps([FORMAT, key, ["parsed", "python", "big", 0, [], [], [], [], None, {}]]).encode(),
+        "bad receivers": json.dumps([FORMAT, key, value[:6] + [[[1, "x"]]] + value[7:]]).encode(),
+        "bad definition": json.dumps([FORMAT, key, value[:7] + [[[1, 2, 3]]] + value[8:]]).encode(),
     }
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "truncated", "empty", "wrong version", "foreign key", "foreign shape",
-                                  "wrong types", "bad definition"])
+                                  "wrong types", "bad receivers", "bad definition"])
 def test_a_bad_entry_is_ignored_and_rewritten(tmp_path, kind):
     path, source = next((p, d) for p, d in FILES if p.endswith(".py") and b"def " in d)
     blobs = _Blobs([(path, source)])

@@ -52,6 +52,20 @@ class MergedTree:
         self._named: dict[tuple[int, str], tuple[SymbolTable, tuple[Reference, ...]]] = {}
         self._packages: dict[str, list[tuple[str, str]]] = {}
         self.reexports: dict[tuple, bool] = {}  # `_reexported`'s answers
+        self._asked: dict[str, frozenset[str]] = {}  # side name → every name its changes make drift look for
+
+    def drift_names(self, changer: SideChanges) -> frozenset[str]:
+        """The names drift will look for in the other side's code, for all of `changer`'s changes at
+        once: a file is asked for their references together, and each change's question is then a
+        subset of one answer (asked one change at a time, every question cost a traversal)."""
+        if changer.name not in self._asked:
+            names = set(drift_names(changer))
+            for change in removed_bindings(changer):
+                profile = profile_for_path(change.old.id.split("::", 1)[0])
+                if profile is not None:
+                    names |= _use_names(change.old, profile)[0]
+            self._asked[changer.name] = frozenset(names)
+        return self._asked[changer.name]
 
     def package_files(self, profile: LanguageProfile) -> list[tuple[str, str]]:
         """(path, blob id) of the merged files that stand for their directory (`__init__.py`, `index.ts`, `mod.rs`)."""
@@ -275,7 +289,7 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
         if not _same_resolver(file.change.new_path, profile):
             continue
         local = _local_names(file.new_table, names)
-        if not any(spelled(r) in local for r in _written_lines_references(merged, file, local, spelled)):
+        if not any(spelled(r) in local for r in _written_lines_references(merged, changer, file, local, spelled)):
             continue  # nothing it wrote uses them: no need to read (or parse) the merged file
         for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
             if spelled(reference) in local:
@@ -301,13 +315,15 @@ def _references_spelling(merged: MergedTree, table: SymbolTable, name: str, spel
     return (r for local in sorted(_local_names(table, {name})) for r in merged.references_in(table, local))
 
 
-def _written_lines_references(merged: MergedTree, file, local: set[str], spelled) -> Iterator[Reference]:
+def _written_lines_references(merged: MergedTree, changer: SideChanges, file, local: set[str], spelled) -> Iterator[Reference]:
     """References of a side's tip on the lines it changed (the merged lines it wrote are among
-    them) that may spell one of `local`: by the last segment, the targeted answer for those names;
-    through an import's first segment, the whole table."""
+    them) that may spell one of `local`: by the last segment, the targeted answer for every name
+    `changer`'s changes look for (`MergedTree.drift_names`); through an import's first segment,
+    the whole table."""
     lines = file.changed_new_lines
     if spelled is _last_segment:
-        found = merged.tables.references_to(file.change.new_path, file.change.new_id, local)
+        asked = local | _local_names(file.new_table, merged.drift_names(changer))
+        found = merged.tables.references_to(file.change.new_path, file.change.new_id, asked)
     else:
         found = file.new_table.references
     return (r for r in found if r.line in lines)

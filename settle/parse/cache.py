@@ -114,15 +114,19 @@ class SymbolTables:
                 self._unsaved.discard(key)
                 self._save(key, table)
             return ()
-        if table._references is None and key in self._stored_references:
-            table.references  # in the cache already: reading them beats any parse
+        by_name = self._by_name.setdefault(key, {})
+        missing = names.difference(by_name)
+        if table._references is None and (key in self._stored_references or (
+                missing and by_name and key not in self._structures)):
+            # In the cache already: reading them beats any parse. Or asked again, for other names,
+            # with the tree gone: each answer would cost a parse and a traversal, so the whole list
+            # is worked out once (zod's drift asks a file of the other side once per changed symbol).
+            table.references
         if table._references is not None:  # worked out already: filtering is free
             if key in self._unsaved:
                 self._unsaved.discard(key)
                 self._save(key, table)
             return tuple(r for r in table._references if r.name in names)
-        by_name = self._by_name.setdefault(key, {})
-        missing = names.difference(by_name)
         if missing:
             work = self._structures.get(key)
             if work is None:
