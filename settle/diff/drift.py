@@ -52,19 +52,15 @@ class MergedTree:
         self._named: dict[tuple[int, str], tuple[SymbolTable, tuple[Reference, ...]]] = {}
         self._packages: dict[str, list[tuple[str, str]]] = {}
         self.reexports: dict[tuple, bool] = {}  # `_reexported`'s answers
-        self._asked: dict[str, frozenset[str]] = {}  # side name → every name its changes make drift look for
+        self._asked: dict[str, set[str]] = {}  # side name → `drift_names` of it
 
-    def drift_names(self, changer: SideChanges) -> frozenset[str]:
-        """The names drift will look for in the other side's code, for all of `changer`'s changes at
-        once: a file is asked for their references together, and each change's question is then a
-        subset of one answer (asked one change at a time, every question cost a traversal)."""
+    def drift_names(self, changer: SideChanges) -> set[str]:
+        """The last segments drift looks for in the other side's code, for all of `changer`'s changes
+        at once: a file is asked for their references together, and each change's question is then
+        a subset of one answer (asked one change at a time, every question cost a traversal). A
+        dropped import's uses are spelled by their first segment and read from the whole table."""
         if changer.name not in self._asked:
-            names = set(drift_names(changer))
-            for change in removed_bindings(changer):
-                profile = profile_for_path(change.old.id.split("::", 1)[0])
-                if profile is not None:
-                    names |= _use_names(change.old, profile)[0]
-            self._asked[changer.name] = frozenset(names)
+            self._asked[changer.name] = drift_names(changer)
         return self._asked[changer.name]
 
     def package_files(self, profile: LanguageProfile) -> list[tuple[str, str]]:

@@ -175,6 +175,13 @@ class _Collected:
     blocks: list[tuple[int, int]] = field(default_factory=list)
     import_spans: list[tuple[int, int]] = field(default_factory=list)
     docstrings: dict[int, tuple[int, int]] = field(default_factory=dict)  # owner's start byte → lines
+    _enclosing: _Enclosing | None = None
+
+    def enclosing(self) -> _Enclosing:
+        """Which definition holds a byte: worked out once, for references, receivers and targeted queries."""
+        if self._enclosing is None:
+            self._enclosing = _Enclosing([(d.start, d.node_end, d.qualname) for d in self.emitted])
+        return self._enclosing
 
 
 class _Extraction:
@@ -226,7 +233,7 @@ class _Extraction:
         return self._references(self._collect())
 
     def _references(self, found: _Collected) -> tuple[Reference, ...]:
-        enclosing = _Enclosing([(d.start, d.node_end, d.qualname) for d in found.emitted])
+        enclosing = found.enclosing()
         references = self._calls(found.calls, found.argument_lists, enclosing)
         skipped = sorted(found.comments + found.strings + self.import_spans)
         references += self._uses(found.ordered, found.parameters, skipped)
@@ -237,7 +244,7 @@ class _Extraction:
     def _receivers(self, found: _Collected) -> tuple[tuple[str, str], ...]:
         if not found.receivers:
             return ()
-        enclosing = _Enclosing([(d.start, d.node_end, d.qualname) for d in found.emitted])
+        enclosing = found.enclosing()
         named = {(enclosing.at(node.start_byte), self.text(node)) for node in found.receivers}
         return tuple(sorted((scope, name) for scope, name in named if scope is not None))
 
@@ -629,7 +636,7 @@ class _Extraction:
         if found is None:
             self.references = False  # the structure only: the symbols query
             found = self._collect()
-        enclosing = _Enclosing([(d.start, d.node_end, d.qualname) for d in found.emitted])
+        enclosing = found.enclosing()
         calls, argument_lists = self._calls_over(hits, names)
         references = self._calls(calls, argument_lists, enclosing)
         references += self._uses_named(found, hits, names)
