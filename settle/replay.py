@@ -142,6 +142,16 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     return sides
 
 
+def _start_merging(repository: Repository, merge: str) -> None:
+    """Have git merge a merge's parents while the one before it is judged. Only a head start: a
+    merge that can't be started now (a missing commit) is asked for again in its turn and fails
+    there, after every line before it."""
+    try:
+        repository.start_merges(combinations(repository.parents(merge), 2))
+    except Exception:  # noqa: BLE001 - the same calls run again in the merge's turn, and raise there
+        return
+
+
 def _or(first, second):
     return lambda change: first(change) or second(change)
 
@@ -155,9 +165,12 @@ def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, sy
     """One JSON line per merge, in the order of merges."""
     if jobs <= 1 or len(merges) <= 1:
         session = Session.open(repo, max_file_size)
+        repository = session.repository
         # Entries are written a batch at a time (`DiskCache.store`), not per merge: a transaction
         # costs about as much as its rows, and a merge makes only a few.
-        for merge in merges:
+        for index, merge in enumerate(merges):
+            if index + 1 < len(merges):
+                _start_merging(repository, merges[index + 1])
             yield settle_merge(session, merge, syntax, interference, selection).to_json(compact=True)
         session.tables.flush()
         return

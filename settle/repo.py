@@ -8,6 +8,7 @@ alternate, so even the object database of the repository is left as it was.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import re
@@ -137,6 +138,7 @@ _BLOB_CACHE_BYTES = 64 * 1024 * 1024
 _CACHED_DIFFS = 4096
 _CACHED_MERGES = 16  # git's merges are a tree id each; libgit2's hold an index
 _CACHED_CHANGES = 64  # tree diffs and merge bases: a side's are read by its pass and by the merge of its pair
+_STARTED_MERGES = 4  # git merges running ahead at once (`Repository.start_merges`)
 _TRIVIAL_WALK = 2000  # commits per side looked at to prove one merge base; past that, git decides
 _TRIVIAL = frozenset({ChangeStatus.ADDED, ChangeStatus.MODIFIED, ChangeStatus.TYPE_CHANGED})
 
@@ -154,6 +156,7 @@ class Repository:
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
         self._merges: dict[tuple[str, str], _Merge] = {}
+        self._started: dict[tuple[str, str], subprocess.Popen] = {}  # git merges running ahead (`start_merges`)
         self._changes: OrderedDict[tuple[str, str], tuple[PathChange, ...]] = OrderedDict()
         self._bases: OrderedDict[tuple[str, str], str | None] = OrderedDict()
 
@@ -475,12 +478,40 @@ class Repository:
         key = (ours, theirs)
         found = self._merges.get(key)
         if found is None:
-            found = self._merges[key] = self._merge_commits(ours, theirs)
-            if len(self._merges) > _CACHED_MERGES:
-                self._merges.pop(next(iter(self._merges)))
+            found = self._merge_commits(ours, theirs)
+            self._keep_merge(key, found)
         return found
 
+    def start_merges(self, pairs) -> None:
+        """Start git's merge of each (ours, theirs) pair now, in its own process, for the conflict
+        scan or the merged result to collect later: its few milliseconds of start-up and merging
+        then run beside the caller's work (replay starts the next merge's pairs before it judges
+        this one). Pairs without a merge base, trivial ones and libgit2's are left to be asked for."""
+        git = git_merge_program()
+        if git is None:
+            return
+        for ours, theirs in pairs:
+            key = (ours, theirs)
+            if key in self._merges or key in self._started or self.merge_base(ours, theirs) is None:
+                continue
+            trivial = self._trivial_merge(ours, theirs)
+            if trivial is not None:
+                self._keep_merge(key, trivial)
+                continue
+            while len(self._started) >= _STARTED_MERGES:  # never collected: settled now, still kept
+                (old_ours, old_theirs), _ = next(iter(self._started.items()))
+                self._keep_merge((old_ours, old_theirs), self._merge_commits(old_ours, old_theirs))
+            self._started[key] = self._spawn_git_merge(git, ours, theirs)
+
+    def _keep_merge(self, key: tuple[str, str], merge: _Merge) -> None:
+        self._merges[key] = merge
+        if len(self._merges) > _CACHED_MERGES:
+            self._merges.pop(next(iter(self._merges)))
+
     def _merge_commits(self, ours: str, theirs: str) -> _Merge:
+        started = self._started.pop((ours, theirs), None)
+        if started is not None:
+            return self._finish_git_merge(started, ours, theirs)
         trivial = self._trivial_merge(ours, theirs)
         if trivial is not None:
             return trivial
@@ -526,18 +557,31 @@ class Repository:
         return True
 
     def _git_merge(self, git: str, ours: str, theirs: str) -> _Merge:
+        return self._finish_git_merge(self._spawn_git_merge(git, ours, theirs), ours, theirs)
+
+    def _spawn_git_merge(self, git: str, ours: str, theirs: str) -> subprocess.Popen:
         # libgit2's merge is not merge-ort: it has no histogram diff and detects renames
         # differently, and on real histories the two disagree (see README, "Text
         # conflicts are git's"). So git itself merges, writing its blobs and trees to
         # the scratch object store, which borrows ours as an alternate.
         scratch = self._shadow_repository().path
-        result = subprocess.run(
+        process = subprocess.Popen(
             [git, "merge-tree", "--write-tree", "-z", "--allow-unrelated-histories", ours, theirs],
-            env=_git_environment(self._repo.path, str(Path(scratch, "objects"))), capture_output=True,
+            env=_git_environment(self._repo.path, str(Path(scratch, "objects"))),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        if result.returncode not in (0, 1):
-            raise RuntimeError(f"git merge-tree failed on {ours[:12]} and {theirs[:12]}: {result.stderr.decode(errors='replace')[:300]}")
-        output = result.stdout.decode("utf-8", errors="surrogateescape")
+        _RUNNING.add(process)
+        _reap_at_exit()
+        return process
+
+    def _finish_git_merge(self, process: subprocess.Popen, ours: str, theirs: str) -> _Merge:
+        try:
+            stdout, stderr = process.communicate()
+        finally:
+            _RUNNING.discard(process)
+        if process.returncode not in (0, 1):
+            raise RuntimeError(f"git merge-tree failed on {ours[:12]} and {theirs[:12]}: {stderr.decode(errors='replace')[:300]}")
+        output = stdout.decode("utf-8", errors="surrogateescape")
         return _Merge(_merge_tree_conflicts(output), tree=output.split("\0", 1)[0].strip())
 
     def _libgit2_merge(self, ours: str, theirs: str) -> _Merge:
@@ -727,6 +771,24 @@ def _line_count(data: bytes) -> int:
 # -- git's own merge ------------------------------------------------------------------
 
 _MERGE_TREE_VERSION = (2, 38)  # `git merge-tree --write-tree` first shipped in git 2.38
+
+
+_RUNNING: set[subprocess.Popen] = set()  # git merges started and not yet collected
+
+
+@functools.cache
+def _reap_at_exit() -> None:
+    # Registered after the scratch store's removal (its first git merge comes after the store is
+    # made), so it runs before it: a git still writing there would make its directories anew.
+    atexit.register(_reap)
+
+
+def _reap() -> None:
+    for process in list(_RUNNING):
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        _RUNNING.discard(process)
 
 
 def git_merge_program() -> str | None:

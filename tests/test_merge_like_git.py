@@ -193,3 +193,31 @@ def test_rename_conflicts_keep_their_subkind(build, settle, shape):
     result = settle("check", "--repo", str(repo), "--base", "main", "--format", "json", "a", "b", repo=repo)
     found = [f["subkind"] for f in json.loads(result.stdout)["findings"] if f["kind"] == "text_conflict"]
     assert found == ["rename"]
+
+
+def test_merges_started_ahead_are_the_merges_asked_for(tmp_path):
+    """Replay has git merge the next merge's parents while it judges the current one: a merge
+    collected from such a start (or settled early, past the few kept running) is the one asked
+    for directly, pairs without a merge base are left alone, and the repository is not written."""
+    where = tmp_path / "repo.git"
+    repository = pygit2.init_repository(str(where), bare=True)
+    lines = [f"line {n}\n" for n in range(12)]
+    root = _commit(repository, {"a.txt": lines, "b.txt": ["b\n"]}, [])
+    sides = []
+    for n in range(7):
+        edited = list(lines)
+        edited[(n * 5) % 12] = f"side {n}\n"  # some pairs edit the same line: conflicts
+        sides.append(str(_commit(repository, {"a.txt": edited, "b.txt": ["b\n"]}, [root])))
+    lonely = str(_commit(repository, {"c.txt": ["c\n"]}, []))  # no merge base with any side
+    pairs = [(sides[i], sides[j]) for i in range(7) for j in range(i + 1, 7)][:10] + [(sides[0], lonely)]
+    objects = sorted(p.relative_to(where).as_posix() for p in (where / "objects").rglob("*"))
+    ahead = Repository.open(where)
+    ahead.start_merges(pairs)
+    assert 0 < len(ahead._started) <= 4 and (sides[0], lonely) not in ahead._started
+    direct = Repository.open(where)
+    for ours, theirs in pairs[:-1]:
+        assert ahead.merge_conflicts(ours, theirs) == direct.merge_conflicts(ours, theirs)
+        if not direct.merge_conflicts(ours, theirs):
+            assert ahead.merged_files(ours, theirs) == direct.merged_files(ours, theirs)
+    assert any(direct.merge_conflicts(*pair) for pair in pairs[:-1]) and not ahead._started
+    assert sorted(p.relative_to(where).as_posix() for p in (where / "objects").rglob("*")) == objects

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -105,4 +106,27 @@ def test_the_scratch_helper_cleans_up_for_library_users_too(tmp_path, ending):
     run = subprocess.run([sys.executable, "-c", LIBRARY_USE, ending], env={**os.environ, "TMPDIR": str(scratch)},
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == (0 if ending == "return" else 1), run.stderr
+    assert leftovers(scratch) == []
+
+
+STARTED_AND_LEFT = """
+import sys
+from settle.repo import Repository
+repository = Repository.open(sys.argv[1])
+repository.start_merges([(sys.argv[2], sys.argv[3])])
+assert repository._started, "no git merge was started"
+"""
+
+
+def test_git_merges_started_and_never_collected_leave_tmpdir_empty(tmp_path, build):
+    """A merge git runs ahead of need and nobody collects is stopped before the scratch store goes:
+    a git still writing there would make its directories anew."""
+    repo = build({"base": {"files": {"a.txt": "one\ntwo\n"}},
+                  "branches": {"a": {"files": {"a.txt": "one\n2\n"}}, "b": {"files": {"a.txt": "1\ntwo\n"}}}})
+    tips = [subprocess.run(["git", "rev-parse", name], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+            for name in ("a", "b")]
+    scratch = private_tmpdir(tmp_path, "tmp")
+    result = subprocess.run([sys.executable, "-c", STARTED_AND_LEFT, str(repo), *tips],
+                            env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
     assert leftovers(scratch) == []
