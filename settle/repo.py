@@ -498,10 +498,17 @@ class Repository:
             if trivial is not None:
                 self._keep_merge(key, trivial)
                 continue
-            while len(self._started) >= _STARTED_MERGES:  # never collected: settled now, still kept
-                (old_ours, old_theirs), _ = next(iter(self._started.items()))
-                self._keep_merge((old_ours, old_theirs), self._merge_commits(old_ours, old_theirs))
+            if len(self._started) >= _STARTED_MERGES and not self._collect_finished():
+                return  # enough running: the rest are merged when asked for
             self._started[key] = self._spawn_git_merge(git, ours, theirs)
+
+    def _collect_finished(self) -> bool:
+        """Keep the oldest started merge if git is done with it (one nobody asked for yet frees its place)."""
+        key, process = next(iter(self._started.items()))
+        if process.poll() is None:
+            return False
+        self._keep_merge(key, self._merge_commits(*key))
+        return True
 
     def _keep_merge(self, key: tuple[str, str], merge: _Merge) -> None:
         self._merges[key] = merge

@@ -186,6 +186,9 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
     repository, tables = session.repository, session.tables
     findings: list[Finding] = []
     stats: dict[str, CandidateStats] = {}
+    pairs = list(combinations(sorted(chosen, key=lambda c: c.ref), 2))
+    # git's merges of the first pairs run beside the passes over the candidates before them.
+    repository.start_merges([(c.commit, target) for c in chosen] + [(a.commit, b.commit) for a, b in pairs])
     for candidate in chosen:
         mine = session.side(candidate.ref, candidate.fork, candidate.commit)
         advance = session.side(target_ref, candidate.fork, target)
@@ -201,7 +204,6 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
         stats[candidate.ref] = CandidateStats(
             changed_paths=len(mine.files), changed_symbols=len(mine.symbol_changes), claimed_untouched=untouched
         )
-    pairs = list(combinations(sorted(chosen, key=lambda c: c.ref), 2))
     bar = progress(pairs, "settling pairs") if progress and len(pairs) >= PROGRESS_THRESHOLD else nullcontext(pairs)
     with bar as items:
         for first, second in items:
