@@ -206,6 +206,10 @@ class Repository:
         place = self._repo.workdir or self.common_dir
         return _without_git_suffix(Path(place.rstrip("/")).name) or "repository"
 
+    def commit_time(self, commit: str) -> int:
+        """When a commit was made: its committer's time, in seconds since the epoch."""
+        return self._object(commit).commit_time
+
     def subject(self, commit: str) -> str:
         """A commit's subject line (the first line of its message)."""
         message = self._object(commit).message

@@ -22,7 +22,8 @@ the target advanced meanwhile, and what settle must find:
 A file value is text, or a table: { hex = "00ff" } for bytes,
 { symlink = "target" }, { submodule = "<40 hex>" }, { text = "...", mode = "100755" }.
 Commits get a fixed author and dates, so the same scenario always builds the
-same commit ids.
+same commit ids (`epoch = <seconds>` at the top moves the dates, for a history
+from before some day).
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class Expect(_Strict):
 
 class Scenario(_Strict):
     description: str = ""
+    epoch: int = EPOCH  # the first commit's time less a minute (a history from before some date)
     languages: list[str] = Field(default_factory=list)
     base: Change = Field(default_factory=Change)
     target: Change | None = None
@@ -132,7 +134,7 @@ def build(scenario: Scenario, destination: str | Path, *, bare: bool = False) ->
 
     destination = Path(destination)
     repository = pygit2.init_repository(str(destination), bare=bare, initial_head="main")
-    builder = _Builder(repository)
+    builder = _Builder(repository, scenario.epoch)
     base = builder.commit([], scenario.base, "base")
     heads = {"main": base, "base": base}
     if scenario.target is not None:
@@ -167,15 +169,16 @@ def build(scenario: Scenario, destination: str | Path, *, bare: bool = False) ->
 
 
 class _Builder:
-    def __init__(self, repository):
+    def __init__(self, repository, epoch: int = EPOCH):
         self.repository = repository
+        self.epoch = epoch
         self.clock = 0
 
     def signature(self):
         import pygit2
 
         self.clock += 1
-        return pygit2.Signature(*AUTHOR, time=EPOCH + 60 * self.clock, offset=0)
+        return pygit2.Signature(*AUTHOR, time=self.epoch + 60 * self.clock, offset=0)
 
     def commit(self, parents, change: Change, default_message: str):
         files = self._files_at(parents[0]) if parents else {}

@@ -11,7 +11,8 @@ blamed on a candidate:
 - a file beside the compiler output it is meant to give (the profile's
   `failure_expectations`: `tests/ui/x.rs` beside `x.stderr`) is meant not to compile;
 - a construct the file's language edition accepts (the profile's `editions`, e.g.
-  Rust 2015's `try!`) is not an error at all.
+  Rust 2015's `try!`) is not an error at all, and code committed before the language's
+  first stable release (Rust before 1.0) is in a dialect no grammar follows.
 Asked only of files whose tip has errors, so the re-parses here are rare.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import posixpath
 import tomllib
+from datetime import datetime, timezone
 
 from settle.languages import LanguageProfile, profile_for_path
 from settle.parse.extract import syntax_error_texts
@@ -35,7 +37,7 @@ def introduced_errors(repository: Repository, base: str | None, tip: str, path: 
     if profile is None:
         return ()
     found = syntax_error_texts(repository.blob(new_id), profile)
-    if not found or _expected_to_fail(repository, tip, path, profile):
+    if not found or _expected_to_fail(repository, tip, path, profile) or _before_stable(repository, tip, profile):
         return ()
     accepted = accepted_in_edition(repository, tip, path, profile)
     if old_id and _unreadable(repository, old_id, profile, accepted):
@@ -60,6 +62,15 @@ def _unreadable_directory(repository: Repository, base: str, path: str, profile:
                   if entry.path != path and posixpath.splitext(entry.path)[1] == extension][:NEIGHBOURS]
     unreadable = sum(_unreadable(repository, entry.id, profile, accepted) for entry in neighbours)
     return 2 * unreadable > len(neighbours)
+
+
+def _before_stable(repository: Repository, tip: str, profile: LanguageProfile) -> bool:
+    """Was the tip committed before the language's first stable release (the profile's `first_stable`)?"""
+    editions = profile.editions
+    if editions is None or editions.first_stable is None:
+        return False
+    released = datetime.fromisoformat(editions.first_stable).replace(tzinfo=timezone.utc)
+    return repository.commit_time(tip) < released.timestamp()
 
 
 def _expected_to_fail(repository: Repository, tip: str, path: str, profile: LanguageProfile) -> bool:

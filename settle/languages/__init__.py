@@ -98,7 +98,8 @@ PROFILES: tuple[LanguageProfile, ...] = (
         editions=Editions(manifest="Cargo.toml", table="package", key="edition", default="2015",
                           # 2015's `try` is an identifier: `try!(…)`, and a path through a module
                           # named try (`try::replacement()`), whose error node is the bare word.
-                          accepted={"2015": frozenset({"try!", "try"})}),
+                          accepted={"2015": frozenset({"try!", "try"})},
+                          first_stable="2015-05-15"),  # Rust 1.0
         failure_expectations=(".stderr",),
         keywords=frozenset(
             "as async await break const continue crate dyn else enum extern false fn for if impl in let loop"

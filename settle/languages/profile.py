@@ -40,6 +40,10 @@ class Editions:
     default: str
     # edition → the texts of syntax-error nodes that are valid code in it
     accepted: dict[str, frozenset[str]]
+    # The day (UTC, YYYY-MM-DD) of the language's first stable release. Code committed before it is
+    # in a pre-release dialect that changed from one nightly to the next (Rust's `&v[]` slicing of
+    # early 2015) and that no grammar follows: its syntax errors are nobody's to be blamed for.
+    first_stable: str | None = None
 
 
 @dataclass(frozen=True)
