@@ -26,7 +26,7 @@ from settle.parse.trees import Trees
 # under half a GiB of tables, and is more than any single check parses.
 CACHE_SOURCE_BYTES = 32 * 1024 * 1024
 _CACHED_SPANS = 4096  # blobs whose definition spans are kept
-_STRUCTURES = 4  # recent extractions kept with their trees, for targeted queries right after
+_STRUCTURES = 16  # recent extractions kept with their trees, for targeted queries soon after (4 re-parsed a third of zod's)
 _MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps
 
 
