@@ -19,7 +19,7 @@ from conftest import FIXTURES, fixture_files, settle_executable
 from settle.languages import profile_for_path
 from settle.parse.cache import SymbolTables
 from settle.parse.codec import table_key
-from settle.parse.extract import DEFAULT_MAX_BYTES, extract, references_named
+from settle.parse.extract import DEFAULT_MAX_BYTES, _Covered, extract, references_named
 from settle.parse.store import FORMAT, DiskCache
 
 FILES = sorted({(path, data) for _, path, data in fixture_files()})
@@ -80,6 +80,14 @@ def test_targeted_references_are_the_full_tables_for_the_names_asked(index, data
     full = extract(source, path, profile)
     names = _names(full, source, data.draw)
     assert references_named(source, path, profile, names) == tuple(r for r in full.references if r.name in names)
+
+
+@given(spans=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)).map(lambda s: (s[0], s[0] + s[1])), max_size=12),
+       position=st.integers(0, 100))
+def test_a_position_is_covered_where_a_span_holds_it(spans, position):
+    """The targeted query's bisection over a scope's children (nested or not) is the scan it replaced."""
+    spans.sort()
+    assert _Covered(spans)(position) == any(start <= position < end for start, end in spans)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

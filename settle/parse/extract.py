@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
+from itertools import accumulate
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -697,7 +698,8 @@ class _Extraction:
             if first == last:
                 continue
             children_spans = sorted((c.start, c.node_end) for c in children)
-            own = [position for position in hit_starts[first:last] if not _inside(children_spans, position)]
+            covered = _Covered(children_spans)
+            own = [position for position in hit_starts[first:last] if not covered(position)]
             if not own:
                 continue
             holes = known[bisect_left(known, (start, -1)) : bisect_left(known, (end, -1))]
@@ -963,10 +965,18 @@ def _places(source: bytes, names) -> list[tuple[int, int]]:
     return places
 
 
-def _inside(spans: list[tuple[int, int]], position: int) -> bool:
-    """Is position inside one of spans (sorted by start; nested or not)?"""
-    index = bisect_left(spans, (position + 1, -1))
-    return any(span_start <= position < span_end for span_start, span_end in spans[:index])
+class _Covered:
+    """Is a position inside one of spans (sorted by start; nested or not)? The spans starting at or
+    before it hold it where the furthest of their ends is past it: a bisection, not a scan (a
+    module scope has hundreds of children and the hits in it were each tested against them all)."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        self.spans = spans
+        self.furthest = list(accumulate((end for _, end in spans), max))
+
+    def __call__(self, position: int) -> bool:
+        index = bisect_left(self.spans, (position + 1, -1))
+        return index > 0 and self.furthest[index - 1] > position
 
 
 def _first_uses(chain, source: bytes, start: int, holes: list[tuple[int, int]],
