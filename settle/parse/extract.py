@@ -22,10 +22,10 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_left
-from itertools import accumulate
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 
 from settle.languages import LanguageProfile
 from settle.parse.grammar import Grammar, grammar_for
