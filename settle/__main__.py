@@ -1,3 +1,3 @@
-from settle.cli import main
+from settle.cli import run
 
-raise SystemExit(main())
+run()

@@ -191,3 +191,20 @@ def test_python_api_returns_the_same_verdict_model(drift):
     command = subprocess.run([settle_executable(), "check", "--format", "json", "agent/tax", "agent/receipt"],
                              cwd=drift, capture_output=True, text=True)
     assert verdict.to_json() == command.stdout
+
+
+def test_the_command_waits_for_a_thread_still_running(tmp_path):
+    # settle.cli.run ends the process without the interpreter's teardown, but only when nothing
+    # else runs: a thread still working gets the normal shutdown, which waits for it.
+    marker = tmp_path / "done"
+    code = (
+        "import sys, threading, time\n"
+        "from settle.cli import run\n"
+        f"threading.Thread(target=lambda: (time.sleep(0.5), open({str(marker)!r}, 'w').close())).start()\n"
+        "sys.argv = ['settle', '--version']\n"
+        "run()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "settle, version" in result.stdout
+    assert marker.exists()

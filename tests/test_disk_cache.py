@@ -244,6 +244,20 @@ def test_check_gives_the_same_verdict_cold_warm_and_without_the_cache(settle, bu
     assert cold.stderr == warm.stderr == ""
 
 
+def test_the_command_closes_the_cache_on_its_way_out(settle, build, tmp_path):
+    # The command skips the interpreter's teardown (settle.cli.run): the database must be closed
+    # by then, its write-ahead log folded in, whether the run wrote entries or only read them.
+    repo = build(DRIFT)
+    cache = tmp_path / "cache"
+    environment = {"SETTLE_CACHE_DIR": str(cache)}
+    for _ in ("cold", "warm"):
+        result = settle("check", "--format", "json", "agent/tax", "agent/receipt", repo=repo, env=environment)
+        assert result.returncode == 1, result.stderr
+        assert [p.name for p in _files_in(cache)] == ["settle-cache-2.sqlite"]
+    with sqlite3.connect(cache / "settle-cache-2.sqlite") as database:
+        assert database.execute("SELECT count(*) FROM entries").fetchone()[0] > 0
+
+
 @pytest.mark.parametrize("how", ["--no-cache", "SETTLE_NO_CACHE=1"])
 def test_no_cache_writes_nothing(settle, build, tmp_path, how):
     repo = build(DRIFT)

@@ -126,6 +126,7 @@ class DiskCache:
                 database = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False)
                 _prepare(database)
                 self._database, self._opened_by = database, os.getpid()
+                self._hook_exit()
                 return database
             except (_Foreign, sqlite3.DatabaseError) as error:
                 if database is not None:
@@ -210,9 +211,7 @@ class DiskCache:
                           check_circular=False).encode("utf-8", "surrogatepass")
         self._pending[self._digest(kind, key)] = (kind, data)
         self._pending_bytes += len(data)
-        if not self._exit_hook:
-            self._exit_hook = True
-            atexit.register(self._at_exit)
+        self._hook_exit()
         if len(self._pending) >= _PENDING or self._pending_bytes >= _PENDING_BYTES:
             self.flush()
 
@@ -245,11 +244,17 @@ class DiskCache:
             self._since_sweep = 0
             self.sweep()
 
+    def _hook_exit(self) -> None:
+        if not self._exit_hook:
+            self._exit_hook = True
+            atexit.register(self._at_exit)
+
     def _at_exit(self) -> None:
         if self._opened_by not in (None, os.getpid()):
             return  # a forked worker's copy: its own process writes its own
         self.flush()
         self._sweep_if_due()
+        self.close()  # here, not in the interpreter's teardown, which the command skips (settle.cli.run)
 
     # -- size --------------------------------------------------------------------------------
 
