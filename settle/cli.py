@@ -621,10 +621,11 @@ def run() -> None:
     second on cobra's whole history, for memory the kernel takes back at once. So once the
     command is done, the exit handlers run (the disk cache's last writes, the scratch store's
     removal, git merges reaped), the standard streams are flushed, and the process ends.
-    Another thread still running gets the normal shutdown, which waits for it.
+    Another thread still running gets the normal shutdown, which waits for it, and so does a
+    profiler or tracer watching (`python -m cProfile`, coverage), which writes after the exit handlers.
     """
     code = main()
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 or sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):

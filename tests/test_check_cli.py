@@ -208,3 +208,12 @@ def test_the_command_waits_for_a_thread_still_running(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "settle, version" in result.stdout
     assert marker.exists()
+
+
+def test_a_profiler_watching_the_command_still_gets_its_output(tmp_path):
+    # The normal shutdown, not settle.cli.run's quick exit: cProfile writes after the command returns.
+    stats = tmp_path / "settle.prof"
+    result = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "settle", "--version"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert stats.stat().st_size > 0
