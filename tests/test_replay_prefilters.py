@@ -4,6 +4,7 @@ against the full parser on every fixture file, or on real repositories built for
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 import pytest
 
@@ -343,3 +344,57 @@ def _without_newline(match):
 def test_alternatives_split_only_at_the_top_level():
     assert reach._top_level_alternatives(r"^a(?:b|c)|^[|x]d|^\|e") == ["^a(?:b|c)", "^[|x]d", r"^\|e"]
     assert reach._top_level_alternatives(r"[]|]x|^y") == ["[]|]x", "^y"]
+
+
+# -- the fast forms of the added text and the whole-word test -----------------------------------
+
+from settle.diff.changes import _whole_words, spells
+from settle.repo import Hunk, LineRange
+
+_CONTINUING = frozenset((b"", b" ", b"\t", b")", b"]", b"}"))
+
+
+def _widened_by_lines(data: bytes, hunks) -> bytes:
+    """The added text as first written: every line split out and tested (the reference)."""
+    lines = data.split(b"\n")
+    tops = [index for index, line in enumerate(lines) if line[:1] not in _CONTINUING]
+    pieces = []
+    for hunk in hunks:
+        low, high = hunk.new.start - 1, hunk.new.end - 1
+        if high < low:
+            low, high = high, low
+        before = bisect_right(tops, max(low, 0)) - 1
+        after = bisect_right(tops, max(high, low, 0))
+        pieces.append(b"\n".join(lines[tops[before] if before >= 0 else 0 : tops[after] if after < len(tops) else len(lines)]))
+    return b"\n".join(pieces)
+
+
+_LINES = st.lists(st.sampled_from(["", "def f():", "    x = 1", "\treturn x", ")", "]", "}", "class C:", "x = (", "\r",
+                                   "  ", "@d", "é = 1"]), max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=_LINES, trailing=st.booleans(),
+       spans=st.lists(st.tuples(st.integers(0, 35), st.integers(-1, 8)), max_size=4))
+def test_the_added_text_on_byte_offsets_is_the_line_by_line_one(lines, trailing, spans):
+    data = ("\n".join(lines) + ("\n" if trailing else "")).encode()
+    hunks = [Hunk(old=LineRange(1, 0), new=LineRange(start, start + length)) for start, length in spans]
+    assert reach.widened_hunks(data, hunks) == _widened_by_lines(data, hunks)
+
+
+_WORDS = st.sampled_from([b"get", b"x", b"", b"$el", b"_", b"name2", b"a.b", b"\xc3\xa9"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(names=st.lists(_WORDS, max_size=3), pieces=st.lists(st.sampled_from(
+    [b"get", b"getx", b"xget", b"_get", b"$get", b"get$", b" ", b"\n", b"(", b"x", b"$el", b"name2", b"name", b"2",
+     b"a.b", b"\xc3\xa9", b"\xc3"]), max_size=80))
+def test_spells_is_the_whole_word_regex(names, pieces):
+    data = b"".join(pieces)
+    present = tuple(sorted(name for name in names if name in data))
+    assert spells(names, data) == (bool(present) and _whole_words(present).search(data) is not None)
+
+
+@pytest.mark.parametrize("data, found", [(b"getx " * 40 + b"get", True), (b"getx " * 40, False), (b"xget" * 50 + b"(get)", True)])
+def test_spells_a_name_found_inside_words_many_times(data, found):
+    assert spells([b"get"], data) is found
