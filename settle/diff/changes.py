@@ -50,7 +50,7 @@ class SymbolChange:
         what the symbol says changed, not what it does. hunks: its file's line diff."""
         if self.kind is not SymbolChangeKind.BODY_CHANGED or self.old.docstring is None or self.new.docstring is None:
             return False
-        old_span, new_span = self.old.span, self.new.span
+        old_span = self.old.span
         touched = False
         for hunk in hunks:
             if hunk.old.end < old_span.start_line or hunk.old.start > old_span.end_line:
