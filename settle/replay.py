@@ -126,7 +126,7 @@ def _sides(session: Session, fork: str, first: tuple[str, str], second: tuple[st
     changes = [repository.changes(fork, tip) for _, tip in (first, second)]
     meets = [reach.meets(changes[1], repository, session.tables), reach.meets(changes[0], repository, session.tables)]
     if interference == "wide":
-        meets = [_or(meet, reach.interferes(theirs, repository)) for meet, theirs in zip(meets, (changes[1], changes[0]))]
+        meets = [_or(meet, reach.interferes(theirs, repository, session.tables)) for meet, theirs in zip(meets, (changes[1], changes[0]))]
     meets = [meet if whole else _code_only(meet) for meet, whole in zip(meets, whole_files)]
     sides = [session.side(name, fork, tip, parse=meet, syntax_of_skipped=syntax, changes=found)
              for (name, tip), meet, found in zip((first, second), meets, changes)]

@@ -47,8 +47,8 @@ def test_import_lines_spell_every_module_the_parser_sees_imported(source, path, 
         assert set(re.findall(rb"[A-Za-z_$][\w$]*", binding.module.encode())) <= words, binding
 
 
-def _may_strand_uses(repository, change) -> bool:
-    return reach.stranded_names(repository, change) != frozenset()
+def _may_strand_uses(tables, change) -> bool:
+    return reach.stranded_names(tables, change) != frozenset()
 
 
 def _session(build, base: dict[str, str], left: dict[str, str], right: dict[str, str]):
@@ -125,20 +125,20 @@ def test_edits_meet_when_both_sides_touch_one_symbol_or_add_one_name(build, left
 )
 def test_may_strand_uses_only_when_a_header_is_gone(build, new, strands):
     session, (change, _) = _session(build, {"m.py": MODULE}, {"m.py": new}, {"other.py": "x = 1\n"})
-    assert _may_strand_uses(session.repository, change) is strands
+    assert _may_strand_uses(session.tables, change) is strands
 
 
 @pytest.mark.parametrize("field", ["    size: int = 0\n", "    size = 0\n", "    size: int\n"])
 def test_a_removed_class_field_strands_uses(build, field):
     base = "class Config:\n" + field + "    name = 'x'\n"
     session, (change, _) = _session(build, {"c.py": base}, {"c.py": base.replace(field, "")}, {"other.py": "x = 1\n"})
-    assert reach.stranded_names(session.repository, change) == {b"size"}
+    assert reach.stranded_names(session.tables, change) == {b"size"}
 
 
 def test_a_removed_decorator_that_changes_binding_strands_uses(build):
     base = edit(MODULE, "    def get", "    @staticmethod\n    def get")
     session, (change, _) = _session(build, {"m.py": base}, {"m.py": MODULE}, {"other.py": "x = 1\n"})
-    assert _may_strand_uses(session.repository, change) is True
+    assert _may_strand_uses(session.tables, change) is True
 
 
 def test_no_syntax_replay_keeps_every_finding_but_syntax_errors_of_unparsed_files(build, settle):
@@ -182,7 +182,7 @@ def test_header_prefilter_never_hides_a_change_that_can_strand_a_use(build, sour
         stranding = {c.old.id.split("::", 1)[0] for c in _drifting(side)}
         for file in side.files:
             if file.change.path in stranding:
-                assert _may_strand_uses(repository, file.change), (name, file.change.path)
+                assert _may_strand_uses(session.tables, file.change), (name, file.change.path)
 
 
 def test_a_table_cache_that_keeps_nothing_changes_no_verdict(build):

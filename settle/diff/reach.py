@@ -11,14 +11,37 @@ from __future__ import annotations
 import posixpath
 import re
 from bisect import bisect_right
-from collections import Counter
-from functools import lru_cache
+from collections import Counter, OrderedDict
+from functools import lru_cache, wraps
 from itertools import accumulate
 
 from settle.diff.changes import spells
 from settle.languages import profile_for_path
 from settle.parse.cache import SymbolTables
 from settle.repo import EntryKind, PathChange, Repository
+
+
+_BLOB_FACTS_KEPT = 8192  # blobs recur across neighbouring merges; bounded for long histories
+
+
+def _by_blob(function):
+    """Keep a fact about a blob's bytes, `function(tables, path, blob_id)`, in this process, keyed
+    by the path (its profile) and the blob id alone: they name the bytes in any repository, so
+    the memo keeps no session's tables alive."""
+    kept: OrderedDict[tuple[str, str], object] = OrderedDict()
+
+    @wraps(function)
+    def remembered(tables: SymbolTables, path: str, blob_id: str):
+        key = (path, blob_id)
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+        value = kept[key] = function(tables, path, blob_id)
+        if len(kept) > _BLOB_FACTS_KEPT:
+            kept.popitem(last=False)
+        return value
+
+    return remembered
 
 
 def mentions(names: set[str], repository: Repository):
@@ -47,14 +70,14 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
     imported_by_other: set[bytes] = set()
     for change in code:
         if change.new_id and change.new_kind is EntryKind.FILE:
-            imported_by_other |= _imported_words(repository, change.new_path, change.new_id)
+            imported_by_other |= _imported_words(tables, change.new_path, change.new_id)
     namespaces = {posixpath.dirname(c.path) for c in code if profile_for_path(c.path).directory_is_namespace}
 
     written: list[bytes] = []  # the lines the other side's code changes added, read when first needed
 
     def strands_their_uses(change: PathChange) -> bool:
         """Does this change remove or re-shape a symbol whose name the other side's changed code spells?"""
-        names = stranded_names(repository, change)
+        names = stranded_names(tables, change)
         if names is None:
             return True
         if not names:
@@ -72,7 +95,8 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
         theirs = touched.get(change.old_path) or touched.get(change.new_path)
         if theirs is not None:
             return (edits_meet(repository, tables, change, theirs) or strands_their_uses(change)
-                    or drops_what_the_other_uses(repository, change, theirs) or drops_what_the_other_uses(repository, theirs, change))
+                    or drops_what_the_other_uses(repository, tables, change, theirs)
+                    or drops_what_the_other_uses(repository, tables, theirs, change))
         if _module_word(change.old_path or change.path) in imported_by_other and strands_their_uses(change):
             return True
         return profile.directory_is_namespace and posixpath.dirname(change.path) in namespaces
@@ -91,13 +115,26 @@ _IDENTIFIER = re.compile(rb"[A-Za-z_$][\w$]*")
 _TOP_LEVEL_LINE = re.compile(rb"^[^ \t)\]}\n]", re.MULTILINE)
 
 
-@lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
-def _imported_words(repository: Repository, path: str, blob_id: str) -> frozenset[bytes]:
-    """The words on a blob's import lines (the profile's `import_lines`)."""
+@_by_blob
+def _imported_words(tables: SymbolTables, path: str, blob_id: str) -> frozenset[bytes]:
+    """The words on a blob's import lines (the profile's `import_lines`), kept in the disk cache
+    like its table: a warm replay reads them instead of the blob."""
     profile = profile_for_path(path)
     if profile is None or not profile.import_lines:
         return frozenset()
-    return frozenset(_IDENTIFIER.findall(b"\n".join(line_matches(profile.import_lines, repository.blob(blob_id)))))
+
+    def words(data: bytes) -> list[str]:
+        return sorted({word.decode("latin-1") for word in _IDENTIFIER.findall(b"\n".join(line_matches(profile.import_lines, data)))})
+
+    return frozenset(word.encode("latin-1") for word in tables.blob_fact("imported-words", path, blob_id, words, _strings))
+
+
+def _strings(value: list) -> bool:
+    return all(isinstance(item, str) for item in value)
+
+
+def _string_lists(value: list) -> bool:
+    return all(isinstance(item, list) and _strings(item) for item in value)
 
 
 def _added_text(repository: Repository, change: PathChange) -> bytes:
@@ -162,14 +199,14 @@ def edits_meet(repository: Repository, tables: SymbolTables, mine: PathChange, t
         # definition); the headers tell what each side added, so edits of imports and
         # other top-level statements on both sides need no parse.
         touched = [found - {None} for found in touched]
-        added = [_added_names(repository, profile.header_lines, change) for change in (mine, theirs)]
+        added = [_added_names(tables, change) for change in (mine, theirs)]
         if not added[0].isdisjoint(added[1]):
             return True
     return not touched[0].isdisjoint(touched[1])
 
 
-def _added_names(repository: Repository, pattern: str, change: PathChange) -> set[bytes]:
-    return set(_header_changes(repository, pattern, change.old_id, change.new_id)[1].values())
+def _added_names(tables: SymbolTables, change: PathChange) -> set[bytes]:
+    return set(_header_changes(tables, change.path, change.old_id, change.new_id)[1].values())
 
 
 def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
@@ -193,17 +230,17 @@ def _touched_spans(spans: list[tuple[int, int]], hunks) -> set:
     return touched
 
 
-def drops_what_the_other_uses(repository: Repository, mine: PathChange, theirs: PathChange) -> bool:
+def drops_what_the_other_uses(repository: Repository, tables: SymbolTables, mine: PathChange, theirs: PathChange) -> bool:
     """Does one side's change of a file drop an import whose name the other side's change of
     that file spells around its hunks? (An imported name binds in its own file only: see
     drift.removed_bindings.) Words gone from the import lines stand for the names."""
     if not (mine.old_id and mine.new_id and theirs.new_id) or mine.old_kind is not EntryKind.FILE or mine.new_kind is not EntryKind.FILE or theirs.new_kind is not EntryKind.FILE:
         return False
-    gone = _imported_words(repository, mine.path, mine.old_id) - _imported_words(repository, mine.path, mine.new_id)
+    gone = _imported_words(tables, mine.path, mine.old_id) - _imported_words(tables, mine.path, mine.new_id)
     return bool(gone) and spells(gone, _added_text(repository, theirs))
 
 
-def stranded_names(repository: Repository, change: PathChange) -> frozenset[bytes] | None:
+def stranded_names(tables: SymbolTables, change: PathChange) -> frozenset[bytes] | None:
     """Names of the symbols this change may have removed or re-shaped, read off the file's
     definition headers (the profile's `header_lines`): a header that is gone was removed or
     re-shaped, added ones only add symbols. None when any symbol may be: a deletion, a move,
@@ -215,24 +252,31 @@ def stranded_names(repository: Repository, change: PathChange) -> frozenset[byte
     profile = profile_for_path(change.path)
     if profile is None or profile.header_lines is None:
         return None
-    names = frozenset(_header_changes(repository, profile.header_lines, change.old_id, change.new_id)[0].values())
+    names = frozenset(_header_changes(tables, change.path, change.old_id, change.new_id)[0].values())
     if any(name.decode() in profile.constructor_names for name in names):
         return None  # a constructor is used by its class's name, which its header does not spell
     return names
 
 
-@lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
-def _raw_headers(repository: Repository, pattern: str, blob_id: str) -> Counter[tuple[bytes, ...]]:
-    """A blob's definition headers as matched, (text, *groups), counted: all in C, where a Python
-    step per header (most lines of a file) cost more than the regex."""
-    return Counter(line_matches(pattern, repository.blob(blob_id), groups=True))
+@_by_blob
+def _raw_headers(tables: SymbolTables, path: str, blob_id: str) -> Counter[tuple[bytes, ...]]:
+    """A blob's definition headers as matched (the profile's `header_lines`), (text, *groups),
+    counted: all in C, where a Python step per header (most lines of a file) cost more than the
+    regex. Kept in the disk cache like the blob's table."""
+    pattern = profile_for_path(path).header_lines
+
+    def matches(data: bytes) -> list[list[str]]:
+        return [[part.decode("latin-1") for part in match] for match in line_matches(pattern, data, groups=True)]
+
+    return Counter(tuple(part.encode("latin-1") for part in match)
+                   for match in tables.blob_fact("headers", path, blob_id, matches, _string_lists))
 
 
-def _header_changes(repository: Repository, pattern: str, old_id: str, new_id: str) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
+def _header_changes(tables: SymbolTables, path: str, old_id: str, new_id: str) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
     """(gone, added): the headers, whitespace removed, that one version has more of than the
     other, each with its name. Headers matched alike on both sides cancel before any is
     normalized: a header only re-spaced is in both raw differences, and cancels after."""
-    old, new = _raw_headers(repository, pattern, old_id), _raw_headers(repository, pattern, new_id)
+    old, new = _raw_headers(tables, path, old_id), _raw_headers(tables, path, new_id)
     (gone, gone_names), (added, added_names) = _normalized(old - new), _normalized(new - old)
     return ({header: gone_names[header] for header in gone - added},
             {header: added_names[header] for header in added - gone})
@@ -311,7 +355,7 @@ def _module_word(path: str) -> bytes:
     return stem.encode()
 
 
-def interferes(other: tuple[PathChange, ...], repository: Repository):
+def interferes(other: tuple[PathChange, ...], repository: Repository, tables: SymbolTables):
     """Paths of one side worth parsing for interference with the other side's changes.
 
     Interference needs a call on one side's lines to a symbol defined in a file the
@@ -334,7 +378,7 @@ def interferes(other: tuple[PathChange, ...], repository: Repository):
 
     def their_names():
         if "names" not in known:
-            names = [_definition_names(repository, c.new_path, c.new_id) for c in code]
+            names = [_definition_names(tables, c.new_path, c.new_id) for c in code]
             known["names"] = None if any(n is None for n in names) else frozenset().union(*names)
         return known["names"]
 
@@ -344,7 +388,7 @@ def interferes(other: tuple[PathChange, ...], repository: Repository):
             return False
         if _place(change.new_path) in places:
             return True
-        mine = _definition_names(repository, change.new_path, change.new_id)
+        mine = _definition_names(tables, change.new_path, change.new_id)
         if mine is None:
             if spells(their_calls(), repository.blob(change.new_id)):
                 return True
@@ -368,14 +412,14 @@ def _place(path: str) -> str:
     return posixpath.dirname(path) if profile is not None and profile.directory_is_namespace else path
 
 
-@lru_cache(maxsize=8192)  # blobs recur across neighbouring merges; bounded for long histories
-def _definition_names(repository: Repository, path: str, blob_id: str) -> frozenset[bytes] | None:
+@_by_blob
+def _definition_names(tables: SymbolTables, path: str, blob_id: str) -> frozenset[bytes] | None:
     """The names of a blob's callable definitions: headers (the profile's `header_lines`) that spell
     their name with parameters. None without the pattern."""
     profile = profile_for_path(path)
     if profile is None or profile.header_lines is None:
         return None
-    return frozenset(name for header, name in _normalized(_raw_headers(repository, profile.header_lines, blob_id))[1].items()
+    return frozenset(name for header, name in _normalized(_raw_headers(tables, path, blob_id))[1].items()
                      if name + b"(" in header or name + b"<" in header)
 
 
