@@ -157,6 +157,44 @@ def test_a_bad_entry_is_ignored_and_rewritten(tmp_path, kind):
     assert SymbolTables(blobs.read, disk=DiskCache(tmp_path)).get(path, "blob0000") == table
 
 
+@pytest.mark.parametrize("stored", [b"\x00\xff not json", b"[1, 2", "wrong shape"])
+def test_a_blob_fact_is_kept_and_a_bad_one_worked_out_again(tmp_path, stored):
+    path, source = next((p, d) for p, d in FILES if p.endswith(".py") and b"import " in d)
+    blobs = _Blobs([(path, source)])
+    worked = []
+
+    def words(data: bytes) -> list[str]:
+        worked.append(data)
+        return sorted({w.decode() for w in data.split() if w.isalpha()})
+
+    def valid(value) -> bool:
+        return all(isinstance(item, str) for item in value)
+
+    first = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
+    expected = first.blob_fact("words", path, "blob0000", words, valid)
+    first.flush()
+    assert SymbolTables(blobs.read, disk=DiskCache(tmp_path)).blob_fact("words", path, "blob0000", words, valid) == expected
+    assert len(worked) == 1, "read from the cache, not worked out again"
+    entry = _Entry(DiskCache(tmp_path), "tables", table_key("blob0000", path, profile_for_path(path), DEFAULT_MAX_BYTES) + "|words")
+    key = json.loads(entry.read_bytes())[1]
+    entry.write_bytes(json.dumps([FORMAT, key, [[1], [2]]]).encode() if stored == "wrong shape" else stored)
+    again = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
+    assert again.blob_fact("words", path, "blob0000", words, valid) == expected
+    assert len(worked) == 2
+    again.flush()
+    assert json.loads(entry.read_bytes())[2] == expected
+
+
+def test_replay_gives_the_same_lines_cold_warm_and_without_the_cache(settle, build, tmp_path):
+    history = build(HISTORY)
+    environment = {"SETTLE_CACHE_DIR": str(tmp_path / "cache")}
+    plain = settle("replay", "--no-cache", repo=history, env=environment)
+    cold = settle("replay", repo=history, env=environment)
+    warm = settle("replay", repo=history, env=environment)
+    assert plain.returncode == cold.returncode == warm.returncode == 0, cold.stderr
+    assert plain.stdout == cold.stdout == warm.stdout and plain.stdout.count("\n") > 1
+
+
 def test_foreign_files_in_the_directory_are_left_alone_and_not_read(tmp_path):
     path, source = FILES[0]
     stray = tmp_path / "tables" / "zz" / "notes.txt"
