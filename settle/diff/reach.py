@@ -133,10 +133,6 @@ def _strings(value: list) -> bool:
     return all(isinstance(item, str) for item in value)
 
 
-def _string_lists(value: list) -> bool:
-    return all(isinstance(item, list) and _strings(item) for item in value)
-
-
 def _added_text(repository: Repository, change: PathChange) -> bytes:
     """Text around what a change added: each hunk widened to the top-level block holding it
     (from the unindented line before it to the next one; a line that starts by closing a
@@ -262,14 +258,9 @@ def stranded_names(tables: SymbolTables, change: PathChange) -> frozenset[bytes]
 def _raw_headers(tables: SymbolTables, path: str, blob_id: str) -> Counter[tuple[bytes, ...]]:
     """A blob's definition headers as matched (the profile's `header_lines`), (text, *groups),
     counted: all in C, where a Python step per header (most lines of a file) cost more than the
-    regex. Kept in the disk cache like the blob's table."""
-    pattern = profile_for_path(path).header_lines
-
-    def matches(data: bytes) -> list[list[str]]:
-        return [[part.decode("latin-1") for part in match] for match in line_matches(pattern, data, groups=True)]
-
-    return Counter(tuple(part.encode("latin-1") for part in match)
-                   for match in tables.blob_fact("headers", path, blob_id, matches, _string_lists))
+    regex. Not kept on disk: they are most of a file's definition lines, and writing them cost a
+    cold replay more than reading them saved a warm one."""
+    return Counter(line_matches(profile_for_path(path).header_lines, tables.blob(blob_id), groups=True))
 
 
 def _header_changes(tables: SymbolTables, path: str, old_id: str, new_id: str) -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:

@@ -304,12 +304,15 @@ class SymbolTables:
                                                                           for item in value]])
         return value
 
+    def blob(self, blob_id: str) -> bytes:
+        return self._read_blob(blob_id)
+
     def blob_fact(self, kind: str, path: str, blob_id: str, compute: Callable[[bytes], list],
                   valid: Callable[[list], bool]) -> list:
         """A list worked out from a blob's bytes (`compute(data)`: strings, numbers, lists of
         them) through the disk cache, keyed like the blob's table: the byte-level readings
-        replay's prefilters make of every changed file, which a warm run then reads instead of
-        the blob. A stored value that fails `valid` is worked out again and rewritten."""
+        replay's prefilters make of a changed file (its import words), which a warm run then
+        reads instead of the blob. A stored value that fails `valid` is worked out again and rewritten."""
         if self.disk is None:
             return compute(self._read_blob(blob_id))
         entry_key = f"{self._key((blob_id, path), profile_for_path(path))}|{kind}"
