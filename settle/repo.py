@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -132,6 +132,9 @@ class _Merge:
     tree: str | None = None  # git merge-tree's merged tree, in the scratch store; or ours, under `overlay`
     files: dict[str, TreeEntry] | None = None
     overlay: dict[str, TreeEntry] | None = None  # a trivial merge: their changed files, laid over ours' tree
+    # The tree's directories looked into, read once: libgit2 keeps no tree over 4 KiB in its
+    # object cache, so each path looked up in a directory of 2,000 files parsed it anew.
+    directories: dict[str, pygit2.Tree | None] = field(default_factory=dict)
 
 
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
@@ -466,16 +469,35 @@ class Repository:
             return merge.overlay[path]
         if any(path in (c.ancestor_path, c.ours_path, c.theirs_path) for c in merge.conflicts):
             return None
+        directory, _, name = path.rpartition("/")
         try:
             if merge.index is not None:
                 entry = merge.index[path]
                 return TreeEntry(entry.path, str(entry.id), entry_kind(entry.mode))
-            item = self._object(merge.tree)[path]
+            tree = self._merged_directory(merge, directory)
+            item = tree[name] if tree is not None else None
         except (KeyError, ValueError):
             return None
-        if item.filemode == FileMode.TREE:
+        if item is None or item.filemode == FileMode.TREE:
             return None
         return TreeEntry(path, str(item.id), entry_kind(item.filemode))
+
+    def _merged_directory(self, merge: _Merge, directory: str) -> pygit2.Tree | None:
+        """A directory of the merge's tree ("" for its root), or None where there is none."""
+        if directory in merge.directories:
+            return merge.directories[directory]
+        if not directory:
+            tree = self._object(merge.tree)
+        else:
+            parent_path, _, name = directory.rpartition("/")
+            parent = self._merged_directory(merge, parent_path)
+            try:
+                item = parent[name] if parent is not None else None
+            except (KeyError, ValueError):
+                item = None
+            tree = self._object(str(item.id)) if item is not None and item.filemode == FileMode.TREE else None
+        merge.directories[directory] = tree
+        return tree
 
     def _merge(self, ours: str, theirs: str) -> _Merge:
         """One merge per pair of tips, shared by the conflict scan and the merged result (the last few kept)."""

@@ -164,6 +164,10 @@ def _agrees_with_git(history) -> None:
             assert {path: entry.id for path, entry in repository.merged_files(ours, theirs).items()} == tree
             fresh = Repository.open(repo)  # one path at a time, before any listing
             assert all(fresh.merged_entry(ours, theirs, path).id == blob for path, blob in tree.items())
+            # Directories, paths under a file and paths nowhere are no entry (their directories are read once).
+            directories = {path.rsplit("/", 1)[0] for path in tree if "/" in path}
+            for missing in (*directories, *(f"{path}/below" for path in tree), "no/such/file", "nothing"):
+                assert fresh.merged_entry(ours, theirs, missing) is None, missing
         assert sorted(p.relative_to(repo).as_posix() for p in (repo / "objects").rglob("*")) == objects
 
 
