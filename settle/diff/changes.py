@@ -177,7 +177,7 @@ def _inside(lines, span: tuple[int, int]) -> bool:
     return span[0] <= lines.start and lines.end <= span[1]
 
 
-_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")  # [\w$] of a bytes regex
+_WORD_BYTE = [(byte < 128 and chr(byte).isalnum()) or chr(byte) in "_$" for byte in range(256)]  # as the regexes' [\\w$]
 _PLACES_LOOKED_AT = 32  # substring places of one name checked one by one; past them, the regex
 
 
@@ -193,7 +193,7 @@ def spells(names: Iterable[bytes], data: bytes) -> bool:
         place, width, looked = data.find(name), len(name), 0
         while place != -1:
             end = place + width
-            if (place == 0 or data[place - 1] not in _WORD_BYTES) and (end == len(data) or data[end] not in _WORD_BYTES):
+            if (place == 0 or not _WORD_BYTE[data[place - 1]]) and (end == len(data) or not _WORD_BYTE[data[end]]):
                 return True
             looked += 1
             if looked == _PLACES_LOOKED_AT:

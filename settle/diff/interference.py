@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from settle.diff.changes import FileChange, SideChanges, SymbolChange, SymbolChangeKind, _whole_words, spells
+from settle.diff.changes import _WORD_BYTE, FileChange, SideChanges, SymbolChange, SymbolChangeKind, _whole_words, spells
 from settle.diff.drift import MergedTree, _is_member, _resolve, _split_head, _use_names
 from settle.languages import LanguageProfile, profile_for_path
 from settle.languages.resolve import module_names_file
@@ -263,8 +263,6 @@ def _word_places(data: bytes, names: tuple[bytes, ...]) -> list[int]:
     places.sort()
     return places
 
-
-_WORD_BYTE = [(byte < 128 and chr(byte).isalnum()) or chr(byte) in "_$" for byte in range(256)]  # as the regexes' [\\w$]
 
 
 def _spelled(names: Iterable[str], data: bytes) -> frozenset[str]:
