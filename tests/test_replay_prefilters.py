@@ -398,3 +398,13 @@ def test_spells_is_the_whole_word_regex(names, pieces):
 @pytest.mark.parametrize("data, found", [(b"getx " * 40 + b"get", True), (b"getx " * 40, False), (b"xget" * 50 + b"(get)", True)])
 def test_spells_a_name_found_inside_words_many_times(data, found):
     assert spells([b"get"], data) is found
+
+
+def test_the_prefilters_blob_facts_are_keyed_by_the_code_that_works_them_out():
+    # The table keys' code digest covers the parse layer and the profiles, not reach.py: an edit
+    # of how import words are read must not find the words the code before it stored.
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.blake2b(Path(reach.__file__).read_bytes(), digest_size=6).hexdigest()
+    assert reach._fact_kind("imported-words") == f"imported-words/{digest}"

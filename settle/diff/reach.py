@@ -8,12 +8,14 @@ what can produce a finding.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from bisect import bisect_right
 from collections import Counter, OrderedDict
 from functools import lru_cache, wraps
 from itertools import accumulate
+from pathlib import Path
 
 from settle.diff.changes import spells
 from settle.languages import profile_for_path
@@ -126,7 +128,15 @@ def _imported_words(tables: SymbolTables, path: str, blob_id: str) -> frozenset[
     def words(data: bytes) -> list[str]:
         return sorted({word.decode("latin-1") for word in _IDENTIFIER.findall(b"\n".join(line_matches(profile.import_lines, data)))})
 
-    return frozenset(word.encode("latin-1") for word in tables.blob_fact("imported-words", path, blob_id, words, _strings))
+    return frozenset(word.encode("latin-1") for word in tables.blob_fact(_fact_kind("imported-words"), path, blob_id, words, _strings))
+
+
+@lru_cache(maxsize=None)
+def _fact_kind(name: str) -> str:
+    """A blob fact's kind with a digest of this module, which works it out: the table keys' code
+    digest covers the parse layer and the profiles only, and a development checkout must not
+    read words an earlier edit of the reading stored."""
+    return f"{name}/{hashlib.blake2b(Path(__file__).read_bytes(), digest_size=6).hexdigest()}"
 
 
 def _strings(value: list) -> bool:
