@@ -44,6 +44,18 @@ def _mentions_key(name: str) -> str:
     return f"mentions/1|{name}"  # a fact about bytes: no settle or grammar version in it
 
 
+def _valid_fact(kind: str, stored: list) -> bool:
+    """A stored `_fact`: [None], or [lines] of syntax errors, or [[first, last], …] of definition spans."""
+    if len(stored) != 1 or stored[0] is None:
+        return len(stored) == 1
+    value = stored[0]
+    if not isinstance(value, list):
+        return False
+    if kind == "syntax":
+        return all(type(line) is int for line in value)
+    return all(isinstance(span, list) and len(span) == 2 and type(span[0]) is int and type(span[1]) is int for span in value)
+
+
 def _sort_key(reference: Reference) -> tuple:
     return reference.line, reference.kind, reference.text, reference.positional, reference.keywords
 
@@ -211,8 +223,8 @@ class SymbolTables:
             return table.syntax_errors if table.parsed else None
         if blob_id is None or profile is None:
             return None
-        return self._fact("syntax", (blob_id, path), profile,
-                          lambda: syntax_errors_only(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id)))
+        return self._fact("syntax", path, blob_id,
+                          lambda data: syntax_errors_only(data, profile, self._max_bytes, self._parse(path, blob_id)))
 
     def spans(self, path: str, blob_id: str) -> tuple[tuple[int, int], ...] | None:
         """Line spans of the blob's definitions (see `definition_spans`); from the table when one
@@ -230,8 +242,8 @@ class SymbolTables:
             self._spans.move_to_end(key)
             return self._spans[key]
         spans = self._spans[key] = self._fact(
-            "spans", key, profile,
-            lambda: definition_spans(self._read_blob(blob_id), profile, self._max_bytes, self._parse(path, blob_id))) if profile else None
+            "spans", path, blob_id,
+            lambda data: definition_spans(data, profile, self._max_bytes, self._parse(path, blob_id))) if profile else None
         if len(self._spans) > _CACHED_SPANS:
             self._spans.popitem(last=False)
         return spans
@@ -283,26 +295,18 @@ class SymbolTables:
 
         object.__setattr__(table, "load_references", load)
 
-    def _fact(self, kind: str, key: tuple[str, str], profile: LanguageProfile, compute):
-        """A blob's syntax error lines or definition spans (lists of ints, or None), through the disk
-        cache: the cheap parses replay makes instead of tables, kept like tables are."""
-        if self.disk is None:
-            return compute()
-        entry_key = f"{self._key(key, profile)}|{kind}"
-        stored = self.disk.load("tables", entry_key)
-        if isinstance(stored, list) and len(stored) == 1:
-            value = stored[0]
-            if value is None:
-                return None
-            if kind == "syntax" and isinstance(value, list) and all(type(line) is int for line in value):
-                return tuple(value)
-            if kind == "spans" and isinstance(value, list) and all(
-                    isinstance(span, list) and len(span) == 2 and type(span[0]) is int and type(span[1]) is int for span in value):
-                return tuple((first, last) for first, last in value)
-        value = compute()
-        self.disk.store("tables", entry_key, [None if value is None else [list(item) if isinstance(item, tuple) else item
-                                                                          for item in value]])
-        return value
+    def _fact(self, kind: str, path: str, blob_id: str, compute):
+        """A blob's syntax error lines or definition spans (tuples of ints, or None), through the disk
+        cache (`blob_fact`): the cheap parses replay makes instead of tables, kept like tables are."""
+
+        def listed(data: bytes) -> list:
+            value = compute(data)
+            return [None if value is None else [list(item) if isinstance(item, tuple) else item for item in value]]
+
+        value = self.blob_fact(kind, path, blob_id, listed, partial(_valid_fact, kind))[0]
+        if value is None:
+            return None
+        return tuple(value) if kind == "syntax" else tuple((first, last) for first, last in value)
 
     def blob(self, blob_id: str) -> bytes:
         return self._read_blob(blob_id)
@@ -310,9 +314,10 @@ class SymbolTables:
     def blob_fact(self, kind: str, path: str, blob_id: str, compute: Callable[[bytes], list],
                   valid: Callable[[list], bool]) -> list:
         """A list worked out from a blob's bytes (`compute(data)`: strings, numbers, lists of
-        them) through the disk cache, keyed like the blob's table: the byte-level readings
-        replay's prefilters make of a changed file (its import words), which a warm run then
-        reads instead of the blob. A stored value that fails `valid` is worked out again and rewritten."""
+        them) through the disk cache, keyed like the blob's table: what replay reads of a changed
+        file instead of building its table (syntax error lines, definition spans, import words),
+        which a warm run then reads instead of the blob. A stored value that fails `valid` is
+        worked out again and rewritten."""
         if self.disk is None:
             return compute(self._read_blob(blob_id))
         entry_key = f"{self._key((blob_id, path), profile_for_path(path))}|{kind}"
