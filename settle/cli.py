@@ -304,6 +304,7 @@ def claims_infer(candidate, repo_path, base, output):
 def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, ledger_path, interference):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
     from settle.errors import SettleError
+    from settle.parse.store import DiskCache, repository_places
     from settle.replay import Selection, merge_commits, replay_lines
     from settle.repo import Repository
 
@@ -311,6 +312,7 @@ def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size,
         raise SettleError("give --last or --range, not both")
     recorder = _recorder(ledger_path, repo_path, "replay", last=last, range=revision_range, syntax=syntax, interference=interference)
     repository = Repository.open(repo_path)
+    repository.remember_in(DiskCache.default(avoid=repository_places(repository)))
     merges = merge_commits(repository, last, revision_range)
     if not merges:
         # Not an error (an orchestrator may replay every new range), but an empty

@@ -32,9 +32,9 @@ def merge_commits(repository: Repository, last: int | None = None, revision_rang
         start, separator, end = revision_range.partition("..")
         if not separator or not end:
             raise SettleError(f"--range {revision_range!r} is not A..B")
-        merges = list(repository.walk(repository.resolve(end), repository.resolve(start) if start else None, merges_only=True))
+        merges = repository.merges(repository.resolve(end), repository.resolve(start) if start else None)
     else:
-        merges = list(repository.walk(repository.resolve("HEAD"), merges_only=True))
+        merges = repository.merges(repository.resolve("HEAD"))
     return merges[-last:] if last is not None else merges
 
 

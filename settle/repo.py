@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -162,6 +163,9 @@ class Repository:
         self._started: dict[tuple[str, str], subprocess.Popen] = {}  # git merges running ahead (`start_merges`)
         self._changes: OrderedDict[tuple[str, str], tuple[PathChange, ...]] = OrderedDict()
         self._bases: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+        self._disk = None  # where git's answers are kept between processes (`remember_in`)
+        self._facts = ""  # their keys' prefix
+        self._history_facts = False
 
     @classmethod
     def open(cls, path: str | os.PathLike = ".") -> Repository:
@@ -178,6 +182,47 @@ class Repository:
         except pygit2.GitError as error:
             raise NotARepositoryError(f"{path}: cannot open the git repository: {error}") from error
         return cls(handle, path)
+
+    def remember_in(self, disk) -> None:
+        """Keep git's answers about objects (a pair's merge base, two commits' changes, two blobs'
+        hunks, a tip's merges) in the disk cache (settle.parse.store.DiskCache), which a warm
+        replay or check then reads instead of asking git again. An id names its object's content,
+        so an answer never goes stale; the keys carry what else decides it: libgit2's version,
+        this module's code and the rename setting a tree diff obeys (`diff.renames`). Answers
+        about history are kept only where it is fixed (`history_is_fixed`)."""
+        if disk is None:
+            return
+        try:
+            renames = self._repo.config["diff.renames"]
+        except (KeyError, pygit2.GitError):
+            renames = ""
+        self._disk = disk
+        self._facts = f"{pygit2.LIBGIT2_VERSION}+{_code_digest()}+{renames}"
+        self._history_facts = self.history_is_fixed
+
+    def _remembered(self, name: str, key: str, compute, dump, load, history: bool = False):
+        """compute(), or its answer as the disk cache keeps it: dump(value) is JSON data, load(data)
+        gives the value back or raises on data of another shape (worked out again and rewritten)."""
+        disk = self._disk
+        if disk is None or (history and not self._history_facts):
+            return compute()
+        entry = f"{self._facts}|{name}|{key}"
+        stored = disk.load("git", entry)
+        if stored is not None:
+            try:
+                return load(stored)
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                pass
+        value = compute()
+        disk.store("git", entry, dump(value))
+        return value
+
+    @property
+    def history_is_fixed(self) -> bool:
+        """Whether a commit's history is fixed here: not a shallow clone, no grafts (where a fetch
+        can give the same ids another history)."""
+        common = self.common_dir
+        return not (os.path.exists(os.path.join(common, "shallow")) or os.path.exists(os.path.join(common, "info", "grafts")))
 
     @property
     def git_dir(self) -> str:
@@ -280,14 +325,23 @@ class Repository:
     def merge_base(self, first: str, second: str) -> str | None:
         key = (first, second)
         if key not in self._bases:  # a pair's base is asked for by its pass and by its merge
-            found = self._repo.merge_base(pygit2.Oid(hex=first), pygit2.Oid(hex=second))
-            self._bases[key] = str(found) if found is not None else None
+            self._bases[key] = self._remembered("merge-base", f"{first}|{second}", lambda: self._git_merge_base(first, second),
+                                                lambda base: [base], _one_id, history=True)
             if len(self._bases) > _CACHED_CHANGES:
                 self._bases.popitem(last=False)
         return self._bases[key]
 
+    def _git_merge_base(self, first: str, second: str) -> str | None:
+        found = self._repo.merge_base(pygit2.Oid(hex=first), pygit2.Oid(hex=second))
+        return str(found) if found is not None else None
+
     def parents(self, commit: str) -> tuple[str, ...]:
         return tuple(str(parent) for parent in self._repo[commit].parent_ids)
+
+    def merges(self, tip: str, hide: str | None = None) -> list[str]:
+        """The merge commits reachable from tip (and not from hide), oldest first."""
+        return self._remembered("merges", f"{tip}|{hide}", lambda: list(self.walk(tip, hide, merges_only=True)),
+                                list, _ids, history=True)
 
     def walk(self, tip: str, hide: str | None = None, merges_only: bool = False):
         """Commits reachable from tip (and not from hide), oldest first; only merge commits when asked."""
@@ -388,7 +442,9 @@ class Repository:
         key = (old_commit, new_commit)
         found = self._changes.get(key)
         if found is None:
-            found = self._changes[key] = self._tree_changes(old_commit, new_commit)
+            found = self._changes[key] = self._remembered(
+                "changes", f"{old_commit}|{new_commit}", lambda: self._tree_changes(old_commit, new_commit),
+                _dump_changes, _load_changes)
             if len(self._changes) > _CACHED_CHANGES:
                 self._changes.popitem(last=False)
         return found
@@ -425,7 +481,8 @@ class Repository:
         key = (old_id, new_id)
         found = self._hunks.get(key)
         if found is None:
-            found = self._hunks[key] = self._diff(old_id, new_id)
+            found = self._hunks[key] = self._remembered(
+                "hunks", f"{old_id}|{new_id}", lambda: self._diff(old_id, new_id), _dump_hunks, _load_hunks)
             if len(self._hunks) > _CACHED_DIFFS:
                 self._hunks.pop(next(iter(self._hunks)))  # the oldest: a diff is asked for by neighbouring stages
         return found
@@ -558,7 +615,9 @@ class Repository:
         neither git nor libgit2 is asked. Most merges of real history are this shape; a `git
         merge-tree` process costs about 5 ms a merge. None when the shape is not met."""
         base = self.merge_base(ours, theirs)
-        if base is None or not self._only_merge_base(base, ours, theirs):
+        if base is None or not self._remembered("only-base", f"{base}|{ours}|{theirs}",
+                                                lambda: self._only_merge_base(base, ours, theirs),
+                                                lambda only: [only], _one_bool, history=True):
             return None
         sides = [self.changes(base, tip) for tip in (ours, theirs)]
         if any(change.status not in _TRIVIAL for changes in sides for change in changes):
@@ -765,6 +824,62 @@ def _name_from_url(url: str) -> str:
 
 def _without_git_suffix(name: str) -> str:
     return name[:-4] if name.endswith(".git") and len(name) > 4 else name
+
+
+@functools.cache
+def _code_digest() -> str:
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=6).hexdigest()
+
+
+def _one_id(value: list) -> str | None:
+    (found,) = value
+    if found is not None and not _is_id(found):
+        raise ValueError("not an object id")
+    return found
+
+
+def _one_bool(value: list) -> bool:
+    (found,) = value
+    if not isinstance(found, bool):
+        raise ValueError("not a truth value")
+    return found
+
+
+def _ids(value: list) -> list[str]:
+    if not isinstance(value, list) or not all(_is_id(found) for found in value):
+        raise ValueError("not a list of object ids")
+    return value
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, str) and len(value) in (40, 64)
+
+
+def _dump_changes(changes: tuple[PathChange, ...]) -> list:
+    return [[c.status.value, c.old_path, c.new_path, c.old_id, c.new_id, c.old_kind.value, c.new_kind.value, c.similarity]
+            for c in changes]
+
+
+def _load_changes(value: list) -> tuple[PathChange, ...]:
+    changes = []
+    for status, old_path, new_path, old_id, new_id, old_kind, new_kind, similarity in value:
+        if not (all(item is None or isinstance(item, str) for item in (old_path, new_path))
+                and all(item is None or _is_id(item) for item in (old_id, new_id))
+                and type(similarity) is int):
+            raise ValueError("not a path change")
+        changes.append(PathChange(ChangeStatus(status), old_path, new_path, old_id, new_id, EntryKind(old_kind),
+                                  EntryKind(new_kind), similarity))
+    return tuple(changes)
+
+
+def _dump_hunks(hunks: tuple[Hunk, ...]) -> list[int]:
+    return [number for hunk in hunks for number in (hunk.old.start, hunk.old.end, hunk.new.start, hunk.new.end)]
+
+
+def _load_hunks(value: list) -> tuple[Hunk, ...]:
+    if len(value) % 4 or not all(type(number) is int for number in value):
+        raise ValueError("not hunks")
+    return tuple(Hunk(LineRange(value[i], value[i + 1]), LineRange(value[i + 2], value[i + 3])) for i in range(0, len(value), 4))
 
 
 def line_hunks(old: bytes | None, new: bytes | None) -> tuple[Hunk, ...]:

@@ -44,6 +44,7 @@ class Session:
 
         repository = Repository.open(repo_path)
         disk = DiskCache.default(avoid=repository_places(repository))
+        repository.remember_in(disk)
         return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks, disk=disk))
 
     def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True, changes=None) -> SideChanges:

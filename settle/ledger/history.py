@@ -23,8 +23,7 @@ _HEX = 40
 
 def reusable(repository) -> bool:
     """Whether a commit's history is fixed here: not a shallow clone, no grafts."""
-    common = repository.common_dir
-    return not (os.path.exists(os.path.join(common, "shallow")) or os.path.exists(os.path.join(common, "info", "grafts")))
+    return repository.history_is_fixed
 
 
 def commits_between(repository, earlier: str, tip: str) -> list[tuple[str, tuple[str, ...]]] | None:

@@ -49,6 +49,7 @@ _PENDING_BYTES = 4 * 1024 * 1024
 _USED_GRAIN = 60  # seconds: a hit rewrites its entry's last use no more often (reads stay reads)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_WARNED_INSIDE: set[Path] = set()
 _LEGACY = ("tables", "mentions")  # folders of the file-per-entry format (settle-cache/1): removed by a sweep
 _REPLACE = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}  # a file to make anew; other errors leave it be
 
@@ -103,7 +104,9 @@ class DiskCache:
             return None
         root = cache_directory()
         if _inside_any(root, avoid):
-            _warn(f"cache directory {root} is inside the repository; running without the disk cache")
+            if root not in _WARNED_INSIDE:  # said once a process, however many sessions open it
+                _WARNED_INSIDE.add(root)
+                _warn(f"cache directory {root} is inside the repository; running without the disk cache")
             return None
         return cls(root, size_limit())
 
