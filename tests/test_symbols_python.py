@@ -149,6 +149,21 @@ def test_binary_undecodable_and_oversized_blobs_degrade_to_file_granularity(sett
     assert status == {"bin.py": "binary", "latin.py": "undecodable", "big.py": "oversized", "small.py": "parsed"}
 
 
+def test_a_file_no_grammar_reads_is_reported_as_such_whatever_its_bytes(settle, build):
+    # Its text is never decoded: what matters is that settle sees it only as a whole file.
+    repo = build({"base": {"files": {"app.py": "x = 1\n"}}, "branches": {"agent/docs": {"files": {
+        "notes.md": {"hex": "6361666520e90a"},
+        "latin.py": {"hex": "6361666520e90a"},
+        "logo.png": {"hex": "89504e4700ff00"},
+    }}}})
+    result = settle("check", "--format", "json", "agent/docs", repo=repo)
+    assert result.returncode == 0, result.stderr
+    messages = {f["locations"][0]["path"]: f["message"] for f in json.loads(result.stdout)["findings"]}
+    assert "no grammar for this file type" in messages["notes.md"]
+    assert "not valid UTF-8" in messages["latin.py"]
+    assert "binary content" in messages["logo.png"]
+
+
 def test_redefinitions_and_overload_stubs_get_occurrence_suffixes(settle, build):
     source = (
         "from typing import overload\n\n@overload\ndef parse(x: int) -> int: ...\n@overload\n"

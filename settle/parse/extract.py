@@ -73,12 +73,14 @@ def _fresh(grammar: Grammar, source: bytes):
     return grammar.parser().parse(source)
 
 
-def classify_bytes(source: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TableStatus:
+def classify_bytes(source: bytes, max_bytes: int = DEFAULT_MAX_BYTES, text: bool = True) -> TableStatus:
+    """Whether source can be parsed; `text=False` leaves out the UTF-8 check, for a file no grammar
+    reads (decoding a large non-ASCII document cost replay a few percent, to say nothing new)."""
     if len(source) > max_bytes:
         return TableStatus.OVERSIZED
     if b"\0" in source[:_BINARY_PROBE]:
         return TableStatus.BINARY
-    if source.isascii():
+    if not text or source.isascii():
         return TableStatus.PARSED  # most code is; checking costs far less than decoding
     try:
         source.decode("utf-8")
@@ -96,7 +98,7 @@ def extract(source: bytes, path: str, profile: LanguageProfile | None, max_bytes
     parse(grammar, source) gives the tree (settle.parse.trees re-parses from an earlier
     version); by default each call parses afresh.
     """
-    status = classify_bytes(source, max_bytes)
+    status = classify_bytes(source, max_bytes, text=profile is not None)
     if profile is None:
         status = TableStatus.UNSUPPORTED if status is TableStatus.PARSED else status
         return SymbolTable(path=path, language=None, status=status, size=len(source))
