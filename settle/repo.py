@@ -200,7 +200,7 @@ class Repository:
         self._facts = f"{pygit2.LIBGIT2_VERSION}+{_code_digest()}+{renames}"
         self._history_facts = self.history_is_fixed
 
-    def _remembered(self, name: str, key: str, compute, dump, load, history: bool = False):
+    def _from_disk(self, name: str, key: str, compute, dump, load, history: bool = False):
         """compute(), or its answer as the disk cache keeps it: dump(value) is JSON data, load(data)
         gives the value back or raises on data of another shape (worked out again and rewritten)."""
         disk = self._disk
@@ -325,7 +325,7 @@ class Repository:
     def merge_base(self, first: str, second: str) -> str | None:
         key = (first, second)
         if key not in self._bases:  # a pair's base is asked for by its pass and by its merge
-            self._bases[key] = self._remembered("merge-base", f"{first}|{second}", lambda: self._git_merge_base(first, second),
+            self._bases[key] = self._from_disk("merge-base", f"{first}|{second}", lambda: self._git_merge_base(first, second),
                                                 lambda base: [base], _one_id, history=True)
             if len(self._bases) > _CACHED_CHANGES:
                 self._bases.popitem(last=False)
@@ -340,7 +340,7 @@ class Repository:
 
     def merges(self, tip: str, hide: str | None = None) -> list[str]:
         """The merge commits reachable from tip (and not from hide), oldest first."""
-        return self._remembered("merges", f"{tip}|{hide}", lambda: list(self.walk(tip, hide, merges_only=True)),
+        return self._from_disk("merges", f"{tip}|{hide}", lambda: list(self.walk(tip, hide, merges_only=True)),
                                 list, _ids, history=True)
 
     def walk(self, tip: str, hide: str | None = None, merges_only: bool = False):
@@ -442,7 +442,7 @@ class Repository:
         key = (old_commit, new_commit)
         found = self._changes.get(key)
         if found is None:
-            found = self._changes[key] = self._remembered(
+            found = self._changes[key] = self._from_disk(
                 "changes", f"{old_commit}|{new_commit}", lambda: self._tree_changes(old_commit, new_commit),
                 _dump_changes, _load_changes)
             if len(self._changes) > _CACHED_CHANGES:
@@ -481,7 +481,7 @@ class Repository:
         key = (old_id, new_id)
         found = self._hunks.get(key)
         if found is None:
-            found = self._hunks[key] = self._remembered(
+            found = self._hunks[key] = self._from_disk(
                 "hunks", f"{old_id}|{new_id}", lambda: self._diff(old_id, new_id), _dump_hunks, _load_hunks)
             if len(self._hunks) > _CACHED_DIFFS:
                 self._hunks.pop(next(iter(self._hunks)))  # the oldest: a diff is asked for by neighbouring stages
@@ -615,7 +615,7 @@ class Repository:
         neither git nor libgit2 is asked. Most merges of real history are this shape; a `git
         merge-tree` process costs about 5 ms a merge. None when the shape is not met."""
         base = self.merge_base(ours, theirs)
-        if base is None or not self._remembered("only-base", f"{base}|{ours}|{theirs}",
+        if base is None or not self._from_disk("only-base", f"{base}|{ours}|{theirs}",
                                                 lambda: self._only_merge_base(base, ours, theirs),
                                                 lambda only: [only], _one_bool, history=True):
             return None
