@@ -39,13 +39,17 @@ class Session:
     _sides: dict[tuple[str, str, str], SideChanges] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, repo_path: str, max_file_size: int = DEFAULT_MAX_BYTES) -> Session:
+    def open(cls, repo_path: str, max_file_size: int = DEFAULT_MAX_BYTES, share_builds: bool = False) -> Session:
+        """With `share_builds`, a batch of tables to build (the files a stale-caller scan found) may be
+        shared with a forked helper process (settle.parse.helper): for a one-off command, not for a
+        replay's workers, which already keep every CPU busy."""
         from settle.parse.store import DiskCache, repository_places
 
         repository = Repository.open(repo_path)
         disk = DiskCache.default(avoid=repository_places(repository))
         repository.remember_in(disk)
-        return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks, disk=disk))
+        return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks, disk=disk,
+                                            share_builds=share_builds))
 
     def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True, changes=None) -> SideChanges:
         """A side's changes, shared by every pair it is in. A side built with a `parse` filter
@@ -81,7 +85,7 @@ def check(
     A single ref given as a string is one candidate (`check(repo, "agent/a")`)."""
     if isinstance(candidates, str):
         candidates = [candidates]
-    session = session or Session.open(repo, max_file_size)
+    session = session or Session.open(repo, max_file_size, share_builds=True)
     repository = session.repository
     if not isinstance(policy, Policy):
         policy = load_policy(policy, strict)

@@ -93,7 +93,7 @@ class MergedTree:
         key = (name, resolver)
         if key not in self._mentions:
             found = []
-            for path, blob_id in self.tables.mentioning(name, self._sources(resolver)):
+            for path, blob_id in self.tables.mentioning_made(name, self._sources(resolver), (name,) if references else ()):
                 # With references, asked first: the table is built, then answers from the same tree.
                 named = self.tables.references_to(path, blob_id, (name,)) if references else None
                 table = self.tables.get(path, blob_id)

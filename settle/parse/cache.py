@@ -3,12 +3,14 @@ once per machine while its entry stays in the disk cache (settle.parse.store).""
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 from settle.languages import LanguageProfile, profile_for_path
 from settle.parse.codec import CodecError, dump_references, dump_table, load_references, load_table, table_key
+from settle.parse.helper import share
 from settle.parse.extract import (
     DEFAULT_MAX_BYTES,
     classify_bytes,
@@ -18,7 +20,7 @@ from settle.parse.extract import (
     syntax_errors_only,
 )
 from settle.parse.model import Reference, SymbolTable, TableStatus
-from settle.parse.store import DiskCache
+from settle.parse.store import DiskCache, decode_entry, encode_entry
 from settle.parse.trees import Trees
 
 
@@ -28,6 +30,10 @@ CACHE_SOURCE_BYTES = 32 * 1024 * 1024
 _CACHED_SPANS = 4096  # blobs whose definition spans are kept
 _STRUCTURES = 16  # recent extractions kept with their trees, for targeted queries soon after (4 re-parsed a third of zod's)
 _MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps
+# Below this much source to build, a helper's fork and the tables' trip back cost more than it saves.
+_SHARED_BYTES = 256 * 1024
+_GUESSED_BYTES = 32 * 1024  # a blob whose size is not known yet
+_SHARED_SEARCH = 200  # blobs to read (about 50 ms) before a byte search is worth sharing
 
 
 _STATUS_ONLY_BYTES = 1024  # what a table of a file settle can't parse is counted as
@@ -70,8 +76,9 @@ class SymbolTables:
 
     def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
                  cache_bytes: int = CACHE_SOURCE_BYTES, hunks: Callable[[str, str], Sequence] | None = None,
-                 disk: DiskCache | None = None):
+                 disk: DiskCache | None = None, share_builds: bool = False):
         self._read_blob = read_blob
+        self.share_builds = share_builds  # `prepare` may fork a helper (settle.parse.helper)
         self.trees = Trees(hunks)
         self._max_bytes = max_bytes
         self._cache_bytes = cache_bytes
@@ -84,6 +91,7 @@ class SymbolTables:
         self._grouped: dict[tuple[str, str], tuple[tuple[Reference, ...], dict[str, list[Reference]]]] = {}
         self.disk = disk
         self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
+        self._sizes: dict[str, int] = {}  # blob id → bytes, of blobs the byte search found a name in
         self._stored_references: set[tuple[str, str]] = set()  # loaded tables whose entry holds their references
         self._unsaved: set[tuple[str, str]] = set()  # built by references_to, written when it has answered
         # Parseable blobs whose tables were made, built or loaded: what the verdict's stats count,
@@ -91,6 +99,8 @@ class SymbolTables:
         self.parsed = 0
         self.built = 0  # of those, parsed here
         self.loaded = 0  # of those, read from the disk cache
+        self.shared = 0  # of those built, made by a helper process (`prepare`)
+        self._sent = 0  # in a helper: bytes of source whose tables it made to send back
 
     def get(self, path: str, blob_id: str | None, references: bool = False) -> SymbolTable | None:
         """The blob's table; built with its calls and name uses when `references` says they will
@@ -173,6 +183,88 @@ class SymbolTables:
             selected.sort(key=_sort_key)  # stable, and no two names share a key: the list's order
         return tuple(selected)
 
+    def prepare(self, files: Sequence[tuple[str, str]], names: Iterable[str] = ()) -> None:
+        """Make ahead the tables of `files` (path, blob id) and their references to `names`, as
+        `references_to` (or `get`, without names) would, sharing them with a helper process when
+        there is enough to build and `share_builds` allows it. Only a matter of time: a table the
+        helper did not send back is built here when first asked for."""
+        if not self.share_builds:
+            return
+        names = tuple(sorted(set(names)))
+        todo, size = [], 0
+        for path, blob_id in files:
+            key = (blob_id, path)
+            profile = profile_for_path(path)
+            if key in self._tables or profile is None:
+                continue
+            table = self._load(key, profile)
+            if table is not None:
+                self._hold(key, table)
+                continue
+            todo.append((path, blob_id))
+            size += self._sizes.get(blob_id, _GUESSED_BYTES)
+            if size > self._cache_bytes // 2:
+                break  # more would push out the first before they are read: the rest is made when asked for
+        if len(todo) < 2 or size < _SHARED_BYTES:
+            return
+        for record in share(todo, partial(self._make, names), partial(self._made, names)):
+            self._received(record)
+
+    def _make(self, names: tuple[str, ...], item: tuple[str, str]) -> None:
+        path, blob_id = item
+        if names:
+            self.references_to(path, blob_id, names)
+        else:
+            self.get(path, blob_id)
+
+    def _made(self, names: tuple[str, ...], item: tuple[str, str]) -> bytes:
+        """In the helper: the item made as `_make` makes it, as a record for `_received`."""
+        self._in_helper()
+        self._make(names, item)
+        return self._record(item, True, made=True)
+
+    def _in_helper(self) -> None:
+        if self.disk is not None:
+            self.disk.read_only = True  # the helper's copy reads the cache; the parent writes what comes back
+
+    def _record(self, item: tuple[str, str], spells: bool, made: bool) -> bytes:
+        """In the helper: `[path, blob id, spells the name]`, a newline, and the disk entry of the
+        item's table when it made one: the bytes the parent writes to the cache as they are."""
+        path, blob_id = item
+        head = json.dumps([path, blob_id, spells]).encode("ascii") + b"\n"  # ASCII JSON: no newline inside
+        table = self._tables.get((blob_id, path)) if made else None
+        if table is None:
+            return head
+        by_name = {name: dump_references(items) for name, items in sorted(self._by_name.get((blob_id, path), {}).items())}
+        return head + encode_entry(self._key((blob_id, path), profile_for_path(path)), dump_table(table, None, by_name))
+
+    def _received(self, record: bytes, known: dict[str, bool] | None = None) -> None:
+        """A helper's record: the name's mention learned (into `known`), the table held as if built
+        here and written to the disk cache. Anything malformed is dropped (made here when asked for)."""
+        head, _, entry = record.partition(b"\n")
+        try:
+            path, blob_id, spells = json.loads(head)
+        except (ValueError, TypeError):
+            return
+        if not (isinstance(path, str) and isinstance(blob_id, str) and type(spells) is bool):
+            return
+        if known is not None:
+            known[blob_id] = spells
+        key, profile = (blob_id, path), profile_for_path(path)
+        if not entry or key in self._tables or profile is None:
+            return
+        entry_key = self._key(key, profile)
+        value = decode_entry(entry, entry_key)
+        table = self._loaded(key, profile, value) if value is not None else None
+        if table is None:
+            return
+        self.parsed += table.parsed
+        self.built += table.parsed
+        self.shared += table.parsed
+        self._hold(key, table)
+        if self.disk is not None:
+            self.disk.store_encoded("tables", entry_key, entry)
+
     def flush(self) -> None:
         """Write the disk entries made so far (they are written in batches)."""
         if self.disk is not None:
@@ -188,14 +280,63 @@ class SymbolTables:
         for path, blob_id in files:
             answer = known.get(blob_id)
             if answer is None:
-                answer = known[blob_id] = needle in self._read_blob(blob_id)
+                answer = self._spells(needle, known, blob_id)
                 learned = True
             if answer:
                 found.append((path, blob_id))
-        if learned and self.disk is not None:
+        if learned:
+            self._keep_mentions(name, known)
+        return found
+
+    def mentioning_made(self, name: str, files: Sequence[tuple[str, str]], names: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """`mentioning`, the tables of the files found made ahead with their references to `names`
+        (`prepare`). With `share_builds`, a long byte search and the builds it leads to are shared
+        with a helper process: each process reads a blob and, when it spells the name, builds its
+        table, so the search and the parses run on two CPUs at once."""
+        names = tuple(sorted(set(names)))
+        if self.share_builds:
+            known = self._mentions(name)
+            unknown = [(path, blob_id) for path, blob_id in files if blob_id not in known]
+            if len(unknown) >= _SHARED_SEARCH:
+                needle = name.encode()
+                for record in share(unknown, partial(self._search_making, needle, known, names),
+                                    partial(self._searched_made, needle, names)):
+                    self._received(record, known)
+                self._keep_mentions(name, known)
+        found = self.mentioning(name, files)
+        self.prepare(found, names)
+        return found
+
+    def _spells(self, needle: bytes, known: dict[str, bool], blob_id: str) -> bool:
+        data = self._read_blob(blob_id)
+        answer = known[blob_id] = needle in data
+        if answer and len(self._sizes) < _MENTIONS_KEPT:
+            self._sizes[blob_id] = len(data)
+        return answer
+
+    def _search_making(self, needle: bytes, known: dict[str, bool], names: tuple[str, ...], item: tuple[str, str]) -> None:
+        if self._spells(needle, known, item[1]) and profile_for_path(item[0]) is not None:
+            self._make(names, item)
+
+    def _searched_made(self, needle: bytes, names: tuple[str, ...], item: tuple[str, str]) -> bytes:
+        """In the helper: whether the blob spells the name and, if so, its table made (a record for
+        `_received`). A table the disk cache holds is left for the parent to read."""
+        self._in_helper()
+        path, blob_id = item
+        data = self._read_blob(blob_id)
+        spells = needle in data
+        profile = profile_for_path(path)
+        if not spells or profile is None or self._sent + len(data) > self._cache_bytes // 2 or (
+                self.disk is not None and self.disk.holds("tables", self._key((blob_id, path), profile))):
+            return self._record(item, spells, made=False)
+        self._sent += len(data)  # past half the parent's budget, what is sent back would push itself out
+        self._make(names, item)
+        return self._record(item, spells, made=True)
+
+    def _keep_mentions(self, name: str, known: dict[str, bool]) -> None:
+        if self.disk is not None:
             self.disk.store("mentions", _mentions_key(name), [sorted(b for b, yes in known.items() if yes),
                                                              sorted(b for b, yes in known.items() if not yes)])
-        return found
 
     def _mentions(self, name: str) -> dict[str, bool]:
         known = self._mentioned.get(name)
@@ -336,8 +477,14 @@ class SymbolTables:
         if self.disk is None:
             return None
         value = self.disk.load("tables", self._key(key, profile))
-        if value is None:
-            return None
+        table = self._loaded(key, profile, value) if value is not None else None
+        if table is not None:
+            self.loaded += 1
+            self.parsed += table.parsed
+        return table
+
+    def _loaded(self, key: tuple[str, str], profile: LanguageProfile | None, value) -> SymbolTable | None:
+        """The table of a disk entry's value, its references read when asked for; None if the value is bad."""
         blob_id, path = key
         try:
             table, references, by_name = load_table(value, path)
@@ -345,8 +492,6 @@ class SymbolTables:
             return None  # rebuilt, and the entry rewritten
         if table.language != (profile.name if profile else None):
             return None
-        self.loaded += 1
-        self.parsed += table.parsed
         if not table.parsed:
             object.__setattr__(table, "_references", ())
             return table

@@ -88,6 +88,7 @@ class DiskCache:
         self.root = root
         self.limit = limit
         self.usable = True
+        self.read_only = False  # loads only: a forked helper's copy (settle.parse.helper)
         self.written = 0
         self._since_sweep = 0
         self._database: sqlite3.Connection | None = None
@@ -191,27 +192,36 @@ class DiskCache:
         digest = self._digest(kind, key)
         pending = self._pending.get(digest)
         if pending is not None:
-            return _decoded(pending[1], key)
+            return decode_entry(pending[1], key)
         found = self._run("SELECT value, used FROM entries WHERE digest = ?", (digest,), create=False)
         row = found.fetchone() if found is not None else None
         if row is None:
             return None
         raw, used = row
-        value = _decoded(raw, key)
+        value = decode_entry(raw, key)
         now = int(time.time())
-        if value is not None and (not isinstance(used, int) or now - used >= _USED_GRAIN):  # "recently used", for the sweep
+        if value is not None and not self.read_only and (not isinstance(used, int) or now - used >= _USED_GRAIN):  # "recently used", for the sweep
             self._run("UPDATE entries SET used = ? WHERE digest = ?", (now, digest))
         return value
+
+    def holds(self, kind: str, key: str) -> bool:
+        """Is there an entry (good or not) for the key? Cheaper than loading it."""
+        digest = self._digest(kind, key)
+        if digest in self._pending:
+            return True
+        found = self._run("SELECT 1 FROM entries WHERE digest = ?", (digest,), create=False)
+        return found is not None and found.fetchone() is not None
 
     def store(self, kind: str, key: str, value) -> None:
         """Kept to be written with the next few (one transaction writes them all: `flush`, which a
         command's end, a replayed merge's end and every _PENDING entries call)."""
-        if not self.usable:
+        if self.usable and not self.read_only:
+            self.store_encoded(kind, key, encode_entry(key, value))
+
+    def store_encoded(self, kind: str, key: str, data: bytes) -> None:
+        """`store` of a value `encode_entry` encoded already (a helper process's, settle.parse.helper)."""
+        if not self.usable or self.read_only:
             return
-        # The values are trees of lists and of the model's tuples (settle.parse.codec): they hold no
-        # cycle, and looking for one was half of the encoding.
-        data = json.dumps([FORMAT, key, value], separators=(",", ":"), ensure_ascii=False,
-                          check_circular=False).encode("utf-8", "surrogatepass")
         self._pending[self._digest(kind, key)] = (kind, data)
         self._pending_bytes += len(data)
         self._hook_exit()
@@ -220,7 +230,7 @@ class DiskCache:
 
     def flush(self) -> None:
         """Write the entries kept so far, in one transaction (dropped if the database stays busy)."""
-        if not self._pending:
+        if not self._pending or self.read_only:
             return
         now = int(time.time())
         rows = [(digest, kind, data, len(data), now) for digest, (kind, data) in self._pending.items()]
@@ -312,7 +322,15 @@ class DiskCache:
         return entries + len(legacy), size + sum(legacy)
 
 
-def _decoded(raw, key: str):
+def encode_entry(key: str, value) -> bytes:
+    """An entry as the database holds it: its format, its key and its value, as JSON."""
+    # The values are trees of lists and of the model's tuples (settle.parse.codec): they hold no
+    # cycle, and looking for one was half of the encoding.
+    return json.dumps([FORMAT, key, value], separators=(",", ":"), ensure_ascii=False,
+                      check_circular=False).encode("utf-8", "surrogatepass")
+
+
+def decode_entry(raw, key: str):
     """An entry's value, or None when its JSON is broken or repeats another format or key."""
     collecting = gc.isenabled()
     gc.disable()  # a large entry is thousands of objects, all kept: no use walking the heap for them

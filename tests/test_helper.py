@@ -1,0 +1,148 @@
+"""Builds shared with a forked helper process (settle.parse.helper): each item is done once, by
+one process or the other; what the helper does not send back is simply made here when asked
+for; and a check whose stale-caller scan is shared says what an unshared one says."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from settle.parse.cache import SymbolTables
+from settle.parse.helper import helpers_available, share
+from settle.settlement import Session
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="helpers need a POSIX fork")
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=700), st.sampled_from([0, 100, 20_000]))
+def test_every_item_is_done_once_by_one_process_or_the_other(count, padding):
+    # 700 records of 20 kB are far more than a pipe holds: the helper must never wait on the parent.
+    done_here = []
+    sent_back = share(list(range(count)), done_here.append, lambda item: b"%d:" % item + b"x" * padding)
+    assert all(len(record) == record.index(b":") + 1 + padding for record in sent_back)
+    helper_did = [int(record.split(b":", 1)[0]) for record in sent_back]
+    assert sorted(done_here + helper_did) == list(range(count))
+    assert _no_children_left()
+
+
+def test_an_item_the_helper_sends_nothing_for_is_not_sent():
+    sent_back = share(list(range(400)), lambda item: time.sleep(0.0005), lambda item: None if item % 2 else b"%d" % item)
+    assert all(int(record) % 2 == 0 for record in sent_back)
+
+
+def test_with_helpers_turned_off_everything_is_done_here(monkeypatch):
+    monkeypatch.setenv("SETTLE_HELPERS", "0")
+    assert helpers_available() == 0
+    done_here = []
+    assert share(list(range(50)), done_here.append, lambda item: item) == []
+    assert done_here == list(range(50))
+
+
+@pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
+def test_a_helper_that_fails_sends_nothing_back_and_the_rest_is_done_here():
+    def fails(item):
+        raise ValueError(item)
+
+    done_here = []
+
+    def slowly(item):  # leaves the helper time to take an item and fail on it
+        time.sleep(0.002)
+        done_here.append(item)
+
+    assert share(list(range(300)), slowly, fails) == []
+    assert len(set(done_here)) == len(done_here) < 300  # the items the helper took are nobody's
+    assert _no_children_left()
+
+
+def test_an_error_here_stops_the_helper_and_is_raised():
+    def broken(item):
+        raise RuntimeError("here")
+
+    with pytest.raises(RuntimeError, match="here"):
+        share(list(range(300)), broken, lambda item: item)
+    assert _no_children_left()
+
+
+# -- a stale-caller scan wide enough to be shared -------------------------------------------
+
+_CALLERS = 60
+_OTHERS = 220
+
+
+def _caller(index: int) -> str:
+    body = "".join(f"    subtotal_{line} = price(amount + {line})\n    total += subtotal_{line}\n" for line in range(2))
+    filler = "".join(f"\n\ndef helper_{index}_{n}(values):\n    # keeps the file near real sizes\n"
+                     f"    return [value * {n} for value in values if value > {n}]\n" for n in range(40))
+    return f"from shop.pricing import price\n\n\ndef order_{index}(amount):\n    total = 0\n{body}    return total\n{filler}"
+
+
+def _wide_scenario() -> dict:
+    files = {"shop/__init__.py": "", "shop/pricing.py": "def price(amount):\n    return amount * 2\n"}
+    files.update({f"shop/orders/o{index:03}.py": _caller(index) for index in range(_CALLERS)})
+    files.update({f"shop/misc/m{index:03}.py": f"def misc_{index}():\n    return {index}\n" for index in range(_OTHERS)})
+    return {"base": {"files": files}, "branches": {"agent/currency": {"files": {
+        "shop/pricing.py": "def price(currency, amount):\n    return amount * 2\n"}}}}
+
+
+def test_a_shared_scan_says_what_an_unshared_one_says(settle, build, tmp_path):
+    repo = build(_wide_scenario())
+    runs = {}
+    for name, environment in (("alone", {"SETTLE_HELPERS": "0", "SETTLE_CACHE_DIR": str(tmp_path / "alone")}),
+                              ("shared", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
+                              ("warm", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
+                              ("no cache", {"SETTLE_NO_CACHE": "1"})):
+        result = settle("check", "agent/currency", "--format", "json", repo=repo, env=environment)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == ""
+        runs[name] = result.stdout
+    assert runs["shared"] == runs["alone"] == runs["warm"] == runs["no cache"]
+    findings = json.loads(runs["shared"])["findings"]
+    assert sum(f["kind"] == "signature_drift" for f in findings) == 2 * _CALLERS
+
+
+@pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
+def test_tables_a_helper_made_are_the_tables_made_here(build):
+    repo = build(_wide_scenario())
+    shared = Session.open(str(repo), share_builds=True)
+    assert shared.tables.disk is not None
+    repository = shared.repository
+    files = [(entry.path, entry.id) for entry in repository.files(repository.resolve("HEAD"))]
+    found = shared.tables.mentioning_made("price", files, ("price",))
+    assert len(found) == _CALLERS + 1
+    assert shared.tables.shared > 0  # the helper made some, and they came back
+    alone = SymbolTables(repository.blob)
+    for path, blob_id in found:
+        mine, fresh = shared.tables.get(path, blob_id), alone.get(path, blob_id)
+        assert mine == fresh and mine.imports == fresh.imports
+        assert shared.tables.references_to(path, blob_id, ("price",)) == tuple(
+            r for r in fresh.references if r.name == "price")
+
+
+@pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
+def test_a_helper_never_writes_the_cache_and_the_parent_writes_what_it_made(build, tmp_path, monkeypatch):
+    monkeypatch.setenv("SETTLE_CACHE_DIR", str(tmp_path / "cache"))
+    repo = build(_wide_scenario())
+    session = Session.open(str(repo), share_builds=True)
+    repository = session.repository
+    files = [(entry.path, entry.id) for entry in repository.files(repository.resolve("HEAD"))]
+    found = session.tables.mentioning_made("price", files, ("price",))
+    session.tables.flush()
+    assert session.tables.shared > 0
+    # A second session reads every table from the disk: the helper's came back and were written.
+    again = Session.open(str(repo), share_builds=True)
+    for path, blob_id in found:
+        again.tables.get(path, blob_id)
+    assert again.tables.built == 0 and again.tables.loaded == len(found)
