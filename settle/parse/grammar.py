@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 
 import tree_sitter
@@ -32,20 +33,44 @@ ROLES = (
 
 @dataclass(frozen=True)
 class Grammar:
+    """A grammar and its queries. The full query is compiled on load (its patterns' roles come
+    from it); the others, each a subset of its patterns, on first use: a process that never asks
+    for one (most use two or three of them) does not compile it."""
+
     language: tree_sitter.Language
     query: tree_sitter.Query
     roles: tuple[str, ...]  # role of each pattern, by pattern index
     definition_kinds: tuple[str | None, ...]  # the <kind> of @definition.<kind>, by pattern index
-    # Only the patterns that place definitions (and decorations): where they are, not what they say.
-    outline: tree_sitter.Query
-    # Every pattern but calls, their arguments and string literals: a table without references.
-    symbols: tree_sitter.Query
     symbol_roles: tuple[str, ...]
     symbol_kinds: tuple[str | None, ...]
+    subsets: dict[str, str]  # name of a subset query (the properties below) → its patterns' text
+
+    @cached_property
+    def outline(self) -> tree_sitter.Query:
+        """Only the patterns that place definitions (and decorations): where they are, not what they say."""
+        return self._subset("outline")
+
+    @cached_property
+    def symbols(self) -> tree_sitter.Query:
+        """Every pattern but calls, their arguments and string literals: a table without references."""
+        return self._subset("symbols")
+
     # One role each, for targeted extraction: run over small byte ranges of a tree (None: no such pattern).
-    calls: tree_sitter.Query | None = None
-    arguments: tree_sitter.Query | None = None
-    strings: tree_sitter.Query | None = None
+    @cached_property
+    def calls(self) -> tree_sitter.Query | None:
+        return self._subset("call")
+
+    @cached_property
+    def arguments(self) -> tree_sitter.Query | None:
+        return self._subset("arguments")
+
+    @cached_property
+    def strings(self) -> tree_sitter.Query | None:
+        return self._subset("string")
+
+    def _subset(self, name: str) -> tree_sitter.Query | None:
+        text = self.subsets.get(name)
+        return tree_sitter.Query(self.language, text) if text else None
 
     def parser(self) -> tree_sitter.Parser:
         return tree_sitter.Parser(self.language)
@@ -103,10 +128,7 @@ def _load(profile: LanguageProfile) -> Grammar:
             symbols.append((text, role, kind))
         else:
             by_role[role].append(text)
-    outline = tree_sitter.Query(language, b"\n".join(placing).decode("utf-8"))
-    symbols_query = tree_sitter.Query(language, b"\n".join(text for text, _, _ in symbols).decode("utf-8"))
-    single = {role: tree_sitter.Query(language, b"\n".join(texts).decode("utf-8")) if texts else None
-              for role, texts in by_role.items()}
-    return Grammar(language, query, tuple(roles), tuple(kinds), outline, symbols_query,
-                   tuple(role for _, role, _ in symbols), tuple(kind for _, _, kind in symbols),
-                   calls=single["call"], arguments=single["arguments"], strings=single["string"])
+    subsets = {"outline": b"\n".join(placing), "symbols": b"\n".join(text for text, _, _ in symbols),
+               **{role: b"\n".join(texts) for role, texts in by_role.items()}}
+    return Grammar(language, query, tuple(roles), tuple(kinds), tuple(role for _, role, _ in symbols),
+                   tuple(kind for _, _, kind in symbols), {name: text.decode("utf-8") for name, text in subsets.items()})
