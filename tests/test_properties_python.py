@@ -103,3 +103,15 @@ def test_pairwise_findings_are_symmetric_and_deterministic(tmp_path_factory, lef
     backward = check(str(repo), ["right", "left"], "main")
     assert forward.findings == backward.findings
     assert check(str(repo), ["left", "right"], "main").to_json() == forward.to_json()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b" ", b"a", b"Z", b"_", b"9", b"(", b",", b"\xff", b"\xc3\xa9", b"-", b"\t\n"]), max_size=40).map(b"".join))
+def test_normalized_text_keeps_a_space_only_between_two_word_bytes(data):
+    from settle.parse.extract import _without_spacing
+
+    text = b" ".join(data.split())
+    word = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+    kept = bytes(byte for index, byte in enumerate(text)
+                 if byte != 0x20 or (text[index - 1] in word and text[index + 1] in word))
+    assert _without_spacing(text) == kept

@@ -51,8 +51,11 @@ Parse = Callable[[Grammar, bytes], "tree_sitter.Tree"]
 
 _WHITESPACE = re.compile(rb"\s+")
 # After collapsing whitespace, a space survives only between two word characters
-# (`return x`), so `f(a, b)` and `f(a,b)` normalize alike.
-_NON_ESSENTIAL_SPACE = re.compile(rb" (?=\W)|(?<=\W) ")
+# (`return x`), so `f(a, b)` and `f(a,b)` normalize alike. Marking the spaces that stay and
+# dropping the rest with bytes.replace is twice as fast as a regex removing the others (its
+# look-behind was tried at every space).
+_ESSENTIAL_SPACE = re.compile(rb"(?<=\w) (?=\w)")
+_KEPT_SPACE = b"\xfe"  # never in UTF-8 text: it stands for an essential space meanwhile
 _TEXT_WHITESPACE = re.compile(r"\s+")
 _IDENTIFIER = rb"[A-Za-z_$][\w$]*"
 _HEAD = re.compile(r"[A-Za-z_$][\w$]*")
@@ -823,7 +826,7 @@ class _NormalizedTexts:
     """Header and body text of every definition, and the module-level text, normalized in one pass.
 
     Comments are dropped, block boundaries become `{` `}` markers, whitespace
-    collapses as `_NON_ESSENTIAL_SPACE` says. A definition's body is its own
+    collapses to the essential spaces (`_without_spacing`). A definition's body is its own
     text: nested definitions are cut out and hashed on their own, so adding a
     method does not edit its class. The file is normalized once with a
     sentinel at every definition boundary and then split, which costs a few C
@@ -866,7 +869,7 @@ class _NormalizedTexts:
                 boundaries.append((kind, payload))
         chunks.append(source[cursor:])
         # The sentinel is a non-word byte, so the spaces beside it go too: segments come out stripped.
-        segments = _NON_ESSENTIAL_SPACE.sub(b"", b" ".join(b"".join(chunks).split())).split(_SENTINEL)
+        segments = _without_spacing(b" ".join(b"".join(chunks).split())).split(_SENTINEL)
         # Segment k + 1 follows boundary k; it belongs to the innermost open definition.
         self.segments = segments
         self.opened = [0] * len(emitted)
@@ -897,6 +900,11 @@ class _NormalizedTexts:
 
     def body(self, index: int) -> bytes:
         return b" ".join(self.owned[index])
+
+
+def _without_spacing(text: bytes) -> bytes:
+    """Text whose whitespace is single spaces, without the spaces that are not between two word bytes."""
+    return _ESSENTIAL_SPACE.sub(_KEPT_SPACE, text).replace(b" ", b"").replace(_KEPT_SPACE, b" ")
 
 
 class _Enclosing:
