@@ -98,7 +98,7 @@ def allocated(tables: list[SymbolTable]) -> list[SymbolTable]:
             definitions=tuple(
                 Definition(
                     id=d.id, qualname=d.qualname, name=d.name, kind=d.kind, header_hash=d.header_hash,
-                    body_hash=d.body_hash, parent=d.parent,
+                    body_hash=d.body_hash, parent=d.parent, docstring=d.docstring,
                     span=Span(d.span.start_byte, d.span.end_byte, d.span.start_line, d.span.end_line),
                     header=Span(d.header.start_byte, d.header.end_byte, d.header.start_line, d.header.end_line),
                     signature=None if d.signature is None else Signature(
@@ -112,6 +112,7 @@ def allocated(tables: list[SymbolTable]) -> list[SymbolTable]:
             _references=tuple(Reference(r.kind, r.text, r.name, r.line, r.scope, r.positional, r.keywords, r.spread)
                               for r in t.references),
             imports=tuple(ImportBinding(i.local, i.module, i.name, i.line) for i in t.imports),
+            receivers=tuple((scope, name) for scope, name in t.receivers),
         )
         for t in tables
     ]
