@@ -58,7 +58,7 @@ def share(items: Sequence, here: Callable[[object], None], there: Callable[[obje
     pid = None
     results_out = results_in = -1
     try:
-        if helpers_available():
+        if len(items) > 1 and helpers_available():
             results_out, results_in = os.pipe()
             _widen(results_in)
             try:
