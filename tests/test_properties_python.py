@@ -115,3 +115,18 @@ def test_normalized_text_keeps_a_space_only_between_two_word_bytes(data):
     kept = bytes(byte for index, byte in enumerate(text)
                  if byte != 0x20 or (text[index - 1] in word and text[index + 1] in word))
     assert _without_spacing(text) == kept
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab_Z9$.:<>[]() é", max_size=12))
+def test_a_references_last_name_is_the_last_identifier_before_any_generic_tail(text):
+    import re
+
+    from settle.parse.extract import _GENERIC_TAIL, _last_name
+
+    # The rule, without the shortcut for a plain ASCII name.
+    reference = text
+    while reference and reference[-1] in ">]" and (cut := _GENERIC_TAIL.search(reference)):
+        reference = reference[: cut.start()]
+    match = re.search(r"[A-Za-z_$][\w$]*(?=\W*$)", reference)
+    assert _last_name(text) == (match.group(0) if match else reference)

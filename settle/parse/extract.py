@@ -1025,6 +1025,8 @@ def _compact(text: str) -> str:
 
 
 def _last_name(text: str) -> str:
+    if text.isascii() and text.isidentifier():
+        return text  # most are one plain name: what the search below would find, at a fraction of it
     # Generic arguments are not the name: `parse::<i32>` → parse, `New[int]` → New.
     while text and text[-1] in ">]" and (cut := _GENERIC_TAIL.search(text)):
         text = text[: cut.start()]
