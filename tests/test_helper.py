@@ -146,3 +146,27 @@ def test_a_helper_never_writes_the_cache_and_the_parent_writes_what_it_made(buil
     for path, blob_id in found:
         again.tables.get(path, blob_id)
     assert again.tables.built == 0 and again.tables.loaded == len(found)
+
+
+def test_a_forked_process_leaves_the_parents_cache_connection_alone(tmp_path):
+    from settle.parse.store import DiskCache
+
+    cache = DiskCache(tmp_path / "cache")
+    cache.store("tables", "key", ["value"])
+    cache.flush()
+    opened = cache._db()
+    pid = os.fork()
+    if pid == 0:  # the child reads through a connection of its own, closes, and ends
+        status = 1
+        try:
+            status = 0 if cache.load("tables", "key") == ["value"] and cache._db() is not opened else 1
+            cache.close()
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert cache._db() is opened  # never closed, here or there
+    cache.store("tables", "other", ["more"])
+    cache.flush()
+    assert cache.load("tables", "other") == ["more"]
+    assert opened.execute("PRAGMA integrity_check").fetchone() == ("ok",)

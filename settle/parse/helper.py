@@ -129,10 +129,13 @@ def _widen(descriptor: int) -> None:
     """A pipe that holds what a helper usually sends (Linux; elsewhere the pipe stays as it is)."""
     try:
         import fcntl
-
-        fcntl.fcntl(descriptor, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
-    except (ImportError, OSError):
-        pass
+    except ImportError:
+        return
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        except OSError:
+            pass  # above the system's limit: the pipe keeps its size, and the parent drains it
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

@@ -93,6 +93,7 @@ class DiskCache:
         self._since_sweep = 0
         self._database: sqlite3.Connection | None = None
         self._opened_by: int | None = None
+        self._inherited: list[sqlite3.Connection] = []  # a parent's connections, kept unclosed (see `_db`)
         self._exit_hook = False
         self._pending: dict[bytes, tuple[str, bytes]] = {}  # digest -> (kind, JSON): stored, not yet written
         self._pending_bytes = 0
@@ -120,7 +121,11 @@ class DiskCache:
     def _db(self, create: bool = True) -> sqlite3.Connection | None:
         if self._database is not None and self._opened_by == os.getpid():
             return self._database
-        self._database = None  # never a connection inherited across fork
+        if self._database is not None:
+            # A connection inherited across a fork: SQLite forbids using it here, closing
+            # included (that would run the parent's checkpoint and locks from this process).
+            self._inherited.append(self._database)
+        self._database = None
         if not create and not self.path.exists():
             return None
         for last in (False, True):
@@ -151,6 +156,8 @@ class DiskCache:
         self.flush()
         if self._database is not None and self._opened_by == os.getpid():
             self._database.close()
+        elif self._database is not None:
+            self._inherited.append(self._database)  # a parent's: never closed here (see `_db`)
         self._database = None
 
     def _unusable(self, error: BaseException) -> None:
