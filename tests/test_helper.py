@@ -170,3 +170,27 @@ def test_a_forked_process_leaves_the_parents_cache_connection_alone(tmp_path):
     cache.flush()
     assert cache.load("tables", "other") == ["more"]
     assert opened.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_helpers_copy_of_the_cache_only_reads(tmp_path, capsys):
+    from settle.parse.store import DiskCache
+
+    cache = DiskCache(tmp_path / "cache")
+    cache.store("tables", "key", ["value"])
+    cache.flush()
+    reader = DiskCache(tmp_path / "cache")
+    reader.read_only = True
+    assert reader.load("tables", "key") == ["value"] and reader.holds("tables", "key")
+    reader.store("tables", "new", ["never"])
+    reader.flush()
+    reader.close()
+    assert not cache.holds("tables", "new")
+    # A database it cannot read is neither removed nor remade, and it says nothing about it.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "settle-cache-2.sqlite").write_bytes(b"not a database at all" * 100)
+    reader = DiskCache(broken)
+    reader.read_only = True
+    assert reader.load("tables", "key") is None
+    assert (broken / "settle-cache-2.sqlite").read_bytes() == b"not a database at all" * 100
+    assert capsys.readouterr().err == ""

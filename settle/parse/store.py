@@ -88,7 +88,8 @@ class DiskCache:
         self.root = root
         self.limit = limit
         self.usable = True
-        self.read_only = False  # loads only: a forked helper's copy (settle.parse.helper)
+        # Loads only, never a write, a removal or a warning: a forked helper's copy (settle.parse.helper).
+        self.read_only = False
         self.written = 0
         self._since_sweep = 0
         self._database: sqlite3.Connection | None = None
@@ -140,7 +141,7 @@ class DiskCache:
             except (_Foreign, sqlite3.DatabaseError) as error:
                 if database is not None:
                     database.close()
-                if last or not (isinstance(error, _Foreign) or getattr(error, "sqlite_errorname", "") in _REPLACE):
+                if last or self.read_only or not (isinstance(error, _Foreign) or getattr(error, "sqlite_errorname", "") in _REPLACE):
                     self._unusable(error)
                     return None
                 for suffix in ("", "-wal", "-shm"):  # not ours, or broken: made anew
@@ -162,6 +163,8 @@ class DiskCache:
 
     def _unusable(self, error: BaseException) -> None:
         self.usable = False
+        if self.read_only:
+            return  # a helper's copy: the command itself says what there is to say, once
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         _warn(f"cache directory {self.root} is not usable ({reason}); running without the disk cache")
 
@@ -183,7 +186,7 @@ class DiskCache:
             return  # another process holds it: this entry is a miss, or not written
         database.close()
         self._database = None
-        if getattr(error, "sqlite_errorname", "") in _REPLACE:  # made anew on the next use
+        if getattr(error, "sqlite_errorname", "") in _REPLACE and not self.read_only:  # made anew on the next use
             for suffix in ("", "-wal", "-shm"):
                 _remove(f"{self.path}{suffix}")
         else:
