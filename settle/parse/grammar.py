@@ -31,7 +31,7 @@ ROLES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per language, told apart by identity (its query subsets are a dict)
 class Grammar:
     """A grammar and its queries. The full query is compiled on load (its patterns' roles come
     from it); the others, each a subset of its patterns, on first use: a process that never asks
