@@ -330,8 +330,7 @@ class SymbolTables:
                 self.disk is not None and self.disk.holds("tables", self._key((blob_id, path), profile))):
             return self._record(item, spells, made=False)
         self._sent += len(data)  # past half the parent's budget, what is sent back would push itself out
-        self._make(names, item)
-        return self._record(item, spells, made=True)
+        return self._made(names, item)
 
     def _keep_mentions(self, name: str, known: dict[str, bool]) -> None:
         if self.disk is not None:
