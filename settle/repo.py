@@ -156,7 +156,9 @@ class Repository:
         self._shadow: pygit2.Repository | None = None
         # Recently read blobs: several stages read the same blob (prefilters, then the parser),
         # and neighbouring merges share most of theirs. Bounded by bytes, oldest dropped first.
-        self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob]] = OrderedDict()  # the object too: diffs want it
+        # The object too, once a diff asked for it: libgit2 diffs two blob objects faster than two
+        # byte strings, but reading the bytes alone (most reads) is faster than making the object.
+        self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob | None]] = OrderedDict()
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
         self._merges: dict[tuple[str, str], _Merge] = {}
@@ -371,18 +373,45 @@ class Repository:
     def blob(self, blob_id: str) -> bytes:
         return self._blob(blob_id)[0]
 
-    def _blob(self, blob_id: str) -> tuple[bytes, pygit2.Blob]:
+    def _blob(self, blob_id: str) -> tuple[bytes, pygit2.Blob | None]:
         held = self._blobs.get(blob_id)
         if held is not None:
             self._blobs.move_to_end(blob_id)
             return held
-        found = self._object(blob_id)
-        held = self._blobs[blob_id] = (found.data, found)
-        self._blob_bytes += 2 * len(held[0])  # the bytes, and the object's own copy
-        while self._blob_bytes > _BLOB_CACHE_BYTES and len(self._blobs) > 1:
-            _, (dropped, _) = self._blobs.popitem(last=False)
-            self._blob_bytes -= 2 * len(dropped)
+        held = self._blobs[blob_id] = (self._blob_bytes_of(blob_id), None)
+        self._blob_bytes += len(held[0])
+        self._trim_blobs()
         return held
+
+    def _blob_object(self, blob_id: str) -> pygit2.Blob:
+        held = self._blobs.get(blob_id)
+        if held is not None and held[1] is not None:
+            self._blobs.move_to_end(blob_id)
+            return held[1]
+        found = self._object(blob_id)
+        if held is None:
+            self._blobs[blob_id] = (found.data, found)
+            self._blob_bytes += 2 * found.size  # the bytes, and the object's own copy
+        else:
+            self._blobs[blob_id] = (held[0], found)
+            self._blobs.move_to_end(blob_id)
+            self._blob_bytes += found.size
+        self._trim_blobs()
+        return found
+
+    def _trim_blobs(self) -> None:
+        while self._blob_bytes > _BLOB_CACHE_BYTES and len(self._blobs) > 1:
+            _, (dropped, found) = self._blobs.popitem(last=False)
+            self._blob_bytes -= len(dropped) * (1 if found is None else 2)
+
+    def _blob_bytes_of(self, blob_id: str) -> bytes:
+        """A blob's bytes straight from the object database (no object made), the scratch store's too."""
+        try:
+            return self._repo.odb.read(blob_id)[1]
+        except KeyError:
+            if self._shadow is None:
+                raise
+            return self._shadow.odb.read(blob_id)[1]
 
     def _object(self, object_id: str):
         """An object of the repository, or one a merge wrote to the scratch store (virtual ancestors)."""
@@ -433,7 +462,7 @@ class Repository:
         return entries
 
     def is_binary(self, blob_id: str) -> bool:
-        return b"\0" in self._object(blob_id).data[:_BINARY_PROBE]
+        return b"\0" in self.blob(blob_id)[:_BINARY_PROBE]
 
     # -- changes ---------------------------------------------------------------------
 
@@ -492,7 +521,7 @@ class Repository:
         # diffs two blob objects about twice as fast as two byte strings.
         if old_id is None or new_id is None:
             return line_hunks(self.blob(old_id) if old_id else None, self.blob(new_id) if new_id else None)
-        return _hunks_of(self._blob(old_id)[1].diff(self._blob(new_id)[1], context_lines=0))
+        return _hunks_of(self._blob_object(old_id).diff(self._blob_object(new_id), context_lines=0))
 
     # -- merges ----------------------------------------------------------------------
 

@@ -122,6 +122,26 @@ def test_changed_line_ranges_per_path(repo_path):
     assert added[0].new == LineRange(1, 5) and added[0].old.empty
 
 
+
+def test_blob_bytes_and_diffs_do_not_depend_on_what_was_read_first(repo_path):
+    """Bytes are read without making a blob object, and the object is made when a diff wants it:
+    whichever comes first, the bytes are git's and the hunks are the same."""
+    main, feature = (Repository.open(repo_path).resolve(ref) for ref in ("main", "feature"))
+    changed = [c for c in Repository.open(repo_path).changes(main, feature)
+               if c.old_id and c.new_id and c.old_kind is EntryKind.FILE and c.new_kind is EntryKind.FILE]
+    assert {c.path for c in changed} >= {"pkg/b.py", "data.bin"}
+    bytes_first, diff_first = Repository.open(repo_path), Repository.open(repo_path)
+    for change in changed:
+        for blob_id in (change.old_id, change.new_id):
+            git = subprocess.run(["git", "-C", str(repo_path), "cat-file", "blob", blob_id], capture_output=True, check=True).stdout
+            assert bytes_first.blob(blob_id) == git
+        assert bytes_first.hunks(change.old_id, change.new_id) == diff_first.hunks(change.old_id, change.new_id)
+        for blob_id in (change.old_id, change.new_id):
+            assert diff_first.blob(blob_id) == bytes_first.blob(blob_id)
+    assert bytes_first.is_binary(next(c.new_id for c in changed if c.path == "data.bin"))
+    with pytest.raises(KeyError):
+        bytes_first.blob("0" * 40)
+
 def test_merge_bases_and_history(repo_path):
     repository = Repository.open(repo_path)
     main, feature = repository.resolve("main"), repository.resolve("feature")
