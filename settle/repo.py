@@ -383,6 +383,20 @@ class Repository:
         self._trim_blobs()
         return held
 
+    def blob_size(self, blob_id: str) -> int | None:
+        """A blob's size in bytes, from its header (nothing is inflated); None where the header
+        can't be read: a size is only an estimate, and reading the blob itself says what is wrong."""
+        held = self._blobs.get(blob_id)
+        if held is not None:
+            return len(held[0])
+        for store in (self._repo, self._shadow):
+            if store is not None:
+                try:
+                    return store.odb.read_header(blob_id)[1]
+                except (KeyError, ValueError, pygit2.GitError):
+                    continue
+        return None
+
     def _blob_object(self, blob_id: str) -> pygit2.Blob:
         held = self._blobs.get(blob_id)
         if held is not None and held[1] is not None:

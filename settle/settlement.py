@@ -17,7 +17,7 @@ from settle.errors import SettleError
 from settle.models import CandidateRef, CandidateStats, Finding, Stats, TargetRef, Verdict
 from settle.parse.cache import SymbolTables
 from settle.parse.extract import DEFAULT_MAX_BYTES
-from settle.repo import Repository
+from settle.repo import EntryKind, Repository
 from settle.verdict import Policy, apply_policy, load_policy, settle_order, severity_counts
 
 
@@ -49,7 +49,7 @@ class Session:
         disk = DiskCache.default(avoid=repository_places(repository))
         repository.remember_in(disk)
         return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks, disk=disk,
-                                            share_builds=share_builds))
+                                            share_builds=share_builds, blob_size=repository.blob_size))
 
     def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True, changes=None) -> SideChanges:
         """A side's changes, shared by every pair it is in. A side built with a `parse` filter
@@ -115,6 +115,25 @@ def check(
         stats=Stats(findings=severity_counts(findings), pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
                     files_parsed=session.tables.parsed, candidates=stats, interference_skipped_edges=tally.skipped_edges),
     )
+
+
+def _prepare_sides(session: Session, target: str, chosen: list[Candidate]) -> None:
+    """The tables every candidate's side and the target's advance will ask for, made ahead:
+    shared with a helper process when the sessions allows it and there are enough of them (a
+    target that moved on by a few hundred files). A path's base and tip go together, so that
+    the tip is parsed from the base's tree wherever it would be without the helper."""
+    if not session.tables.share_builds:
+        return
+    groups: dict[tuple[tuple[str, str], ...], None] = {}
+    for candidate in chosen:
+        for tip in (candidate.commit, target):
+            for change in session.repository.changes(candidate.fork, tip):
+                versions = tuple((path, blob_id) for path, blob_id, kind in (
+                    (change.old_path, change.old_id, change.old_kind), (change.new_path, change.new_id, change.new_kind))
+                    if path and blob_id and kind is EntryKind.FILE)
+                if versions:
+                    groups[versions] = None
+    session.tables.prepare_versions(list(groups))
 
 
 def _lease_findings(session: Session, chosen: list[Candidate], leases) -> list[Finding]:
@@ -194,6 +213,7 @@ def settle_findings(session: Session, target_ref: str, target: str, chosen: list
     pairs = list(combinations(sorted(chosen, key=lambda c: c.ref), 2))
     # git's merges of the first pairs run beside the passes over the candidates before them.
     repository.start_merges([(c.commit, target) for c in chosen] + [(a.commit, b.commit) for a, b in pairs])
+    _prepare_sides(session, target, chosen)
     for candidate in chosen:
         mine = session.side(candidate.ref, candidate.fork, candidate.commit)
         advance = session.side(target_ref, candidate.fork, target)

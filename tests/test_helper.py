@@ -1,6 +1,7 @@
 """Builds shared with a forked helper process (settle.parse.helper): each item is done once, by
 one process or the other; what the helper does not send back is simply made here when asked
-for; and a check whose stale-caller scan is shared says what an unshared one says."""
+for; and a check whose stale-caller scan, or whose sides' tables, are shared says what an
+unshared one says."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def _no_children_left() -> bool:
 @given(st.integers(min_value=0, max_value=700), st.sampled_from([0, 100, 20_000]))
 def test_every_item_is_done_once_by_one_process_or_the_other(count, padding):
     # 700 records of 20 kB are far more than a pipe holds: the helper must never wait on the parent.
-    done_here = []
-    sent_back = share(list(range(count)), done_here.append, lambda item: b"%d:" % item + b"x" * padding)
+    done_here, sent_back = [], []
+    share(list(range(count)), done_here.append, lambda item: b"%d:" % item + b"x" * padding, sent_back.append)
     assert all(len(record) == record.index(b":") + 1 + padding for record in sent_back)
     helper_did = [int(record.split(b":", 1)[0]) for record in sent_back]
     assert sorted(done_here + helper_did) == list(range(count))
@@ -39,16 +40,17 @@ def test_every_item_is_done_once_by_one_process_or_the_other(count, padding):
 
 
 def test_an_item_the_helper_sends_nothing_for_is_not_sent():
-    sent_back = share(list(range(400)), lambda item: time.sleep(0.0005), lambda item: None if item % 2 else b"%d" % item)
+    sent_back = []
+    share(list(range(400)), lambda item: time.sleep(0.0005), lambda item: None if item % 2 else b"%d" % item, sent_back.append)
     assert all(int(record) % 2 == 0 for record in sent_back)
 
 
 def test_with_helpers_turned_off_everything_is_done_here(monkeypatch):
     monkeypatch.setenv("SETTLE_HELPERS", "0")
     assert helpers_available() == 0
-    done_here = []
-    assert share(list(range(50)), done_here.append, lambda item: item) == []
-    assert done_here == list(range(50))
+    done_here, sent_back = [], []
+    share(list(range(50)), done_here.append, lambda item: item, sent_back.append)
+    assert done_here == list(range(50)) and sent_back == []
 
 
 @pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
@@ -62,8 +64,34 @@ def test_a_helper_that_fails_sends_nothing_back_and_the_rest_is_done_here():
         time.sleep(0.002)
         done_here.append(item)
 
-    assert share(list(range(300)), slowly, fails) == []
+    sent_back = []
+    share(list(range(300)), slowly, fails, sent_back.append)
+    assert sent_back == []
     assert len(set(done_here)) == len(done_here) < 300  # the items the helper took are nobody's
+    assert _no_children_left()
+
+
+@pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
+def test_what_a_helper_sent_before_it_failed_is_kept():
+    # Each record is one item's whole answer: those sent before a failure are as good as any.
+    made = []
+
+    def fails_on_the_fifth(item):
+        made.append(item)  # the helper's own copy of the list: it counts the helper's items
+        if len(made) == 5:
+            raise ValueError(item)
+        return b"%d" % item
+
+    done_here, sent_back = [], []
+
+    def slowly(item):
+        time.sleep(0.002)
+        done_here.append(item)
+
+    share(list(range(300)), slowly, fails_on_the_fifth, sent_back.append)
+    adopted = [int(record) for record in sent_back]
+    assert len(adopted) == 4 and not set(adopted) & set(done_here)
+    assert len(set(done_here)) == len(done_here)
     assert _no_children_left()
 
 
@@ -72,7 +100,7 @@ def test_an_error_here_stops_the_helper_and_is_raised():
         raise RuntimeError("here")
 
     with pytest.raises(RuntimeError, match="here"):
-        share(list(range(300)), broken, lambda item: item)
+        share(list(range(300)), broken, lambda item: b"%d" % item, lambda record: None)
     assert _no_children_left()
 
 
@@ -146,6 +174,65 @@ def test_a_helper_never_writes_the_cache_and_the_parent_writes_what_it_made(buil
     for path, blob_id in found:
         again.tables.get(path, blob_id)
     assert again.tables.built == 0 and again.tables.loaded == len(found)
+
+
+# -- a target that moved on by many files: the sides' tables shared -----------------------------
+
+_MOVED = 60
+
+
+def _module(index: int, version: int) -> str:
+    functions = "".join(f"\n\ndef step_{index}_{n}(values, scale={n}):\n    # a body the target edits\n"
+                        f"    return [value * scale + {version} for value in values if value > {n}]\n" for n in range(30))
+    return f"from shop.pricing import price\n\n\ndef run_{index}(amount):\n    return price(amount) + {version}\n{functions}"
+
+
+def _moved_scenario() -> dict:
+    files = {"shop/__init__.py": "", "shop/pricing.py": "def price(amount):\n    return amount * 2\n"}
+    files.update({f"shop/steps/s{index:03}.py": _module(index, 0) for index in range(_MOVED)})
+    target = {f"shop/steps/s{index:03}.py": _module(index, 1) for index in range(_MOVED)}
+    target["shop/pricing.py"] = "def price(amount, currency):\n    return amount * 2\n"
+    return {"base": {"files": files}, "target": {"files": target}, "branches": {"agent/late": {"files": {
+        "shop/steps/s007.py": _module(7, 2),  # the function the target edits too
+        "shop/report.py": "from shop.pricing import price\n\n\ndef report():\n    return price(10)\n"}}}}
+
+
+def test_a_far_moved_target_is_settled_the_same_with_a_helper(settle, build, tmp_path):
+    repo = build(_moved_scenario())
+    runs = {}
+    for name, environment in (("alone", {"SETTLE_HELPERS": "0", "SETTLE_CACHE_DIR": str(tmp_path / "alone")}),
+                              ("shared", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
+                              ("warm", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
+                              ("no cache", {"SETTLE_NO_CACHE": "1"})):
+        result = settle("check", "agent/late", "--format", "json", repo=repo, env=environment)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == ""
+        runs[name] = result.stdout
+    assert runs["shared"] == runs["alone"] == runs["warm"] == runs["no cache"]
+    verdict = json.loads(runs["shared"])
+    kinds = {(f["kind"], f["subkind"]) for f in verdict["findings"]}
+    assert ("signature_drift", "call_incompatible") in kinds  # report.py's new call of the changed price
+    assert ("text_conflict", "same_symbol") in kinds or ("concurrent_edit", "same_symbol") in kinds
+    assert verdict["stats"]["files_parsed"] >= 2 * _MOVED
+
+
+@pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
+def test_the_sides_tables_a_helper_made_are_the_ones_made_here(build, monkeypatch):
+    from settle.settlement import check
+
+    repo = build(_moved_scenario())
+    shared = Session.open(str(repo), share_builds=True)
+    monkeypatch.setenv("SETTLE_NO_CACHE", "1")  # every table of this one is built here
+    alone = Session.open(str(repo))
+    assert alone.tables.disk is None
+    assert check(str(repo), "agent/late", session=shared) == check(str(repo), "agent/late", session=alone)
+    assert shared.tables.shared > 0 and alone.tables.shared == 0
+    repository = alone.repository
+    target, candidate = repository.resolve("main"), repository.resolve("agent/late")
+    fork = repository.merge_base(target, candidate)
+    for change in repository.changes(fork, target):
+        for path, blob_id in ((change.old_path, change.old_id), (change.new_path, change.new_id)):
+            assert shared.tables.get(path, blob_id) == alone.tables.get(path, blob_id)
 
 
 def test_a_forked_process_leaves_the_parents_cache_connection_alone(tmp_path):

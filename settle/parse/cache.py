@@ -10,7 +10,7 @@ from functools import partial
 
 from settle.languages import LanguageProfile, profile_for_path
 from settle.parse.codec import CodecError, dump_references, dump_table, load_references, load_table, table_key
-from settle.parse.helper import share
+from settle.parse.helper import framed, records, share
 from settle.parse.extract import (
     DEFAULT_MAX_BYTES,
     classify_bytes,
@@ -76,8 +76,10 @@ class SymbolTables:
 
     def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
                  cache_bytes: int = CACHE_SOURCE_BYTES, hunks: Callable[[str, str], Sequence] | None = None,
-                 disk: DiskCache | None = None, share_builds: bool = False):
+                 disk: DiskCache | None = None, share_builds: bool = False,
+                 blob_size: Callable[[str], int | None] | None = None):
         self._read_blob = read_blob
+        self._blob_size = blob_size  # a blob's size without reading it: what `prepare` weighs
         self.share_builds = share_builds  # `prepare` may fork a helper (settle.parse.helper)
         self.trees = Trees(hunks)
         self._max_bytes = max_bytes
@@ -188,27 +190,53 @@ class SymbolTables:
         `references_to` (or `get`, without names) would, sharing them with a helper process when
         there is enough to build and `share_builds` allows it. Only a matter of time: a table the
         helper did not send back is built here when first asked for."""
+        self._prepare([(file,) for file in files], tuple(sorted(set(names))))
+
+    def prepare_versions(self, groups: Sequence[Sequence[tuple[str, str]]]) -> None:
+        """`prepare` of groups of files, each the versions of one path oldest first (a side's base
+        and tip): a group is made by one process in its order, so that a version is parsed from
+        the tree of the one before it, as it would be here."""
+        self._prepare(groups, ())
+
+    def _prepare(self, groups: Sequence[Sequence[tuple[str, str]]], names: tuple[str, ...]) -> None:
         if not self.share_builds:
             return
-        names = tuple(sorted(set(names)))
-        todo, size = [], 0
-        for path, blob_id in files:
-            key = (blob_id, path)
-            profile = profile_for_path(path)
-            if key in self._tables or profile is None:
-                continue
-            table = self._load(key, profile)
-            if table is not None:
-                self._hold(key, table)
-                continue
-            todo.append((path, blob_id))
-            size += self._sizes.get(blob_id, _GUESSED_BYTES)
-            if size > self._cache_bytes // 2:
+        todo, held, size = [], 0, 0  # held: of the tables made ready here; size: of those to build
+        for group in groups:
+            left = []
+            for path, blob_id in group:
+                key = (blob_id, path)
+                profile = profile_for_path(path)
+                if key in self._tables or profile is None:
+                    continue
+                table = self._load(key, profile)
+                if table is not None:
+                    self._hold(key, table)
+                    held += _held_bytes(table)
+                    continue
+                left.append((path, blob_id))
+                size += self._size(blob_id)
+            if left:
+                todo.append(tuple(left))
+            if held + size > self._cache_bytes // 2:
                 break  # more would push out the first before they are read: the rest is made when asked for
         if len(todo) < 2 or size < _SHARED_BYTES:
             return
-        for record in share(todo, partial(self._make, names), partial(self._made, names)):
-            self._received(record)
+        share(todo, partial(self._make_all, names), partial(self._made_all, names), self._received_all)
+
+    def _size(self, blob_id: str) -> int:
+        known = self._sizes.get(blob_id)
+        if known is None and self._blob_size is not None:
+            known = self._blob_size(blob_id)
+        return _GUESSED_BYTES if known is None else known
+
+    def _make_all(self, names: tuple[str, ...], group: tuple[tuple[str, str], ...]) -> None:
+        for item in group:
+            self._make(names, item)
+
+    def _made_all(self, names: tuple[str, ...], group: tuple[tuple[str, str], ...]) -> bytes:
+        """In the helper: the group made in order, one `_made` record each (`framed`)."""
+        return b"".join(framed(self._made(names, item)) for item in group)
 
     def _make(self, names: tuple[str, ...], item: tuple[str, str]) -> None:
         path, blob_id = item
@@ -237,6 +265,10 @@ class SymbolTables:
             return head
         by_name = {name: dump_references(items) for name, items in sorted(self._by_name.get((blob_id, path), {}).items())}
         return head + encode_entry(self._key((blob_id, path), profile_for_path(path)), dump_table(table, None, by_name))
+
+    def _received_all(self, record: bytes) -> None:
+        for part in records(record):
+            self._received(part)
 
     def _received(self, record: bytes, known: dict[str, bool] | None = None) -> None:
         """A helper's record: the name's mention learned (into `known`), the table held as if built
@@ -299,9 +331,8 @@ class SymbolTables:
             unknown = [(path, blob_id) for path, blob_id in files if blob_id not in known]
             if len(unknown) >= _SHARED_SEARCH:
                 needle = name.encode()
-                for record in share(unknown, partial(self._search_making, needle, known, names),
-                                    partial(self._searched_made, needle, names)):
-                    self._received(record, known)
+                share(unknown, partial(self._search_making, needle, known, names), partial(self._searched_made, needle, names),
+                      partial(self._received, known=known))
                 self._keep_mentions(name, known)
         found = self.mentioning(name, files)
         self.prepare(found, names)

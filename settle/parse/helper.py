@@ -9,9 +9,10 @@ The items are queued on a pipe as 4-byte records written before the fork: both p
 one record at a time, and a pipe read of a record never splits, so each item is taken once. The
 helper sends back what it built, item by item, as length-prefixed bytes (the callers send JSON:
 data, never code), and ends with `os._exit`: no exit handler, no flush of inherited buffers, no
-teardown runs in it. What a helper that failed sent is dropped, and whatever the helper does not
-send back is simply not there: the callers build what is missing themselves, so a helper can only
-save time.
+teardown runs in it. The command adopts each record as it comes, between its own items: a record
+is one item's whole answer, so one sent before the helper failed is as good as any. Whatever the
+helper does not send back is simply not there: the callers build what is missing themselves, so
+a helper can only save time.
 
 A helper is forked only where that is safe and useful: a POSIX fork, at least two CPUs this
 process may run on, and no other thread (a thread holding a lock at the fork would leave the
@@ -44,11 +45,13 @@ def helpers_available() -> int:
     return 1 if cpus >= 2 else 0
 
 
-def share(items: Sequence, here: Callable[[object], None], there: Callable[[object], bytes | None]) -> list[bytes]:
+def share(items: Sequence, here: Callable[[object], None], there: Callable[[object], bytes | None],
+          adopt: Callable[[bytes], None]) -> None:
     """Do `here(item)` in this process and `there(item)` (bytes, or None for nothing to send) in a
-    forked helper, the items shared out as each process gets free; what the helper sent, in no
-    particular order. Without a helper (none available, or the fork failed) every item is done
-    here and [] is returned. An exception of `here` propagates, after the helper is stopped."""
+    forked helper, the items shared out as each process gets free. What the helper sends is given
+    to `adopt` as it comes, between the items done here: a record at a time, in no particular
+    order. Without a helper (none available, or the fork failed) every item is done here. An
+    exception of `here` propagates, after the helper is stopped."""
     groups = [items[start::_GROUPS] for start in range(min(len(items), _GROUPS))]
     queue_out, queue_in = os.pipe()
     try:
@@ -78,13 +81,15 @@ def share(items: Sequence, here: Callable[[object], None], there: Callable[[obje
                 here(item)
                 if pid is not None:
                     _drain(results_out, received)  # the helper never waits on a full pipe
+                    _adopt_complete(received, adopt)
         if pid is None:
-            return []
+            return
         os.set_blocking(results_out, True)
-        received += _read_all(results_out)
-        finished = _reap(pid)
+        while chunk := os.read(results_out, 1 << 20):
+            received += chunk
+            _adopt_complete(received, adopt)
+        _reap(pid)
         pid = None
-        return _records(bytes(received)) if finished else []
     finally:
         if pid is not None:  # here failed: the helper's work is not wanted
             _stop(pid)
@@ -109,7 +114,7 @@ def _helper(queue_out: int, results_out: int, results_in: int, groups, there) ->
             for item in group:
                 data = there(item)
                 if data is not None:
-                    _write_all(results_in, _RECORD.pack(len(data)) + data)
+                    _write_all(results_in, framed(data))
         status = 0
     except BaseException:  # noqa: BLE001 - nothing may leave this process but its exit status
         status = 1
@@ -155,17 +160,25 @@ def _drain(descriptor: int, received: bytearray) -> None:
         received += chunk
 
 
-def _read_all(descriptor: int) -> bytes:
-    chunks = []
-    while True:
-        chunk = os.read(descriptor, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+def framed(data: bytes) -> bytes:
+    """data as one record of a stream that `records` splits: its length, then itself."""
+    return _RECORD.pack(len(data)) + data
 
 
-def _records(data: bytes) -> list[bytes]:
-    """The records of a helper's stream; a cut-short last one (it can't be, once it exited well) is dropped."""
+def _adopt_complete(received: bytearray, adopt: Callable[[bytes], None]) -> None:
+    """Hand the complete records at the start of `received` to adopt, and keep what follows them."""
+    position = 0
+    while position + _RECORD.size <= len(received):
+        (length,) = _RECORD.unpack_from(received, position)
+        if position + _RECORD.size + length > len(received):
+            break
+        adopt(bytes(received[position + _RECORD.size : position + _RECORD.size + length]))
+        position += _RECORD.size + length
+    del received[:position]
+
+
+def records(data: bytes) -> list[bytes]:
+    """The records of a stream of `framed` ones (a helper's); a cut-short last one is dropped."""
     records, position = [], 0
     while position + _RECORD.size <= len(data):
         (length,) = _RECORD.unpack_from(data, position)
