@@ -4,14 +4,17 @@
                                [--previous b444813 | --previous-venv DIR] [--runs 3]
 
 Makes a `git clone --shared` of the repository into a temporary directory and
-commits two candidates on its HEAD: one adds a required first parameter to the
-function (every call site goes stale), one changes only the function's body.
+commits three candidates: on its HEAD, one adds a required first parameter to
+the function (every call site goes stale) and one changes only the function's
+body; a third changes the body on the commit BEHIND first-parent commits back,
+so the target's advance (every file it changed since) is what it meets.
 The previous release is installed into a second venv (its source from
 `git archive PREVIOUS` of this checkout, its dependencies those of this
 venv) unless --previous-venv names one. Each round runs, interleaved: the
 previous release; this one with an empty cache directory (cold); this one
-again on the cache the cold run filled (warm). Medians of --runs rounds,
-wall time including interpreter start; the findings of all three must agree.
+again on the cache the cold run filled (warm); and this one cold with
+SETTLE_HELPERS=0 (no helper). Medians of --runs rounds, wall time including
+interpreter start; the findings of all must agree.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 CPU_SECONDS: list[float] = []  # of each command _timed ran, in order
+BEHIND = 40  # first-parent commits between the third candidate's fork and the base
 SETTLE = str(Path(sys.executable).with_name("settle"))
 
 
@@ -73,14 +77,20 @@ def candidates(mirror: str, function: str, workdir: Path) -> tuple[Path, str, in
     body_line = text[colon.end():].split("\n", 1)[0]
     indent = body_line[: len(body_line) - len(body_line.lstrip())] or "    "
     body = text[: colon.end()] + f"{indent}_settle_benchmark = 1\n" + text[colon.end():]
-    for branch, content in (("bench/wide", wide), ("bench/body", body)):
+    # A candidate that forked BEHIND commits before the base and changed one line of the body there:
+    # the target's advance is what it has to be compared with.
+    behind = subprocess.run(git + ["rev-parse", f"{base}~{BEHIND}"], check=True, capture_output=True, text=True).stdout.strip()
+    old_text = subprocess.run(git + ["show", f"{behind}:{path}"], check=True, capture_output=True, text=True).stdout
+    old_colon = re.compile(r"\)\s*(?:->[^:]*)?:\s*\n").search(old_text, re.search(rf"^def {re.escape(name)}\(", old_text, re.MULTILINE).end())
+    late = old_text[: old_colon.end()] + f"{indent}_settle_benchmark = 1\n" + old_text[old_colon.end():]
+    for branch, content, parent in (("bench/wide", wide, base), ("bench/body", body, base), ("bench/behind", late, behind)):
         blob = subprocess.run(git + ["hash-object", "-w", "--stdin"], input=content, check=True, capture_output=True,
                               text=True).stdout.strip()
-        subprocess.run(git + ["read-tree", base], check=True, env={**os.environ, "GIT_INDEX_FILE": str(workdir / "index")})
+        subprocess.run(git + ["read-tree", parent], check=True, env={**os.environ, "GIT_INDEX_FILE": str(workdir / "index")})
         env = {**os.environ, "GIT_INDEX_FILE": str(workdir / "index")}
         subprocess.run(git + ["update-index", "--cacheinfo", f"100644,{blob},{path}"], check=True, env=env)
         tree = subprocess.run(git + ["write-tree"], check=True, capture_output=True, text=True, env=env).stdout.strip()
-        commit = subprocess.run(git + ["commit-tree", tree, "-p", base, "-m", branch], check=True, capture_output=True,
+        commit = subprocess.run(git + ["commit-tree", tree, "-p", parent, "-m", branch], check=True, capture_output=True,
                                 text=True, env={**env, "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
                                                 "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}).stdout.strip()
         subprocess.run(git + ["update-ref", f"refs/heads/{branch}", commit], check=True)
@@ -119,24 +129,27 @@ def measure(mirror: str, function: str, runs: int, previous: str | None, previou
         env = {**os.environ, "SETTLE_CACHE_DIR": str(cache), "NO_COLOR": "1"}
         env.pop("SETTLE_NO_CACHE", None)
         results = {}
-        for label, branch in (("wide", "bench/wide"), ("body", "bench/body")):
+        for label, branch in (("wide", "bench/wide"), ("body", "bench/body"), ("behind", "bench/behind")):
             command = ["check", "--format", "json", "--base", base, branch]
-            timings: dict[str, list[float]] = {"previous": [], "cold": [], "warm": []}
-            cpu: dict[str, list[float]] = {"previous": [], "cold": [], "warm": []}
+            kinds = ("previous", "alone", "cold", "warm")  # alone: cold, with SETTLE_HELPERS=0
+            timings: dict[str, list[float]] = {name: [] for name in kinds}
+            cpu: dict[str, list[float]] = {name: [] for name in kinds}
             answers = {}
             for _ in range(runs):
-                for name in ("previous", "cold", "warm"):
-                    if name == "cold":
+                for name in kinds:
+                    if name in ("alone", "cold"):
                         shutil.rmtree(cache, ignore_errors=True)
-                    seconds, answers[name] = _timed([old if name == "previous" else SETTLE, *command], clone, env)
+                    seconds, answers[name] = _timed([old if name == "previous" else SETTLE, *command], clone,
+                                                    {**env, "SETTLE_HELPERS": "0"} if name == "alone" else env)
                     timings[name].append(seconds)
                     cpu[name].append(CPU_SECONDS[-1])
-            same = answers["previous"] == answers["cold"] == answers["warm"]
+            same = answers["previous"] == answers["alone"] == answers["cold"] == answers["warm"]
             results[label] = {name: statistics.median(values) for name, values in timings.items()}
             results[label].update({f"{name}_cpu": statistics.median(values) for name, values in cpu.items()})
             results[label].update(same=same, findings=len(answers["cold"]["findings"]), all=timings, all_cpu=cpu)
         cache_bytes = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
         return {"repository": mirror, "function": function, "python_files": python_files, "files_spelling_it": spelled,
+                "behind": BEHIND,
                 "results": results, "cache_bytes_after": cache_bytes}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -157,8 +170,8 @@ def _compile_this_settle() -> None:
 def report(measured: dict) -> None:
     print(f"real repository: {measured['repository']} ({measured['python_files']} Python files); "
           f"{measured['function']} spelled in {measured['files_spelling_it']} files")
-    print(f"{'case':<34} {'previous s':>10} {'cold s':>8} {'warm s':>8} {'cold/prev':>9} {'warm/prev':>9}  bars")
-    wide, body = measured["results"]["wide"], measured["results"]["body"]
+    print(f"{'case':<34} {'previous s':>10} {'no helper':>9} {'cold s':>8} {'warm s':>8} {'cold/prev':>9} {'warm/prev':>9}  bars")
+    wide, body, behind = (measured["results"][case] for case in ("wide", "body", "behind"))
     for label, row, bars in (
         (f"required first parameter ({wide['findings']} f.)", wide,
          f"cold<=40% {'yes' if wide['cold'] <= 0.4 * wide['previous'] else 'NO'}, "
@@ -166,10 +179,12 @@ def report(measured: dict) -> None:
         ("body-only change", body,
          f"cold<=prev {'yes' if body['cold'] <= body['previous'] else 'NO'}, "
          f"warm<=0.3s {'yes' if body['warm'] <= 0.3 else 'NO'}"),
+        (f"body-only, {measured['behind']} commits behind", behind,
+         f"no bar; the helper saves {1 - behind['cold'] / behind['alone']:.0%}"),
     ):
-        print(f"{label:<34} {row['previous']:>10.3f} {row['cold']:>8.3f} {row['warm']:>8.3f} "
+        print(f"{label:<34} {row['previous']:>10.3f} {row['alone']:>9.3f} {row['cold']:>8.3f} {row['warm']:>8.3f} "
               f"{row['cold'] / row['previous']:>8.0%} {row['warm'] / row['previous']:>8.0%}  {bars}"
               f"{'' if row['same'] else '  FINDINGS DIFFER'}")
-        print(f"{'  CPU s (user+sys)':<34} {row['previous_cpu']:>10.3f} {row['cold_cpu']:>8.3f} {row['warm_cpu']:>8.3f} "
-              f"{row['cold_cpu'] / row['previous_cpu']:>8.0%} {row['warm_cpu'] / row['previous_cpu']:>8.0%}")
+        print(f"{'  CPU s (user+sys)':<34} {row['previous_cpu']:>10.3f} {row['alone_cpu']:>9.3f} {row['cold_cpu']:>8.3f} "
+              f"{row['warm_cpu']:>8.3f} {row['cold_cpu'] / row['previous_cpu']:>8.0%} {row['warm_cpu'] / row['previous_cpu']:>8.0%}")
     print(f"disk cache after the runs: {measured['cache_bytes_after'] / 1048576:.1f} MiB")
