@@ -125,19 +125,24 @@ def _wide_scenario() -> dict:
         "shop/pricing.py": "def price(currency, amount):\n    return amount * 2\n"}}}}
 
 
-def test_a_shared_scan_says_what_an_unshared_one_says(settle, build, tmp_path):
-    repo = build(_wide_scenario())
+def _checked_four_ways(settle, repo, candidate: str, cache) -> dict:
+    """`check --format json` without a helper, with one, warm on what that one wrote, and without
+    a cache: they must say the same (a rejection, nothing on stderr). The verdict, parsed."""
     runs = {}
-    for name, environment in (("alone", {"SETTLE_HELPERS": "0", "SETTLE_CACHE_DIR": str(tmp_path / "alone")}),
-                              ("shared", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
-                              ("warm", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
+    for name, environment in (("alone", {"SETTLE_HELPERS": "0", "SETTLE_CACHE_DIR": str(cache / "alone")}),
+                              ("shared", {"SETTLE_CACHE_DIR": str(cache / "shared")}),
+                              ("warm", {"SETTLE_CACHE_DIR": str(cache / "shared")}),
                               ("no cache", {"SETTLE_NO_CACHE": "1"})):
-        result = settle("check", "agent/currency", "--format", "json", repo=repo, env=environment)
+        result = settle("check", candidate, "--format", "json", repo=repo, env=environment)
         assert result.returncode == 1, result.stderr
         assert result.stderr == ""
         runs[name] = result.stdout
     assert runs["shared"] == runs["alone"] == runs["warm"] == runs["no cache"]
-    findings = json.loads(runs["shared"])["findings"]
+    return json.loads(runs["shared"])
+
+
+def test_a_shared_scan_says_what_an_unshared_one_says(settle, build, tmp_path):
+    findings = _checked_four_ways(settle, build(_wide_scenario()), "agent/currency", tmp_path)["findings"]
     assert sum(f["kind"] == "signature_drift" for f in findings) == 2 * _CALLERS
 
 
@@ -198,18 +203,7 @@ def _moved_scenario() -> dict:
 
 
 def test_a_far_moved_target_is_settled_the_same_with_a_helper(settle, build, tmp_path):
-    repo = build(_moved_scenario())
-    runs = {}
-    for name, environment in (("alone", {"SETTLE_HELPERS": "0", "SETTLE_CACHE_DIR": str(tmp_path / "alone")}),
-                              ("shared", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
-                              ("warm", {"SETTLE_CACHE_DIR": str(tmp_path / "shared")}),
-                              ("no cache", {"SETTLE_NO_CACHE": "1"})):
-        result = settle("check", "agent/late", "--format", "json", repo=repo, env=environment)
-        assert result.returncode == 1, result.stderr
-        assert result.stderr == ""
-        runs[name] = result.stdout
-    assert runs["shared"] == runs["alone"] == runs["warm"] == runs["no cache"]
-    verdict = json.loads(runs["shared"])
+    verdict = _checked_four_ways(settle, build(_moved_scenario()), "agent/late", tmp_path)
     kinds = {(f["kind"], f["subkind"]) for f in verdict["findings"]}
     assert ("signature_drift", "call_incompatible") in kinds  # report.py's new call of the changed price
     assert ("text_conflict", "same_symbol") in kinds or ("concurrent_edit", "same_symbol") in kinds
