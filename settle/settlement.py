@@ -119,9 +119,9 @@ def check(
 
 def _prepare_sides(session: Session, target: str, chosen: list[Candidate]) -> None:
     """The tables every candidate's side and the target's advance will ask for, made ahead:
-    shared with a helper process when the sessions allows it and there are enough of them (a
-    target that moved on by a few hundred files). A path's base and tip go together, so that
-    the tip is parsed from the base's tree wherever it would be without the helper."""
+    shared with a helper process when the session allows it and there are enough of them (a
+    target that moved on by dozens of files). A path's base and tip go together, so that the
+    tip is parsed from the base's tree wherever it would be without the helper."""
     if not session.tables.share_builds:
         return
     groups: dict[tuple[tuple[str, str], ...], None] = {}
