@@ -383,6 +383,10 @@ class Repository:
         self._trim_blobs()
         return held
 
+    def holds_blob(self, blob_id: str) -> bool:
+        """Whether the blob's bytes are held in memory (reading it is a lookup, not an inflate)."""
+        return blob_id in self._blobs
+
     def blob_size(self, blob_id: str) -> int | None:
         """A blob's size in bytes, from its header (nothing is inflated); None where the header
         can't be read: a size is only an estimate, and reading the blob itself says what is wrong."""

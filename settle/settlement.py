@@ -49,7 +49,8 @@ class Session:
         disk = DiskCache.default(avoid=repository_places(repository))
         repository.remember_in(disk)
         return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.hunks, disk=disk,
-                                            share_builds=share_builds, blob_size=repository.blob_size))
+                                            share_builds=share_builds, blob_size=repository.blob_size,
+                                            blob_held=repository.holds_blob))
 
     def side(self, name: str, base: str, tip: str, parse=None, syntax_of_skipped: bool = True, changes=None) -> SideChanges:
         """A side's changes, shared by every pair it is in. A side built with a `parse` filter

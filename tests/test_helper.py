@@ -164,6 +164,27 @@ def test_tables_a_helper_made_are_the_tables_made_here(build):
             r for r in fresh.references if r.name == "price")
 
 
+def test_a_search_of_blobs_held_in_memory_is_not_shared(build, monkeypatch):
+    # A later name's search reads the blobs an earlier one read: cheaper than a fork.
+    import settle.parse.cache as cache
+
+    shared_sizes = []
+    real_share = cache.share
+
+    def counting(items, *rest):
+        shared_sizes.append(len(items))
+        return real_share(items, *rest)
+
+    monkeypatch.setattr(cache, "share", counting)
+    repo = build(_wide_scenario())
+    repository = Session.open(str(repo)).repository
+    files = [(entry.path, entry.id) for entry in repository.files(repository.resolve("HEAD"))]
+    held = SymbolTables(repository.blob, share_builds=True, blob_held=lambda blob_id: True)
+    unread = SymbolTables(repository.blob, share_builds=True, blob_held=lambda blob_id: False)
+    assert held.mentioning_made("price", files, ("price",)) == unread.mentioning_made("price", files, ("price",))
+    assert shared_sizes[-1] == len(files) and all(size < len(files) for size in shared_sizes[:-1])
+
+
 @pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
 def test_a_helper_never_writes_the_cache_and_the_parent_writes_what_it_made(build, tmp_path, monkeypatch):
     monkeypatch.setenv("SETTLE_CACHE_DIR", str(tmp_path / "cache"))

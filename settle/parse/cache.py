@@ -77,9 +77,10 @@ class SymbolTables:
     def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
                  cache_bytes: int = CACHE_SOURCE_BYTES, hunks: Callable[[str, str], Sequence] | None = None,
                  disk: DiskCache | None = None, share_builds: bool = False,
-                 blob_size: Callable[[str], int | None] | None = None):
+                 blob_size: Callable[[str], int | None] | None = None, blob_held: Callable[[str], bool] | None = None):
         self._read_blob = read_blob
         self._blob_size = blob_size  # a blob's size without reading it: what `prepare` weighs
+        self._blob_held = blob_held  # whether reading a blob is a memory lookup: a search of those isn't shared
         self.share_builds = share_builds  # `prepare` may fork a helper (settle.parse.helper)
         self.trees = Trees(hunks)
         self._max_bytes = max_bytes
@@ -329,7 +330,10 @@ class SymbolTables:
         if self.share_builds:
             known = self._mentions(name)
             unknown = [(path, blob_id) for path, blob_id in files if blob_id not in known]
-            if len(unknown) >= _SHARED_SEARCH:
+            # Worth a fork when the search reads blobs: once an earlier name's search read them,
+            # they are in memory, and a search for the next name costs less than the fork.
+            unread = unknown if self._blob_held is None else [item for item in unknown if not self._blob_held(item[1])]
+            if len(unread) >= _SHARED_SEARCH:
                 needle = name.encode()
                 share(unknown, partial(self._search_making, needle, known, names), partial(self._searched_made, needle, names),
                       partial(self._received, known=known))
