@@ -82,6 +82,20 @@ def test_targeted_references_are_the_full_tables_for_the_names_asked(index, data
     assert references_named(source, path, profile, names) == tuple(r for r in full.references if r.name in names)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(min_value=0, max_value=len(FILES) - 1), extra=st.integers(min_value=0, max_value=20))
+def test_many_names_asked_at_once_are_the_full_tables_references_to_them(index, extra):
+    """Past a few dozen names the whole list is worked out and filtered: the same answer."""
+    path, source = FILES[index]
+    full = extract(source, path, profile_for_path(path))
+    names = sorted({r.name for r in full.references} | {d.name for d in full.definitions})
+    names += [f"absent_{n}" for n in range(40 + extra)]  # always past the targeted path's limit
+    tables = SymbolTables(_Blobs([(path, source)]).read)
+    assert tables.references_to(path, "blob0000", names) == tuple(r for r in full.references if r.name in set(names))
+    few = names[:3]
+    assert tables.references_to(path, "blob0000", few) == tuple(r for r in full.references if r.name in set(few))
+
+
 @given(spans=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)).map(lambda s: (s[0], s[0] + s[1])), max_size=12),
        position=st.integers(0, 100))
 def test_a_position_is_covered_where_a_span_holds_it(spans, position):

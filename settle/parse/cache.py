@@ -33,6 +33,7 @@ _MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps
 # Below this much source to build, a helper's fork and the tables' trip back cost more than it saves.
 _SHARED_BYTES = 256 * 1024
 _GUESSED_BYTES = 32 * 1024  # a blob whose size is not known yet
+_TARGETED_NAMES = 32  # names asked of a file at once past which its whole reference list is cheaper
 _SHARED_SEARCH = 200  # blobs to read (about 50 ms) before a byte search is worth sharing
 
 
@@ -142,11 +143,13 @@ class SymbolTables:
             return ()
         by_name = self._by_name.setdefault(key, {})
         missing = names.difference(by_name)
-        if table._references is None and (key in self._stored_references or (
+        if table._references is None and (key in self._stored_references or len(missing) > _TARGETED_NAMES or (
                 missing and by_name and key not in self._structures)):
             # In the cache already: reading them beats any parse. Or asked again, for other names,
             # with the tree gone: each answer would cost a parse and a traversal, so the whole list
             # is worked out once (zod's drift asks a file of the other side once per changed symbol).
+            # Or asked for many names at once: their places, each with its own small queries, cost
+            # more than one traversal (zod's fast-parse branch asks for 863 names: 40 ms a file).
             table.references
         if table._references is not None:  # worked out already: filtering is free
             if key in self._unsaved:
