@@ -348,7 +348,7 @@ def test_alternatives_split_only_at_the_top_level():
 
 # -- the fast forms of the added text and the whole-word test -----------------------------------
 
-from settle.diff.changes import _whole_words, spells
+from settle.diff.changes import _WORD_RUN, _whole_words, spelled_among, spells
 from settle.repo import Hunk, LineRange
 
 _CONTINUING = frozenset((b"", b" ", b"\t", b")", b"]", b"}"))
@@ -393,6 +393,18 @@ def test_spells_is_the_whole_word_regex(names, pieces):
     data = b"".join(pieces)
     present = tuple(sorted(name for name in names if name in data))
     assert spells(names, data) == (bool(present) and _whole_words(present).search(data) is not None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(names=st.lists(st.sampled_from(["get", "x", "", "$el", "_", "name2", "a.b", "é", "2"]), max_size=3),
+       pieces=st.lists(st.sampled_from(
+           [b"get", b"getx", b"xget", b"_get", b"$get", b"get$", b" ", b"\n", b"(", b"x", b"$el", b"name2", b"name", b"2",
+            b"a.b", b"\xc3\xa9", b"\xc3"]), max_size=80))
+def test_a_name_among_the_texts_words_is_a_name_it_spells(names, pieces):
+    """Drift's byte test by the text's words, collected once, says what the byte search says."""
+    data = b"".join(pieces)
+    words = frozenset(_WORD_RUN.findall(data))
+    assert spelled_among(names, words, lambda: data) == spells([name.encode() for name in names], data)
 
 
 @pytest.mark.parametrize("data, found", [(b"getx " * 40 + b"get", True), (b"getx " * 40, False), (b"xget" * 50 + b"(get)", True)])

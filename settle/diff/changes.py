@@ -149,10 +149,17 @@ class FileChange:
         return False
 
     def spells_any(self, names) -> bool:
-        """Does the new text spell one of the names as a word? (Bytes: cheaper than its references.)"""
+        """Does the new text spell one of the names as a word? (Bytes: cheaper than its references.)
+        Drift asks this of every file of a side once per changed symbol: the text's words are
+        collected once, and a name made of word bytes only is looked up among them."""
         if self.change.new_id is None or self.change.new_kind is not EntryKind.FILE:
             return False
-        return spells({name.encode() for name in names}, self._repository.blob(self.change.new_id))
+        return spelled_among(names, self._words, lambda: self._repository.blob(self.change.new_id))
+
+    @cached_property
+    def _words(self) -> frozenset[bytes]:
+        """The new text's maximal runs of word bytes: a name spelled as a whole word is one of them."""
+        return frozenset(_WORD_RUN.findall(self._repository.blob(self.change.new_id)))
 
     def new_code_references(self) -> tuple:
         """References on the tip that this side wrote: inside symbols it added or changed, or on changed lines.
@@ -178,7 +185,22 @@ def _inside(lines, span: tuple[int, int]) -> bool:
 
 
 _WORD_BYTE = [(byte < 128 and chr(byte).isalnum()) or chr(byte) in "_$" for byte in range(256)]  # as the regexes' [\\w$]
+_WORD_RUN = re.compile(rb"[A-Za-z0-9_$]+")  # of the bytes _WORD_BYTE calls word bytes
 _PLACES_LOOKED_AT = 32  # substring places of one name checked one by one; past them, the regex
+
+
+def spelled_among(names: Iterable[str], words: frozenset[bytes], data: Callable[[], bytes]) -> bool:
+    """`spells` of the names, given the text's words (its maximal runs of word bytes): a name made of
+    word bytes only is spelled as a whole word exactly when it is one of them; any other name is
+    looked for in data() itself."""
+    odd = []
+    for name in names:
+        encoded = name.encode()
+        if _WORD_RUN.fullmatch(encoded) is None:
+            odd.append(encoded)  # no word run holds it whole: the byte search decides
+        elif encoded in words:
+            return True
+    return bool(odd) and spells(odd, data())
 
 
 def spells(names: Iterable[bytes], data: bytes) -> bool:

@@ -53,6 +53,9 @@ class MergedTree:
         self._packages: dict[str, list[tuple[str, str]]] = {}
         self.reexports: dict[tuple, bool] = {}  # `_reexported`'s answers
         self._asked: dict[str, set[str]] = {}  # side name → `drift_names` of it
+        self._same_named: dict[tuple[str, str], list[Definition]] = {}  # `definitions_named`'s answers
+        # (side name, path, blob id, names asked) → the last segments of the side's references on the lines it wrote
+        self._written: dict[tuple[str, str, str, frozenset[str]], frozenset[str]] = {}
 
     def drift_names(self, changer: SideChanges) -> set[str]:
         """The last segments drift looks for in the other side's code, for all of `changer`'s changes
@@ -116,9 +119,23 @@ class MergedTree:
         return tuple(r for r in table.references if r.name == name)
 
     def definitions_named(self, name: str, resolver: str) -> list[Definition]:
-        return [
-            d for table in self.tables_mentioning(name, resolver) for d in table.definitions if d.name == name
-        ]
+        """Every definition of that name in the merged files (asked again for each use of a member)."""
+        key = (name, resolver)
+        if key not in self._same_named:
+            self._same_named[key] = [
+                d for table in self.tables_mentioning(name, resolver) for d in table.definitions if d.name == name
+            ]
+        return self._same_named[key]
+
+    def written_names(self, changer: SideChanges, file, asked: frozenset[str]) -> frozenset[str]:
+        """The last segments of the references on the lines `file`'s side wrote that spell one of
+        `asked` (the targeted answer for all of them): each of `changer`'s changes asks it again."""
+        key = (changer.name, file.change.new_path, file.change.new_id, asked)
+        if key not in self._written:
+            lines = file.changed_new_lines
+            found = self.tables.references_to(file.change.new_path, file.change.new_id, asked)
+            self._written[key] = frozenset(r.name for r in found if r.line in lines)
+        return self._written[key]
 
 
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
@@ -285,9 +302,14 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
         if not _same_resolver(file.change.new_path, profile):
             continue
         local = _local_names(file.new_table, names)
-        if not any(spelled(r) in local for r in _written_lines_references(merged, changer, file, local, spelled)):
+        if not _writes_any(merged, changer, file, local, spelled):
             continue  # nothing it wrote uses them: no need to read (or parse) the merged file
-        for table, reference in result.references_from(result.merged_path(file.change.new_path), other.name):
+        site = result.merged_path(file.change.new_path)
+        if spelled is _last_segment:
+            for table, reference in result.references_from_named(site, other.name, local):
+                yield other.name, table, reference
+            continue
+        for table, reference in result.references_from(site, other.name):
             if spelled(reference) in local:
                 yield other.name, table, reference
     if not stale_callers:
@@ -311,18 +333,16 @@ def _references_spelling(merged: MergedTree, table: SymbolTable, name: str, spel
     return (r for local in sorted(_local_names(table, {name})) for r in merged.references_in(table, local))
 
 
-def _written_lines_references(merged: MergedTree, changer: SideChanges, file, local: set[str], spelled) -> Iterator[Reference]:
-    """References of a side's tip on the lines it changed (the merged lines it wrote are among
-    them) that may spell one of `local`: by the last segment, the targeted answer for every name
-    `changer`'s changes look for (`MergedTree.drift_names`); through an import's first segment,
-    the whole table."""
-    lines = file.changed_new_lines
+def _writes_any(merged: MergedTree, changer: SideChanges, file, local: set[str], spelled) -> bool:
+    """Do the references of a side's tip on the lines it changed (the merged lines it wrote are
+    among them) spell one of `local`? By the last segment, from the targeted answer for every
+    name `changer`'s changes look for (`MergedTree.drift_names`); through an import's first
+    segment, from the whole table."""
     if spelled is _last_segment:
-        asked = local | _local_names(file.new_table, merged.drift_names(changer))
-        found = merged.tables.references_to(file.change.new_path, file.change.new_id, asked)
-    else:
-        found = file.new_table.references
-    return (r for r in found if r.line in lines)
+        asked = frozenset(local | _local_names(file.new_table, merged.drift_names(changer)))
+        return not merged.written_names(changer, file, asked).isdisjoint(local)
+    lines = file.changed_new_lines
+    return any(spelled(r) in local for r in file.new_table.references if r.line in lines)
 
 
 def _files_spelling(other: SideChanges, names) -> Iterator:

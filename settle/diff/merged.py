@@ -68,6 +68,10 @@ class MergedResult:
         self.base = base
         self.sides = (first, second)
         self._origins: dict[str, dict[int, str]] = {}
+        # (path, side) → its view, and the references on the lines it wrote: drift asks for each changed symbol
+        self._views: dict[tuple[str, str], View | None] = {}
+        self._written: dict[tuple[str, str], tuple[tuple[SymbolTable, Reference], ...]] = {}
+        self._written_by_name: dict[tuple[str, str], dict[str, list[tuple[int, SymbolTable, Reference]]]] = {}
 
     # -- the merged tree -----------------------------------------------------------
 
@@ -138,6 +142,12 @@ class MergedResult:
 
     def view(self, path: str, side: str) -> View | None:
         """The table to read for `side`'s code at this path, with the lines it wrote."""
+        key = (path, side)
+        if key not in self._views:
+            self._views[key] = self._view(path, side)
+        return self._views[key]
+
+    def _view(self, path: str, side: str) -> View | None:
         if not self.conflicted(path):
             table = self.table(path)
             return View(table, self.lines_from(path, side), True) if table is not None else None
@@ -149,11 +159,25 @@ class MergedResult:
             return None
         return View(table, file.changed_new_lines, False)
 
-    def references_from(self, path: str, side: str) -> list[tuple[SymbolTable, Reference]]:
-        view = self.view(path, side)
-        if view is None:
-            return []
-        return [(view.table, r) for r in view.table.references if r.line in view.lines]
+    def references_from(self, path: str, side: str) -> tuple[tuple[SymbolTable, Reference], ...]:
+        key = (path, side)
+        if key not in self._written:
+            view = self.view(path, side)
+            self._written[key] = () if view is None else tuple(
+                (view.table, r) for r in view.table.references if r.line in view.lines)
+        return self._written[key]
+
+    def references_from_named(self, path: str, side: str, names: set[str]) -> list[tuple[SymbolTable, Reference]]:
+        """`references_from` whose references are named one of `names`, in its order (looked up by
+        name: drift asks each file once per changed symbol)."""
+        key = (path, side)
+        index = self._written_by_name.get(key)
+        if index is None:
+            index = self._written_by_name[key] = {}
+            for position, (table, reference) in enumerate(self.references_from(path, side)):
+                index.setdefault(reference.name, []).append((position, table, reference))
+        found = sorted(item for name in names for item in index.get(name, ()))
+        return [(table, reference) for _, table, reference in found]
 
     def imports_from(self, path: str, side: str) -> list[tuple[SymbolTable, ImportBinding]]:
         view = self.view(path, side)
