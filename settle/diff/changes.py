@@ -85,6 +85,8 @@ class FileChange:
         self.skipped = False  # not parsed: nothing the other side does can make it matter
         self.syntax_check = None  # for skipped files: (path, blob id) → syntax error lines
         self._new_code_references: tuple | None = None
+        self._spell_asks = 0  # `spells_any` calls; past a few, the new text's words are collected once
+        self._words: frozenset[bytes] | None = None
         self.tip: str | None = None  # the side's tip commit (its manifests say the language's edition)
         self.base: str | None = None  # the side's base commit (a new file's neighbours there)
 
@@ -150,16 +152,17 @@ class FileChange:
 
     def spells_any(self, names) -> bool:
         """Does the new text spell one of the names as a word? (Bytes: cheaper than its references.)
-        Drift asks this of every file of a side once per changed symbol: the text's words are
-        collected once, and a name made of word bytes only is looked up among them."""
+        Drift asks this of every file of a side once per changed symbol: past a few asks, the
+        text's words are collected once, and a name made of word bytes only is looked up among them."""
         if self.change.new_id is None or self.change.new_kind is not EntryKind.FILE:
             return False
-        return spelled_among(names, self._words, lambda: self._repository.blob(self.change.new_id))
-
-    @cached_property
-    def _words(self) -> frozenset[bytes]:
-        """The new text's maximal runs of word bytes: a name spelled as a whole word is one of them."""
-        return frozenset(_WORD_RUN.findall(self._repository.blob(self.change.new_id)))
+        blob, blob_id = self._repository.blob, self.change.new_id
+        self._spell_asks += 1
+        if self._spell_asks <= _ASKS_BEFORE_WORDS:  # asked a few times (most files): a byte search is cheaper
+            return spells([name.encode() for name in names], blob(blob_id))
+        if self._words is None:
+            self._words = frozenset(_WORD_RUN.findall(blob(blob_id)))
+        return spelled_among(names, self._words, lambda: blob(blob_id))
 
     def new_code_references(self) -> tuple:
         """References on the tip that this side wrote: inside symbols it added or changed, or on changed lines.
@@ -186,6 +189,7 @@ def _inside(lines, span: tuple[int, int]) -> bool:
 
 _WORD_BYTE = [(byte < 128 and chr(byte).isalnum()) or chr(byte) in "_$" for byte in range(256)]  # as the regexes' [\\w$]
 _WORD_RUN = re.compile(rb"[A-Za-z0-9_$]+")  # of the bytes _WORD_BYTE calls word bytes
+_ASKS_BEFORE_WORDS = 4
 _PLACES_LOOKED_AT = 32  # substring places of one name checked one by one; past them, the regex
 
 
