@@ -54,8 +54,8 @@ class MergedTree:
         self.reexports: dict[tuple, bool] = {}  # `_reexported`'s answers
         self._asked: dict[str, set[str]] = {}  # side name → `drift_names` of it
         self._same_named: dict[tuple[str, str], list[Definition]] = {}  # `definitions_named`'s answers
-        # (side name, path, blob id, names asked) → the last segments of the side's references on the lines it wrote
-        self._written: dict[tuple[str, str, str, frozenset[str]], frozenset[str]] = {}
+        # (side name, path, blob id) → (names asked, the last segments of the side's references on the lines it wrote)
+        self._written: dict[tuple[str, str, str], tuple[frozenset[str], frozenset[str]]] = {}
 
     def drift_names(self, changer: SideChanges) -> set[str]:
         """The last segments drift looks for in the other side's code, for all of `changer`'s changes
@@ -127,15 +127,19 @@ class MergedTree:
             ]
         return self._same_named[key]
 
-    def written_names(self, changer: SideChanges, file, asked: frozenset[str]) -> frozenset[str]:
+    def written_names(self, changer: SideChanges, file, local: set[str]) -> frozenset[str]:
         """The last segments of the references on the lines `file`'s side wrote that spell one of
-        `asked` (the targeted answer for all of them): each of `changer`'s changes asks it again."""
-        key = (changer.name, file.change.new_path, file.change.new_id, asked)
-        if key not in self._written:
+        `local` or of every name `changer`'s changes look for (`drift_names`, with their import
+        aliases): the targeted answer for all of them at once, since each change asks again."""
+        key = (changer.name, file.change.new_path, file.change.new_id)
+        asked, found = self._written.get(key, (None, frozenset()))
+        if asked is None or not local <= asked:
+            asked = frozenset(local | (asked or _local_names(file.new_table, self.drift_names(changer))))
             lines = file.changed_new_lines
-            found = self.tables.references_to(file.change.new_path, file.change.new_id, asked)
-            self._written[key] = frozenset(r.name for r in found if r.line in lines)
-        return self._written[key]
+            references = self.tables.references_to(file.change.new_path, file.change.new_id, asked)
+            found = frozenset(r.name for r in references if r.line in lines)
+            self._written[key] = (asked, found)
+        return found
 
 
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
@@ -339,8 +343,7 @@ def _writes_any(merged: MergedTree, changer: SideChanges, file, local: set[str],
     name `changer`'s changes look for (`MergedTree.drift_names`); through an import's first
     segment, from the whole table."""
     if spelled is _last_segment:
-        asked = frozenset(local | _local_names(file.new_table, merged.drift_names(changer)))
-        return not merged.written_names(changer, file, asked).isdisjoint(local)
+        return not merged.written_names(changer, file, local).isdisjoint(local)
     lines = file.changed_new_lines
     return any(spelled(r) in local for r in file.new_table.references if r.line in lines)
 

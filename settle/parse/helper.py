@@ -167,27 +167,28 @@ def framed(data: bytes) -> bytes:
 
 def _adopt_complete(received: bytearray, adopt: Callable[[bytes], None]) -> None:
     """Hand the complete records at the start of `received` to adopt, and keep what follows them."""
-    position = 0
-    while position + _RECORD.size <= len(received):
-        (length,) = _RECORD.unpack_from(received, position)
-        if position + _RECORD.size + length > len(received):
-            break
-        adopt(bytes(received[position + _RECORD.size : position + _RECORD.size + length]))
-        position += _RECORD.size + length
-    del received[:position]
+    complete, consumed = _split(received)
+    for record in complete:
+        adopt(record)
+    del received[:consumed]
 
 
 def records(data: bytes) -> list[bytes]:
     """The records of a stream of `framed` ones (a helper's); a cut-short last one is dropped."""
-    records, position = [], 0
+    return _split(data)[0]
+
+
+def _split(data) -> tuple[list[bytes], int]:
+    """The complete records at the start of data, and how many bytes they take."""
+    found, position = [], 0
     while position + _RECORD.size <= len(data):
         (length,) = _RECORD.unpack_from(data, position)
-        position += _RECORD.size
-        if position + length > len(data):
+        end = position + _RECORD.size + length
+        if end > len(data):
             break
-        records.append(data[position : position + length])
-        position += length
-    return records
+        found.append(bytes(data[position + _RECORD.size : end]))
+        position = end
+    return found, position
 
 
 def _reap(pid: int) -> bool:
