@@ -11,7 +11,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from functools import wraps
 
@@ -43,6 +42,8 @@ def _guarded(command: Callable) -> Callable:
             sys.exit(141)
         except Exception as error:  # noqa: BLE001 - the last line of defence
             if os.environ.get("SETTLE_DEBUG"):
+                import traceback  # not at the top: most commands never need it
+
                 traceback.print_exc()
             click.echo(f"settle: internal error ({type(error).__name__}: {error}); treat as reject", err=True)
             sys.exit(EXIT_INTERNAL)
@@ -209,7 +210,7 @@ def check(repo_path, base, candidates, claims, plan, branch_template, policy, ou
         from settle.errors import SettleError
 
         raise SettleError("give --claims or --plan, not both")
-    from settle.settlement import check as run_check
+    from settle.settlement import settle as run_check
 
     recorder = _recorder(ledger_path, repo_path, "check", base=base, candidates=list(candidates), claims=claims, plan=plan,
                          branch_template=branch_template, policy=policy, strict=strict, verify=verify_command)

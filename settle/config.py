@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from settle.errors import ConfigError
@@ -10,6 +9,8 @@ from settle.errors import ConfigError
 
 def load_toml(path: str, what: str) -> dict:
     """A TOML document, or an input error that names the file and the line."""
+    import tomllib  # here: a check without a policy file reads none
+
     try:
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as error:

@@ -24,11 +24,11 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from settle.diff.pair import make_finding
+from settle.document import Evidence, Finding
 from settle.errors import SettleError
-from settle.models import Evidence, Finding
 from settle.repo import Repository
 from settle.scratch import directory
 
@@ -212,10 +212,10 @@ def _pair_findings(verifier: Verifier, first: Side, second: Side) -> Iterator[Fi
     if run.passed:
         return
     options = verifier.options
-    yield make_finding(
+    yield replace(make_finding(
         "verification", "composition_fails", [first.ref, second.ref], extra=options.command,
         fields=dict(command=options.command, a=first.ref, b=second.ref, target=verifier.target_ref, outcome=_outcome(run, options)),
-    ).model_copy(update={"evidence": _evidence(run, options)})
+    ), evidence=_evidence(run, options))
 
 
 def _side_failures(verifier: Verifier, side: Side) -> Iterator[Finding]:
@@ -226,10 +226,10 @@ def _side_failures(verifier: Verifier, side: Side) -> Iterator[Finding]:
     if run.passed:
         return
     options = verifier.options
-    yield make_finding(
+    yield replace(make_finding(
         "verification", "side_fails", [side.ref], extra=options.command,
         fields=dict(command=options.command, side=side.ref, target=verifier.target_ref, outcome=_outcome(run, options)),
-    ).model_copy(update={"evidence": _evidence(run, options)})
+    ), evidence=_evidence(run, options))
 
 
 def _outcome(run: Run, options: VerifyOptions) -> str:

@@ -1,129 +1,98 @@
-"""The verdict document: the public JSON contract, and the single source of its schema."""
+"""The verdict document's pydantic models: its JSON Schema, and what the Python API returns.
+
+Each model is made from its dataclass in `settle.document`, which the stages build, so every
+field is declared once; `Verdict.of` turns a built verdict into the model, validated.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Literal
+import inspect
+import operator
+import types
+import typing
+from dataclasses import MISSING, fields
+from functools import reduce
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-SCHEMA = "settle.verdict/1"
+from settle import document
+from settle.document import SCHEMA, finding_id  # noqa: F401 - part of this module's interface
+
+_ALIASED = {"schema": "schema_"}  # a document key that would shadow a BaseModel attribute
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Location(_Frozen):
-    """Where a finding sits on one side (a candidate, the target, or the merge base)."""
-
-    side: str
-    path: str
-    start_line: int | None = None
-    end_line: int | None = None
-    symbol: str | None = None
+class _Finding(_Frozen):
+    sort_key = document.Finding.sort_key
 
 
-class Evidence(_Frozen):
-    """What `check --verify` ran for a verification finding, on which composed tree, and how it ended."""
-
-    command: str
-    side: str = Field(description="SETTLE_SIDE of the failing run: a candidate's ref, or 'A+B' of two refs.")
-    exit_status: int | None = Field(description="The command's exit status; null when it timed out and was killed.")
-    timed_out: bool = False
-    output_tail: list[str] = Field(default_factory=list, description="The last lines of its output (stdout and stderr).")
-
-
-class Finding(_Frozen):
-    id: str = Field(description="Stable short id of this finding: the same finding always has the same id.")
-    kind: str
-    subkind: str
-    severity: Literal["error", "warning", "info"]
-    candidates: list[str] = Field(description="The sides involved, sorted; the target's ref name when it is one of them.")
-    symbols: list[str] = Field(default_factory=list, description="Symbol ids (PATH::QUALNAME) involved.")
-    path: str | None = None
-    locations: list[Location] = Field(default_factory=list)
-    message: str
-    evidence: Evidence | None = Field(default=None, description="verification findings only: the command run and what it printed.")
-
-    def sort_key(self) -> tuple:
-        return (self.candidates, self.kind, self.subkind, self.path or "", self.symbols, self.id)
-
-
-def finding_id(kind: str, subkind: str, candidates: list[str], symbols: list[str], path: str | None, extra: str = "") -> str:
-    key = "\x1f".join([kind, subkind, *candidates, "|", *symbols, "|", path or "", extra])
-    return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
-
-
-class TargetRef(_Frozen):
-    ref: str
-    commit: str
-
-
-class CandidateRef(_Frozen):
-    ref: str
-    commit: str
-    merge_base: str | None = Field(description="Fork point with the target; null when they share no history.")
-    claims: str | None = Field(default=None, description="Where this candidate's claims came from, if any.")
-
-
-class Settlement(_Frozen):
-    order: list[str] = Field(description="Candidates admitted, in landing order.")
-    held: dict[str, list[str]] = Field(description="Each held candidate → ids of the findings that hold it.")
-
-
-class CandidateStats(_Frozen):
-    changed_paths: int = 0
-    changed_symbols: int = 0
-    claimed_untouched: list[str] = Field(default_factory=list, description="Claimed for edit/create/delete but not touched.")
-
-
-class Stats(_Frozen):
-    findings: dict[str, int] = Field(description="Count per severity.")
-    pairs: int
-    files_parsed: int
-    candidates: dict[str, CandidateStats] = Field(default_factory=dict)
-    interference_skipped_edges: int = Field(default=0, description="Calls, reads and writes between two sides' changes that interference could not bind to one definition, and so did not judge.")
-
-
-class ReplaySource(_Frozen):
-    """Replay only: what a replay line comes from, so a report of the lines can say what it covers."""
-
-    repository: str = Field(description="The repository's name (origin's URL without host, else its directory name); never a path.")
-    range: str | None = Field(description="--range as given (A..B); null when the merges were taken from HEAD.")
-    last: int | None = Field(description="--last as given; null when every merge of the range or of HEAD was taken.")
-    tip: str = Field(description="The commit the merges were walked back from (B of the range, or HEAD).")
-    subject: str = Field(description="The merge commit's subject line.")
-    settle: str = Field(description="Version of settle that replayed the merge.")
-
-
-class Verdict(_Frozen):
-    schema_: Literal["settle.verdict/1"] = Field(default=SCHEMA, alias="schema")
-    verdict: Literal["merge", "reject"]
-    target: TargetRef
-    candidates: list[CandidateRef]
-    findings: list[Finding]
-    settlement: Settlement
-    stats: Stats
-    merge_commit: str | None = Field(default=None, description="Replay only: the merge commit this verdict re-settles.")
-    replay: ReplaySource | None = Field(default=None, description="Replay only: repository, selection and subject of the merge.")
-
+class _Verdict(_Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @classmethod
+    def of(cls, verdict: document.Verdict) -> Verdict:
+        return cls.model_validate(verdict.document())
 
     def to_json(self, compact: bool = False) -> str:
         """Sorted keys, no timestamps: the same verdict is the same bytes. compact: one line (JSON Lines)."""
-        import json
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=False)
+        return document.verdict_json(document.verdict_document(data), compact)
 
-        document = self.model_dump(mode="json", by_alias=True, exclude_none=False)
-        for replay_only in ("merge_commit", "replay"):  # absent from check's verdicts, as before replay had them
-            if document.get(replay_only) is None:
-                document.pop(replay_only, None)
-        for finding in document["findings"]:
-            if finding.get("evidence") is None:
-                finding.pop("evidence", None)
-        if compact:
-            return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+def _model(record: type, made: dict[type, type], base: type[BaseModel] = _Frozen) -> type[BaseModel]:
+    hints = typing.get_type_hints(record, vars(document))
+    definitions = {}
+    for part in fields(record):
+        options = {}
+        if part.default is not MISSING:
+            options["default"] = part.default
+        elif part.default_factory is not MISSING:
+            options["default_factory"] = part.default_factory
+        if "description" in part.metadata:
+            options["description"] = part.metadata["description"]
+        name = _ALIASED.get(part.name, part.name)
+        if name != part.name:
+            options["alias"] = part.name
+        definitions[name] = (_swapped(hints[part.name], made), Field(**options))
+    model = create_model(record.__name__, __base__=base, __module__=__name__, __doc__=_own_doc(record), **definitions)
+    made[record] = model
+    return model
+
+
+def _swapped(hint, made: dict[type, type]):
+    """A field's type with each document dataclass in it replaced by its model."""
+    if hint in made:
+        return made[hint]
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin is None or origin is typing.Literal:
+        return hint
+    arguments = tuple(_swapped(argument, made) for argument in arguments)
+    if origin in (types.UnionType, typing.Union):
+        return reduce(operator.or_, arguments)
+    return origin[arguments]
+
+
+def _own_doc(record: type) -> str | None:
+    """The dataclass's docstring, not the signature `dataclass` writes in where it has none."""
+    doc = record.__doc__
+    generated = record.__name__ + str(inspect.signature(record)).replace(" -> None", "")
+    return None if doc == generated else doc
+
+
+_made: dict[type, type] = {}
+Location = _model(document.Location, _made)
+Evidence = _model(document.Evidence, _made)
+Finding = _model(document.Finding, _made, base=_Finding)
+TargetRef = _model(document.TargetRef, _made)
+CandidateRef = _model(document.CandidateRef, _made)
+Settlement = _model(document.Settlement, _made)
+CandidateStats = _model(document.CandidateStats, _made)
+Stats = _model(document.Stats, _made)
+ReplaySource = _model(document.ReplaySource, _made)
+Verdict = _model(document.Verdict, _made, base=_Verdict)
 
 
 def verdict_schema() -> dict:

@@ -15,9 +15,9 @@ from settle.diff import reach
 from settle.diff.drift import drift_names
 from settle.diff.interference import Tally
 from settle.diff.pair import pair_findings, side_findings
+from settle.document import CandidateRef, CandidateStats, ReplaySource, Stats, TargetRef, Verdict
 from settle.errors import SettleError
 from settle.languages import profile_for_path
-from settle.models import CandidateRef, CandidateStats, ReplaySource, Stats, TargetRef, Verdict
 from settle.repo import Repository
 from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts

@@ -70,7 +70,7 @@ class Tools:
     def check(self, repo, candidates, base, claims, plan, branch_template, policy, output_format, strict, max_file_size,
               ledger) -> str:
         from settle.errors import SettleError
-        from settle.settlement import check
+        from settle.settlement import settle
 
         if claims and plan:
             raise SettleError("give --claims or --plan, not both")
@@ -83,7 +83,7 @@ class Tools:
 
                 leases = live_leases(recorder.ledger)
             session = self.session(repo, max_file_size)
-            verdict = check(repo, [_in_repo(c, repo) for c in candidates], base, policy=policy, strict=strict, claims=claims,
+            verdict = settle(repo, [_in_repo(c, repo) for c in candidates], base, policy=policy, strict=strict, claims=claims,
                             plan=plan, max_file_size=max_file_size, branch_template=branch_template, session=session,
                             leases=leases)
             text = render_verdict(verdict, output_format)

@@ -13,8 +13,8 @@ from itertools import combinations
 from settle.diff.changes import SideChanges
 from settle.diff.interference import Tally
 from settle.diff.pair import pair_findings, side_findings
+from settle.document import CandidateRef, CandidateStats, Finding, Stats, TargetRef, Verdict
 from settle.errors import SettleError
-from settle.models import CandidateRef, CandidateStats, Finding, Stats, TargetRef, Verdict
 from settle.parse.cache import SymbolTables
 from settle.parse.extract import DEFAULT_MAX_BYTES
 from settle.repo import EntryKind, Repository
@@ -63,7 +63,16 @@ class Session:
         return self._sides[key]
 
 
-def check(
+def check(*arguments, **options):
+    """`settle(...)`, its verdict as the pydantic model (`settle.models.Verdict`, validated): the
+    Python API's `settle.check`. The commands print `settle`'s dataclass verdict and never import
+    pydantic."""
+    from settle.models import Verdict as VerdictModel
+
+    return VerdictModel.of(settle(*arguments, **options))
+
+
+def settle(
     repo: str = ".",
     candidates: Sequence[str] | str = (),
     base: str | None = None,

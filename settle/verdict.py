@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from settle.config import load_toml
+from settle.document import Finding, Settlement
 from settle.errors import ConfigError
 from settle.findings import KINDS, Severity
-from settle.models import Finding, Settlement
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def apply_policy(findings: Sequence[Finding], policy: Policy) -> list[Finding]:
     adjusted = []
     for finding in findings:
         severity = policy.severity(finding)
-        adjusted.append(finding if severity.value == finding.severity else finding.model_copy(update={"severity": severity.value}))
+        adjusted.append(finding if severity.value == finding.severity else replace(finding, severity=severity.value))
     return sorted(adjusted, key=Finding.sort_key)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -91,7 +92,27 @@ class Settle:
             after = repository_state(repo)
             assert after == before, f"settle {' '.join(args)} changed the repository"
         assert "Traceback" not in result.stderr, result.stderr
+        assert_verdicts_match_the_schema(result.stdout)
         return result
+
+
+def assert_verdicts_match_the_schema(output: str) -> None:
+    """Every verdict a command prints is valid against the pydantic models (the schema) and is the
+    bytes the model writes back: the commands build dataclasses (settle.document), not the models."""
+    from settle.models import Verdict
+
+    def verdict(text: str) -> bool:
+        try:
+            return json.loads(text).get("schema") == "settle.verdict/1"
+        except (ValueError, AttributeError):
+            return False
+
+    if output.startswith("{\n") and '"settle.verdict/1"' in output and verdict(output):
+        assert Verdict.model_validate_json(output).to_json() == output
+        return
+    for line in output.splitlines(keepends=True):
+        if line.startswith("{") and '"settle.verdict/1"' in line and verdict(line):
+            assert Verdict.model_validate_json(line).to_json(compact=True) == line
 
 
 def long_history(merges: int, path: Path) -> Path:

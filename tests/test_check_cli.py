@@ -191,6 +191,24 @@ def test_python_api_returns_the_same_verdict_model(drift):
     command = subprocess.run([settle_executable(), "check", "--format", "json", "agent/tax", "agent/receipt"],
                              cwd=drift, capture_output=True, text=True)
     assert verdict.to_json() == command.stdout
+    from pydantic import BaseModel
+
+    assert isinstance(verdict, BaseModel) and isinstance(verdict.findings[0], BaseModel)
+    assert verdict.schema_ == "settle.verdict/1" and verdict.model_dump(by_alias=True)["schema"] == "settle.verdict/1"
+
+
+@pytest.mark.parametrize("output_format", ["json", "text", "sarif"])
+def test_check_prints_its_verdict_without_importing_pydantic(drift, output_format):
+    # pydantic's import was a fifth of a small check; the commands print settle.document's dataclasses.
+    code = (
+        "import sys\n"
+        "from settle.cli import main\n"
+        f"try:\n    main(['check', '--format', {output_format!r}, 'agent/tax', 'agent/receipt'])\nexcept SystemExit:\n    pass\n"
+        "print('PYDANTIC=' + ','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=drift, capture_output=True, text=True)
+    assert "signature_drift" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "PYDANTIC="
 
 
 def test_the_command_waits_for_a_thread_still_running(tmp_path):

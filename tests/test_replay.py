@@ -187,7 +187,7 @@ def test_report_rejects_files_that_are_not_verdicts(settle, tmp_path):
 def test_report_renders_every_registered_kind(settle, tmp_path):
     from settle.diff.pair import make_finding
     from settle.findings import KINDS
-    from settle.models import CandidateRef, Settlement, Stats, TargetRef, Verdict
+    from settle.document import CandidateRef, Settlement, Stats, TargetRef, Verdict
 
     findings = []
     for kind, subkind in KINDS:

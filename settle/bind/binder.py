@@ -10,9 +10,9 @@ from settle.bind.claims import ClaimsDocument, TaskClaims
 from settle.bind.patterns import Pattern
 from settle.diff.changes import FileChange, SideChanges, SymbolChange, SymbolChangeKind
 from settle.diff.pair import make_finding
+from settle.document import Finding, Location
 from settle.languages import profile_for_path
 from settle.languages.resolve import module_names_file
-from settle.models import Finding, Location
 from settle.parse.model import SymbolTable
 from settle.repo import ChangeStatus, EntryKind, TreeEntry
 

@@ -14,7 +14,7 @@ from settle.bind.binder import needs_file_claim
 from settle.bind.patterns import parse_pattern
 from settle.diff.changes import FileChange, SideChanges
 from settle.diff.pair import make_finding
-from settle.models import Finding, Location
+from settle.document import Finding, Location
 
 
 def holder_names(repository, candidate) -> set[str]:

@@ -17,8 +17,8 @@ from itertools import combinations
 from settle.bind.patterns import Pattern
 from settle.bind.plans import Plan, Task, ancestors, dependency_problems, hold_dependents, load_plan, topological_order
 from settle.diff.pair import make_finding
+from settle.document import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
 from settle.errors import SettleError
-from settle.models import CandidateRef, CandidateStats, Stats, TargetRef, Verdict
 from settle.repo import EntryKind
 from settle.settlement import Session
 from settle.verdict import Policy, apply_policy, settle_order, severity_counts

@@ -285,7 +285,7 @@ def plan_candidates(repository, plan_path: str, branch_template: str):
 
 def hold_dependents(settlement, dependencies: dict[str, tuple[str, ...]]):
     """A task that depends on a held task cannot land either: it is held by what holds its dependency."""
-    from settle.models import Settlement
+    from settle.document import Settlement
 
     held = {name: list(ids) for name, ids in settlement.held.items()}
     changed = True

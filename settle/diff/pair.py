@@ -8,8 +8,8 @@ from settle.diff.changes import SideChanges, SymbolChangeKind
 from settle.diff.conflicts import TextConflict, text_conflicts
 from settle.diff.drift import Drift, MergedTree, signature_drift
 from settle.diff.interference import Interference, Tally, interference
+from settle.document import Finding, Location, finding_id
 from settle.findings import kind_of, message
-from settle.models import Finding, Location, finding_id
 from settle.parse.cache import SymbolTables
 from settle.parse.model import TableStatus
 from settle.repo import EntryKind, LineRange, Repository

@@ -62,7 +62,7 @@ def _session(repo: str):
 class _Reader:
     """The part of a Session a query without a candidate reads: the repository and its symbol
     tables, opened as Session.open opens them. The session's diff stage is not needed, and
-    importing it (with the verdict models) costs more than the rest of the answer."""
+    importing it costs more than the rest of the answer."""
 
     repository: object
     tables: object

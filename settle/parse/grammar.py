@@ -6,7 +6,7 @@ import importlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
+from pathlib import Path
 
 import tree_sitter
 
@@ -89,7 +89,9 @@ _COMMENT = re.compile(rb';[^\n]*|"(?:[^"\\]|\\.)*"')
 def query_source(profile: LanguageProfile) -> str:
     """The profile's query files, in order: a bare name is in the profile's folder,
     `other/name.scm` is shared with another language (TypeScript reuses JavaScript's calls)."""
-    root = resources.files("settle") / "grammars"
+    # Beside the package's files, as a wheel and an editable install both lay them out;
+    # importlib.resources would cost more at start-up than reading them (tempfile, shutil, …).
+    root = Path(__file__).resolve().parent.parent / "grammars"
     return "\n".join(
         (root / name if "/" in name else root / profile.queries_path / name).read_text(encoding="utf-8")
         for name in profile.query_files

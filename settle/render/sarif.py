@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from settle import __version__
+from settle.document import Verdict
 from settle.findings import KINDS
-from settle.models import Verdict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from settle.models import Finding, Location, Verdict
+from settle.document import Finding, Location, Verdict
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan", "merge": "green", "reject": "red"}
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}

@@ -1,0 +1,165 @@
+"""The verdict document as the stages build it: frozen dataclasses, declared once.
+
+`settle.models` derives the pydantic models from these, field by field: they are the
+document's JSON Schema (`settle schema`) and what the Python API returns. The commands
+that only print a verdict never import pydantic, which was a fifth of a small check's
+time. Field descriptions live here, in each field's metadata, for the schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Literal
+
+SCHEMA = "settle.verdict/1"
+_document = dataclass(frozen=True, slots=True, kw_only=True)
+
+
+def _about(description: str, **options):
+    return field(metadata={"description": description}, **options)
+
+
+@_document
+class Location:
+    """Where a finding sits on one side (a candidate, the target, or the merge base)."""
+
+    side: str
+    path: str
+    start_line: int | None = None
+    end_line: int | None = None
+    symbol: str | None = None
+
+
+@_document
+class Evidence:
+    """What `check --verify` ran for a verification finding, on which composed tree, and how it ended."""
+
+    command: str
+    side: str = _about("SETTLE_SIDE of the failing run: a candidate's ref, or 'A+B' of two refs.")
+    exit_status: int | None = _about("The command's exit status; null when it timed out and was killed.")
+    timed_out: bool = False
+    output_tail: list[str] = _about("The last lines of its output (stdout and stderr).", default_factory=list)
+
+
+@_document
+class Finding:
+    id: str = _about("Stable short id of this finding: the same finding always has the same id.")
+    kind: str
+    subkind: str
+    severity: Literal["error", "warning", "info"]
+    candidates: list[str] = _about("The sides involved, sorted; the target's ref name when it is one of them.")
+    symbols: list[str] = _about("Symbol ids (PATH::QUALNAME) involved.", default_factory=list)
+    path: str | None = None
+    locations: list[Location] = field(default_factory=list)
+    message: str
+    evidence: Evidence | None = _about("verification findings only: the command run and what it printed.", default=None)
+
+    def sort_key(self) -> tuple:
+        return (self.candidates, self.kind, self.subkind, self.path or "", self.symbols, self.id)
+
+
+def finding_id(kind: str, subkind: str, candidates: list[str], symbols: list[str], path: str | None, extra: str = "") -> str:
+    key = "\x1f".join([kind, subkind, *candidates, "|", *symbols, "|", path or "", extra])
+    return hashlib.blake2b(key.encode(), digest_size=5).hexdigest()
+
+
+@_document
+class TargetRef:
+    ref: str
+    commit: str
+
+
+@_document
+class CandidateRef:
+    ref: str
+    commit: str
+    merge_base: str | None = _about("Fork point with the target; null when they share no history.")
+    claims: str | None = _about("Where this candidate's claims came from, if any.", default=None)
+
+
+@_document
+class Settlement:
+    order: list[str] = _about("Candidates admitted, in landing order.")
+    held: dict[str, list[str]] = _about("Each held candidate → ids of the findings that hold it.")
+
+
+@_document
+class CandidateStats:
+    changed_paths: int = 0
+    changed_symbols: int = 0
+    claimed_untouched: list[str] = _about("Claimed for edit/create/delete but not touched.", default_factory=list)
+
+
+@_document
+class Stats:
+    findings: dict[str, int] = _about("Count per severity.")
+    pairs: int
+    files_parsed: int
+    candidates: dict[str, CandidateStats] = field(default_factory=dict)
+    interference_skipped_edges: int = _about(
+        "Calls, reads and writes between two sides' changes that interference could not bind to one definition, "
+        "and so did not judge.", default=0)
+
+
+@_document
+class ReplaySource:
+    """Replay only: what a replay line comes from, so a report of the lines can say what it covers."""
+
+    repository: str = _about("The repository's name (origin's URL without host, else its directory name); never a path.")
+    range: str | None = _about("--range as given (A..B); null when the merges were taken from HEAD.")
+    last: int | None = _about("--last as given; null when every merge of the range or of HEAD was taken.")
+    tip: str = _about("The commit the merges were walked back from (B of the range, or HEAD).")
+    subject: str = _about("The merge commit's subject line.")
+    settle: str = _about("Version of settle that replayed the merge.")
+
+
+@_document
+class Verdict:
+    schema: Literal["settle.verdict/1"] = SCHEMA
+    verdict: Literal["merge", "reject"]
+    target: TargetRef
+    candidates: list[CandidateRef]
+    findings: list[Finding]
+    settlement: Settlement
+    stats: Stats
+    merge_commit: str | None = _about("Replay only: the merge commit this verdict re-settles.", default=None)
+    replay: ReplaySource | None = _about("Replay only: repository, selection and subject of the merge.", default=None)
+
+    def document(self) -> dict:
+        """The JSON data, as `--format json` prints it."""
+        return verdict_document(_plain(self))
+
+    def to_json(self, compact: bool = False) -> str:
+        """Sorted keys, no timestamps: the same verdict is the same bytes. compact: one line (JSON Lines)."""
+        return verdict_json(self.document(), compact)
+
+
+def verdict_document(document: dict) -> dict:
+    """A verdict's JSON data without the fields its kind of verdict never has: check's verdicts
+    have no replay fields (as before replay had them), and only verification findings have evidence."""
+    for replay_only in ("merge_commit", "replay"):
+        if document.get(replay_only) is None:
+            document.pop(replay_only, None)
+    for finding in document["findings"]:
+        if finding.get("evidence") is None:
+            finding.pop("evidence", None)
+    return document
+
+
+def verdict_json(document: dict, compact: bool = False) -> str:
+    if compact:
+        return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _plain(value):
+    """JSON data of a document part: dataclasses as objects of their fields, sequences as lists."""
+    if is_dataclass(value):
+        return {part.name: _plain(getattr(value, part.name)) for part in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
