@@ -1,9 +1,8 @@
 """The verdict document as the stages build it: frozen dataclasses, declared once.
 
-`settle.models` derives the pydantic models from these, field by field: they are the
-document's JSON Schema (`settle schema`) and what the Python API returns. The commands
-that only print a verdict never import pydantic, which was a fifth of a small check's
-time. Field descriptions live here, in each field's metadata, for the schema.
+`settle.models` makes the pydantic models from these, field by field (settle.schema): they
+are the document's JSON Schema (`settle schema`) and what the Python API returns. The
+commands that only print a verdict never import pydantic.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ SCHEMA = "settle.verdict/1"
 _document = dataclass(frozen=True, slots=True, kw_only=True)
 
 
-def _about(description: str, **options):
+def about(description: str, **options):
+    """A dataclass field with the description its model, and so the schema, gives it (settle.schema)."""
     return field(metadata={"description": description}, **options)
 
 
@@ -37,24 +37,24 @@ class Evidence:
     """What `check --verify` ran for a verification finding, on which composed tree, and how it ended."""
 
     command: str
-    side: str = _about("SETTLE_SIDE of the failing run: a candidate's ref, or 'A+B' of two refs.")
-    exit_status: int | None = _about("The command's exit status; null when it timed out and was killed.")
+    side: str = about("SETTLE_SIDE of the failing run: a candidate's ref, or 'A+B' of two refs.")
+    exit_status: int | None = about("The command's exit status; null when it timed out and was killed.")
     timed_out: bool = False
-    output_tail: list[str] = _about("The last lines of its output (stdout and stderr).", default_factory=list)
+    output_tail: list[str] = about("The last lines of its output (stdout and stderr).", default_factory=list)
 
 
 @_document
 class Finding:
-    id: str = _about("Stable short id of this finding: the same finding always has the same id.")
+    id: str = about("Stable short id of this finding: the same finding always has the same id.")
     kind: str
     subkind: str
     severity: Literal["error", "warning", "info"]
-    candidates: list[str] = _about("The sides involved, sorted; the target's ref name when it is one of them.")
-    symbols: list[str] = _about("Symbol ids (PATH::QUALNAME) involved.", default_factory=list)
+    candidates: list[str] = about("The sides involved, sorted; the target's ref name when it is one of them.")
+    symbols: list[str] = about("Symbol ids (PATH::QUALNAME) involved.", default_factory=list)
     path: str | None = None
     locations: list[Location] = field(default_factory=list)
     message: str
-    evidence: Evidence | None = _about("verification findings only: the command run and what it printed.", default=None)
+    evidence: Evidence | None = about("verification findings only: the command run and what it printed.", default=None)
 
     def sort_key(self) -> tuple:
         return (self.candidates, self.kind, self.subkind, self.path or "", self.symbols, self.id)
@@ -75,30 +75,30 @@ class TargetRef:
 class CandidateRef:
     ref: str
     commit: str
-    merge_base: str | None = _about("Fork point with the target; null when they share no history.")
-    claims: str | None = _about("Where this candidate's claims came from, if any.", default=None)
+    merge_base: str | None = about("Fork point with the target; null when they share no history.")
+    claims: str | None = about("Where this candidate's claims came from, if any.", default=None)
 
 
 @_document
 class Settlement:
-    order: list[str] = _about("Candidates admitted, in landing order.")
-    held: dict[str, list[str]] = _about("Each held candidate → ids of the findings that hold it.")
+    order: list[str] = about("Candidates admitted, in landing order.")
+    held: dict[str, list[str]] = about("Each held candidate → ids of the findings that hold it.")
 
 
 @_document
 class CandidateStats:
     changed_paths: int = 0
     changed_symbols: int = 0
-    claimed_untouched: list[str] = _about("Claimed for edit/create/delete but not touched.", default_factory=list)
+    claimed_untouched: list[str] = about("Claimed for edit/create/delete but not touched.", default_factory=list)
 
 
 @_document
 class Stats:
-    findings: dict[str, int] = _about("Count per severity.")
+    findings: dict[str, int] = about("Count per severity.")
     pairs: int
     files_parsed: int
     candidates: dict[str, CandidateStats] = field(default_factory=dict)
-    interference_skipped_edges: int = _about(
+    interference_skipped_edges: int = about(
         "Calls, reads and writes between two sides' changes that interference could not bind to one definition, "
         "and so did not judge.", default=0)
 
@@ -107,12 +107,12 @@ class Stats:
 class ReplaySource:
     """Replay only: what a replay line comes from, so a report of the lines can say what it covers."""
 
-    repository: str = _about("The repository's name (origin's URL without host, else its directory name); never a path.")
-    range: str | None = _about("--range as given (A..B); null when the merges were taken from HEAD.")
-    last: int | None = _about("--last as given; null when every merge of the range or of HEAD was taken.")
-    tip: str = _about("The commit the merges were walked back from (B of the range, or HEAD).")
-    subject: str = _about("The merge commit's subject line.")
-    settle: str = _about("Version of settle that replayed the merge.")
+    repository: str = about("The repository's name (origin's URL without host, else its directory name); never a path.")
+    range: str | None = about("--range as given (A..B); null when the merges were taken from HEAD.")
+    last: int | None = about("--last as given; null when every merge of the range or of HEAD was taken.")
+    tip: str = about("The commit the merges were walked back from (B of the range, or HEAD).")
+    subject: str = about("The merge commit's subject line.")
+    settle: str = about("Version of settle that replayed the merge.")
 
 
 @_document
@@ -124,8 +124,8 @@ class Verdict:
     findings: list[Finding]
     settlement: Settlement
     stats: Stats
-    merge_commit: str | None = _about("Replay only: the merge commit this verdict re-settles.", default=None)
-    replay: ReplaySource | None = _about("Replay only: repository, selection and subject of the merge.", default=None)
+    merge_commit: str | None = about("Replay only: the merge commit this verdict re-settles.", default=None)
+    replay: ReplaySource | None = about("Replay only: repository, selection and subject of the merge.", default=None)
 
     def document(self) -> dict:
         """The JSON data, as `--format json` prints it."""

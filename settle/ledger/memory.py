@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from settle.bind.patterns import glob_to_regex
+from settle.document import about
 from settle.ledger.record import ATTEMPT, PATH, SEPARATOR, SYMBOL, VERDICT
 from settle.ledger.store import Event, Ledger
 
@@ -24,77 +25,82 @@ Outcome = Literal["held_never_landed", "held_landed_later", "superseded", "lande
 
 
 # The memory document. Plain frozen dataclasses: `settle memory` builds one per answer, and pydantic
-# would cost it a tenth of a second to import and set up. settle.ledger.schema holds the same
-# fields as pydantic models, for the JSON Schema; field descriptions are there.
+# would cost it a tenth of a second to import and set up. settle.ledger.schema makes the pydantic
+# models of the JSON Schema from these (settle.schema), descriptions included.
+_document = dataclass(frozen=True, kw_only=True)
 
 
-@dataclass(frozen=True)
+@_document
 class Occurrence:
     """One attempt on which a finding was reported."""
 
-    event: int
-    time: str
+    event: int = about("Ledger event (seq) of the verdict.")
+    time: str = about("When the verdict was recorded (UTC, ISO-8601).")
     command: str
     candidate: str
     commit: str
-    held: bool
-    holding: bool
-    outcome: Outcome
-    merge_commit: str | None = None
-    landed_commit: str | None = None
-    superseded_by: str | None = None
+    merge_commit: str | None = about("Replay: the merge commit the verdict re-settled.", default=None)
+    held: bool = about("The attempt was held (by this finding or another).")
+    holding: bool = about("This finding is one of the reasons it was held.")
+    outcome: Outcome = about("held_never_landed, held_landed_later (see landed_commit), superseded (a later "
+                             "attempt of the same ref replaced it, see superseded_by), landed (not held, and in "
+                             "the target now), not_landed (not held, not in the target yet).")
+    landed_commit: str | None = about("The attempt's commit, or a later one of the same ref, in the target now.", default=None)
+    superseded_by: str | None = about("The latest later attempt of the same ref.", default=None)
 
 
-@dataclass(frozen=True)
+@_document
 class RememberedFinding:
     """One finding (kind, subkind, symbols, path) as it recurred across attempts."""
 
     kind: str
     subkind: str
     severity: Literal["error", "warning", "info"]
-    message: str
+    message: str = about("The newest occurrence's message.")
     symbols: list[str]
-    attempts: int
-    recurring: bool
-    occurrences: list[Occurrence]
     path: str | None = None
+    attempts: int = about("Distinct attempts (candidate ref and commit) it was found on.")
+    recurring: bool = about("Found on more than one attempt.")
+    occurrences: list[Occurrence] = about("Newest first.")
 
 
-@dataclass(frozen=True)
+@_document
 class SubjectMemory:
-    subject: str
-    relation: Relation
+    subject: str = about("A symbol id (PATH::QUALNAME) or a path.")
+    relation: Relation = about("touched: the query names it; path: a queried path; calls / called_by: one "
+                               "call-graph step from a queried symbol (see via).")
+    via: list[str] = about("The queried symbols it calls or is called by.", default_factory=list)
     findings: list[RememberedFinding]
-    via: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@_document
 class MemoryQuery:
-    symbols: list[str]
-    paths: list[str]
     candidate: str | None = None
     claims: str | None = None
     plan: str | None = None
     task: str | None = None
+    symbols: list[str] = about("Symbols asked about (for a candidate: those it changed; for claims: what they name on the base).")
+    paths: list[str] = about("Paths and path globs asked about.")
 
 
-@dataclass(frozen=True)
+@_document
 class MemoryTarget:
     ref: str
     commit: str
 
 
-@dataclass(frozen=True)
+@_document
 class MemoryDocument:
+    schema: Literal["settle.memory/1"] = SCHEMA
     query: MemoryQuery
-    target: MemoryTarget
-    verdicts: int
-    subjects: list[SubjectMemory]
-    omitted: int = 0
+    target: MemoryTarget = about("Landing is judged against this commit.")
+    verdicts: int = about("Verdict events in the ledger.")
+    subjects: list[SubjectMemory] = about("Recurring findings' subjects first, then newest first.")
+    omitted: int = about("Subjects left out by --limit (the lowest ranked).", default=0)
 
     def document(self) -> dict:
         """The `settle.memory/1` document as JSON data."""
-        return {"schema": SCHEMA, **asdict(self)}
+        return asdict(self)
 
     def to_json(self) -> str:
         import json
