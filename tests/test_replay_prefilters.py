@@ -420,3 +420,41 @@ def test_the_prefilters_blob_facts_are_keyed_by_the_code_that_works_them_out():
 
     digest = hashlib.blake2b(Path(reach.__file__).read_bytes(), digest_size=6).hexdigest()
     assert reach._fact_kind("imported-words") == f"imported-words/{digest}"
+
+
+# -- a side's files that spell a name, by word index ----------------------------------------------
+
+_SIDE_TEXTS = {
+    "m/a.py": "def get(x):\n    return x.name2\n",
+    "m/b.py": "def getx():\n    return $el\n",  # not valid Python: tree-sitter still gives a table
+    "m/c.js": "export function name(a) { return a['a.b'] + 2; }\n",
+    "m/d.py": "x = 'é' + str(_)\n",
+    "m/e.go": "package m\n\nfunc Get() int { return 2 }\n",
+    "m/f.txt": "get x name2\n",  # no grammar: never a parsed file
+    "m/g.py": "",
+}
+
+
+@pytest.fixture(scope="module")
+def spelling_side(tmp_path_factory):
+    from settle.settlement import Session
+
+    scenario = scenarios.Scenario.model_validate({"base": {"files": {"m/__init__.py": ""}},
+                                                  "branches": {"agent/words": {"files": _SIDE_TEXTS}}})
+    repo = scenarios.build(scenario, tmp_path_factory.mktemp("spelling") / "repo")
+    session = Session.open(str(repo))
+    repository = session.repository
+    return session.side("agent/words", repository.resolve("main"), repository.resolve("agent/words")), repository
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(st.sampled_from(["get", "x", "", "$el", "_", "name2", "a.b", "é", "2", "Get", "name", "m"]),
+                      max_size=3))
+def test_a_sides_files_spelling_a_name_are_those_whose_text_spells_it(spelling_side, names):
+    """The first asks search every file; later ones look names up in the side's word index: both
+    are the files whose new text `spells` a name, in order."""
+    side, repository = spelling_side
+    expected = [file for file in side.files if file.new_table is not None and file.new_table.parsed
+                and spells([name.encode() for name in names], repository.blob(file.change.new_id))]
+    for _ in range(6):  # past the asks a search answers, the index does
+        assert side.files_spelling(set(names)) == expected

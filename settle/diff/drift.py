@@ -300,7 +300,7 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
     """(side, table, reference) for uses of any of names in the merged result: those `other` wrote,
     then (stale callers) those on lines neither side changed; `only` keeps one merged path."""
     result = merged.result
-    for file in _files_spelling(other, names):
+    for file in other.files_spelling(names):
         if only is not None and result.merged_path(file.change.new_path) != only:
             continue
         if not _same_resolver(file.change.new_path, profile):
@@ -348,14 +348,6 @@ def _writes_any(merged: MergedTree, changer: SideChanges, file, local: set[str],
     return any(spelled(r) in local for r in file.new_table.references if r.line in lines)
 
 
-def _files_spelling(other: SideChanges, names) -> Iterator:
-    """The other side's parsed files whose new text spells one of the names (a byte test first)."""
-    for file in other.files:
-        table = file.new_table
-        if table is not None and table.parsed and file.spells_any(names):
-            yield file
-
-
 def _imports_of(merged, change, changer, other, path, profile, used_in: set[str]) -> Iterator[Drift]:
     """An import of the removed name that `other` wrote is a use of it too (it fails at import time);
     reported only where no other use in that file already is: one finding per use."""
@@ -363,7 +355,7 @@ def _imports_of(merged, change, changer, other, path, profile, used_in: set[str]
     result = merged.result
     if _still_bound(merged, path, definition.name):
         return
-    for file in _files_spelling(other, {definition.name}):
+    for file in other.files_spelling({definition.name}):
         lines = file.changed_new_lines
         if not any(b.name == definition.name and b.line in lines for b in file.new_table.imports):
             continue  # it wrote no such import: no need to read (or parse) the merged file
