@@ -458,3 +458,34 @@ def test_a_sides_files_spelling_a_name_are_those_whose_text_spells_it(spelling_s
                 and spells([name.encode() for name in names], repository.blob(file.change.new_id))]
     for _ in range(6):  # past the asks a search answers, the index does
         assert side.files_spelling(set(names)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(
+           [b"get", b"getx", b"xget", b"_get", b"$get", b"get$", b" ", b"\n", b"(", b"x", b"$el", b"name2", b"name",
+            b"2", b"a.b", b"\xc3\xa9", b"\xc3", b"et"]), max_size=30).map(b"".join), min_size=1, max_size=6),
+       names=st.lists(st.sampled_from(["get", "x", "$el", "_", "name2", "a.b", "é", "2", "et", "ge", "getx", "name"]),
+                      min_size=1, max_size=12))
+def test_the_blobs_mentioning_a_name_are_those_whose_bytes_hold_it(texts, names):
+    """The byte search, name after name: the first ones read each blob, later ones of word bytes
+    look the name up in the blobs' words. Both say which blobs hold the name's bytes."""
+    from settle.parse.cache import SymbolTables
+
+    blobs = {f"{index:040x}": text for index, text in enumerate(texts)}
+    tables = SymbolTables(blobs.__getitem__)
+    files = [(f"m{index}.py", blob_id) for index, blob_id in enumerate(blobs)]
+    for name in names:
+        assert tables.mentioning(name, files) == [(path, blob_id) for path, blob_id in files if name.encode() in blobs[blob_id]]
+
+
+def test_the_words_index_starts_over_past_its_bound(monkeypatch):
+    import settle.parse.cache as cache
+
+    monkeypatch.setattr(cache, "_INDEXED_BLOBS", 3)
+    blobs = {f"{index:040x}": f"def f{index}(): return g{index % 3}\n".encode() for index in range(8)}
+    tables = cache.SymbolTables(blobs.__getitem__)
+    files = [(f"m{index}.py", blob_id) for index, blob_id in enumerate(blobs)]
+    for name in ["x", "y", "z", "w", "g1", "f2", "return", "g"] * 2:
+        group = files[:2] if name.startswith("f") else files
+        assert tables.mentioning(name, group) == [(p, b) for p, b in group if name.encode() in blobs[b]]
+        assert tables._blob_words.count <= len(files)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 
 from settle.languages import profile_for_path
-from settle.parse.cache import SymbolTables
+from settle.parse.cache import WORD_RUN, SymbolTables
 from settle.parse.model import Definition, ReferenceKind, SymbolTable
 from settle.repo import ChangeStatus, EntryKind, Hunk, PathChange, Repository
 
@@ -198,7 +198,7 @@ def _inside(lines, span: tuple[int, int]) -> bool:
 
 
 _WORD_BYTE = [(byte < 128 and chr(byte).isalnum()) or chr(byte) in "_$" for byte in range(256)]  # as the regexes' [\\w$]
-_WORD_RUN = re.compile(rb"[A-Za-z0-9_$]+")  # of the bytes _WORD_BYTE calls word bytes
+_WORD_RUN = WORD_RUN  # of the bytes _WORD_BYTE calls word bytes
 _ASKS_BEFORE_WORDS = 4
 _PLACES_LOOKED_AT = 32  # substring places of one name checked one by one; past them, the regex
 

@@ -4,6 +4,8 @@ once per machine while its entry stays in the disk cache (settle.parse.store).""
 from __future__ import annotations
 
 import json
+import re
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -35,6 +37,9 @@ _SHARED_BYTES = 256 * 1024
 _GUESSED_BYTES = 32 * 1024  # a blob whose size is not known yet
 _TARGETED_NAMES = 32  # names asked of a file at once past which its whole reference list is cheaper
 _SHARED_SEARCH = 200  # blobs to read (about 50 ms) before a byte search is worth sharing
+_ASKS_BEFORE_INDEX = 4  # names searched for byte by byte before the blobs' words are indexed
+_INDEXED_BLOBS = 4096  # blobs whose words the index holds (a few MiB)
+WORD_RUN = re.compile(rb"[A-Za-z0-9_$]+")  # the bytes of words (as the extractor's [\w$], ASCII)
 
 
 _STATUS_ONLY_BYTES = 1024  # what a table of a file settle can't parse is counted as
@@ -96,6 +101,8 @@ class SymbolTables:
         self.disk = disk
         self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
         self._sizes: dict[str, int] = {}  # blob id → bytes, of blobs the byte search found a name in
+        self._mention_asks = 0  # `mentioning` calls; past a few, word-bytes names are looked up in _blob_words
+        self._blob_words = _BlobWords()
         self._stored_references: set[tuple[str, str]] = set()  # loaded tables whose entry holds their references
         self._unsaved: set[tuple[str, str]] = set()  # built by references_to, written when it has answered
         # Parseable blobs whose tables were made, built or loaded: what the verdict's stats count,
@@ -309,9 +316,17 @@ class SymbolTables:
     def mentioning(self, name: str, files: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """The (path, blob id) of `files` whose bytes contain the name: the byte search before a parse.
         With the disk cache, each blob's answer is kept (per name), so a repository searched before
-        is searched again without reading the blobs that did not change."""
+        is searched again without reading the blobs that did not change. Past a few names, a name
+        made of word bytes is looked up in an index of the blobs' words instead (`_BlobWords`):
+        a branch that changes hundreds of symbols asks this for each of them, of every file."""
         needle = name.encode()
         known = self._mentions(name)
+        self._mention_asks += 1
+        if self._mention_asks > _ASKS_BEFORE_INDEX and WORD_RUN.fullmatch(needle):
+            files = list(files)
+            unknown = [blob_id for _, blob_id in files if blob_id not in known]
+            if unknown:
+                self._index_answers(needle, known, unknown)
         found, learned = [], False
         for path, blob_id in files:
             answer = known.get(blob_id)
@@ -344,6 +359,20 @@ class SymbolTables:
         found = self.mentioning(name, files)
         self.prepare(found, names)
         return found
+
+    def _index_answers(self, needle: bytes, known: dict[str, bool], blob_ids: list[str]) -> None:
+        """`_spells` of a word-bytes needle for each blob, from the words index."""
+        index = self._blob_words
+        if index.count + len(blob_ids) > _INDEXED_BLOBS:
+            index = self._blob_words = _BlobWords()  # start over rather than grow without bound
+        for blob_id in blob_ids:
+            if blob_id not in index.sizes:
+                index.add(blob_id, self._read_blob(blob_id))
+        holding = index.holding(needle)
+        for blob_id in blob_ids:
+            answer = known[blob_id] = blob_id in holding
+            if answer and len(self._sizes) < _MENTIONS_KEPT:
+                self._sizes[blob_id] = index.sizes[blob_id]
 
     def _spells(self, needle: bytes, known: dict[str, bool], blob_id: str) -> bool:
         data = self._read_blob(blob_id)
@@ -581,3 +610,48 @@ class SymbolTables:
 
     def _parse(self, path: str, blob_id: str):
         return partial(self.trees.parse, path=path, blob_id=blob_id)
+
+
+class _BlobWords:
+    """Which blobs hold a needle made of word bytes, for many needles over the same blobs.
+
+    Such a needle is in a text exactly when it is inside one of the text's words (its maximal runs
+    of word bytes): every byte of a place that spells it is a word byte, so one run holds the
+    place whole. Each blob's distinct words are collected once; a needle's blobs are those of the
+    words that contain it, found by `bytes.find` in one text of every word, newline-separated.
+    """
+
+    def __init__(self):
+        self.sizes: dict[str, int] = {}  # blob id → its length in bytes
+        self._blobs: dict[bytes, list[str]] = {}  # word → the blobs that have it
+        self._text: bytes | None = None
+        self._words: list[bytes] = []
+        self._starts: list[int] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.sizes)
+
+    def add(self, blob_id: str, data: bytes) -> None:
+        self.sizes[blob_id] = len(data)
+        for word in set(WORD_RUN.findall(data)):
+            self._blobs.setdefault(word, []).append(blob_id)
+        self._text = None
+
+    def holding(self, needle: bytes) -> set[str]:
+        if self._text is None:
+            self._words = list(self._blobs)
+            self._text = b"\n".join(self._words)
+            self._starts, start = [], 0
+            for word in self._words:
+                self._starts.append(start)
+                start += len(word) + 1
+        found: set[str] = set()
+        text, starts = self._text, self._starts
+        place = text.find(needle)
+        while place >= 0:
+            word = bisect_right(starts, place) - 1
+            found.update(self._blobs[self._words[word]])
+            following = word + 1
+            place = text.find(needle, starts[following]) if following < len(starts) else -1
+        return found
