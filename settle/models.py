@@ -27,22 +27,13 @@ class _Verdict(Document):
         return document.verdict_json(document.verdict_document(data), compact)
 
 
-_made = models_of(
+# In the order of the dataclasses given: each model is made after those its fields hold.
+(Location, Evidence, Finding, TargetRef, CandidateRef, Settlement, CandidateStats, Stats, ReplaySource,
+ Verdict) = models_of(
     (document.Location, document.Evidence, document.Finding, document.TargetRef, document.CandidateRef,
      document.Settlement, document.CandidateStats, document.Stats, document.ReplaySource, document.Verdict),
     bases={document.Finding: _Finding, document.Verdict: _Verdict},
-)
-Location = _made[document.Location]
-Evidence = _made[document.Evidence]
-Finding = _made[document.Finding]
-TargetRef = _made[document.TargetRef]
-CandidateRef = _made[document.CandidateRef]
-Settlement = _made[document.Settlement]
-CandidateStats = _made[document.CandidateStats]
-Stats = _made[document.Stats]
-ReplaySource = _made[document.ReplaySource]
-Verdict = _made[document.Verdict]
-
+).values()
 
 def verdict_schema() -> dict:
     return Verdict.model_json_schema(by_alias=True)

@@ -9,15 +9,11 @@ from __future__ import annotations
 from settle.ledger import memory
 from settle.schema import Document, models_of
 
-_made = models_of((memory.Occurrence, memory.RememberedFinding, memory.SubjectMemory, memory.MemoryQuery,
-                   memory.MemoryTarget, memory.MemoryDocument), bases={memory.MemoryDocument: Document})
-Occurrence = _made[memory.Occurrence]
-RememberedFinding = _made[memory.RememberedFinding]
-SubjectMemory = _made[memory.SubjectMemory]
-MemoryQuery = _made[memory.MemoryQuery]
-MemoryTarget = _made[memory.MemoryTarget]
-MemoryDocument = _made[memory.MemoryDocument]
-
+(Occurrence, RememberedFinding, SubjectMemory, MemoryQuery, MemoryTarget, MemoryDocument) = models_of(
+    (memory.Occurrence, memory.RememberedFinding, memory.SubjectMemory, memory.MemoryQuery, memory.MemoryTarget,
+     memory.MemoryDocument),
+    bases={memory.MemoryDocument: Document},
+).values()
 
 def memory_schema() -> dict:
     return MemoryDocument.model_json_schema(by_alias=True)
