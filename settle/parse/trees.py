@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from itertools import accumulate
 
 # A tree takes about 25 bytes of memory per byte of source: this keeps the
@@ -112,10 +113,15 @@ def edits_between(old: bytes, new: bytes, hunks: Sequence, old_lines: _Lines | N
 
 
 class _Lines:
-    """Where a text's lines start, from the cumulative lengths of its lines (built in C, not per line)."""
+    """Where a text's lines start, from the cumulative lengths of its lines (built in C, not per line),
+    worked out when first asked: most versions held for an edit are never edited from."""
 
     def __init__(self, data: bytes):
-        self.lengths = list(accumulate(map(len, data.split(b"\n"))))
+        self._data = data
+
+    @cached_property
+    def lengths(self) -> list[int]:
+        return list(accumulate(map(len, self._data.split(b"\n"))))
 
     def start(self, index: int) -> tuple[int, tuple[int, int]]:
         """Offset and point where 0-based line index starts; past the last line, the end of the text."""
