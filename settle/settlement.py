@@ -5,6 +5,7 @@ repo → parse → diff → bind → verdict; this module only wires the stages.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -125,6 +126,9 @@ def settle(
         stats=Stats(findings=severity_counts(findings), pairs=len(chosen) + len(chosen) * (len(chosen) - 1) // 2,
                     files_parsed=session.tables.parsed, candidates=stats, interference_skipped_edges=tally.skipped_edges),
     )
+
+
+check.__signature__ = inspect.signature(settle).replace(return_annotation="settle.models.Verdict")  # for help(check)
 
 
 def _prepare_sides(session: Session, target: str, chosen: list[Candidate]) -> None:
