@@ -471,8 +471,11 @@ def test_the_blobs_mentioning_a_name_are_those_whose_bytes_hold_it(texts, names)
     look the name up in the blobs' words. Both say which blobs hold the name's bytes."""
     from settle.parse.cache import SymbolTables
 
+    import settle.parse.cache as cache
+
     blobs = {f"{index:040x}": text for index, text in enumerate(texts)}
     tables = SymbolTables(blobs.__getitem__)
+    tables._mention_asks = cache._ASKS_BEFORE_INDEX - 4  # four names searched, then the index
     files = [(f"m{index}.py", blob_id) for index, blob_id in enumerate(blobs)]
     for name in names:
         assert tables.mentioning(name, files) == [(path, blob_id) for path, blob_id in files if name.encode() in blobs[blob_id]]
@@ -481,11 +484,14 @@ def test_the_blobs_mentioning_a_name_are_those_whose_bytes_hold_it(texts, names)
 def test_the_words_index_starts_over_past_its_bound(monkeypatch):
     import settle.parse.cache as cache
 
-    monkeypatch.setattr(cache, "_INDEXED_BLOBS", 3)
+    monkeypatch.setattr(cache, "_INDEXED_BLOBS", 5)
+    monkeypatch.setattr(cache, "_ASKS_BEFORE_INDEX", 2)
     blobs = {f"{index:040x}": f"def f{index}(): return g{index % 3}\n".encode() for index in range(8)}
     tables = cache.SymbolTables(blobs.__getitem__)
     files = [(f"m{index}.py", blob_id) for index, blob_id in enumerate(blobs)]
-    for name in ["x", "y", "z", "w", "g1", "f2", "return", "g"] * 2:
-        group = files[:2] if name.startswith("f") else files
+    counts = []
+    for name in ["x", "y", "z", "w", "g1", "f2", "return", "g", "f1", "d", "g2", "def"]:
+        group = files[:4] if name.startswith("f") or name.startswith("g") else files[4:] if name == "d" else files
         assert tables.mentioning(name, group) == [(p, b) for p, b in group if name.encode() in blobs[b]]
-        assert tables._blob_words.count <= len(files)
+        counts.append(tables._blob_words.count)
+    assert max(counts) <= 5 and 4 in counts  # eight blobs at once are searched; four fit, and start it over
