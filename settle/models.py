@@ -35,5 +35,6 @@ class _Verdict(Document):
     bases={document.Finding: _Finding, document.Verdict: _Verdict},
 ).values()
 
+
 def verdict_schema() -> dict:
     return Verdict.model_json_schema(by_alias=True)

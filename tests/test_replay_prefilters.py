@@ -348,7 +348,8 @@ def test_alternatives_split_only_at_the_top_level():
 
 # -- the fast forms of the added text and the whole-word test -----------------------------------
 
-from settle.diff.changes import _WORD_RUN, _whole_words, spelled_among, spells
+from settle.diff.changes import _whole_words, spelled_among, spells
+from settle.parse.cache import WORD_RUN
 from settle.repo import Hunk, LineRange
 
 _CONTINUING = frozenset((b"", b" ", b"\t", b")", b"]", b"}"))
@@ -403,7 +404,7 @@ def test_spells_is_the_whole_word_regex(names, pieces):
 def test_a_name_among_the_texts_words_is_a_name_it_spells(names, pieces):
     """Drift's byte test by the text's words, collected once, says what the byte search says."""
     data = b"".join(pieces)
-    words = frozenset(_WORD_RUN.findall(data))
+    words = frozenset(WORD_RUN.findall(data))
     assert spelled_among(names, words, lambda: data) == spells([name.encode() for name in names], data)
 
 

@@ -154,25 +154,30 @@ class FileChange:
         """Does the new text spell one of the names as a word? (Bytes: cheaper than its references.)
         Interference asks this of a file once per changed symbol: past a few asks, the text's
         words are collected once, and a name made of word bytes only is looked up among them."""
-        if self.change.new_id is None or self.change.new_kind is not EntryKind.FILE:
+        blob_id = self._new_blob
+        if blob_id is None:
             return False
         self._spell_asks += 1
         if self._spell_asks <= _ASKS_BEFORE_WORDS:  # asked a few times (most files): a byte search is cheaper
             return self.spells_bytes([name.encode() for name in names])
-        return spelled_among(names, self.words(), lambda: self._repository.blob(self.change.new_id))
+        return spelled_among(names, self.words(), lambda: self._repository.blob(blob_id))
 
     def spells_bytes(self, names: list[bytes]) -> bool:
         """`spells` of the names in the new text (False where there is no new file)."""
-        if self.change.new_id is None or self.change.new_kind is not EntryKind.FILE:
-            return False
-        return spells(names, self._repository.blob(self.change.new_id))
+        blob_id = self._new_blob
+        return blob_id is not None and spells(names, self._repository.blob(blob_id))
 
     def words(self) -> frozenset[bytes]:
         """The new text's words (its maximal runs of word bytes), collected once; none where there is no new file."""
         if self._words is None:
-            present = self.change.new_id is not None and self.change.new_kind is EntryKind.FILE
-            self._words = frozenset(_WORD_RUN.findall(self._repository.blob(self.change.new_id))) if present else frozenset()
+            blob_id = self._new_blob
+            self._words = frozenset(WORD_RUN.findall(self._repository.blob(blob_id))) if blob_id is not None else frozenset()
         return self._words
+
+    @property
+    def _new_blob(self) -> str | None:
+        """The new file's blob id; None where the tip has no file here (deleted, a link, a submodule)."""
+        return self.change.new_id if self.change.new_kind is EntryKind.FILE else None
 
     def new_code_references(self) -> tuple:
         """References on the tip that this side wrote: inside symbols it added or changed, or on changed lines.
@@ -198,7 +203,6 @@ def _inside(lines, span: tuple[int, int]) -> bool:
 
 
 _WORD_BYTE = [(byte < 128 and chr(byte).isalnum()) or chr(byte) in "_$" for byte in range(256)]  # as the regexes' [\\w$]
-_WORD_RUN = WORD_RUN  # of the bytes _WORD_BYTE calls word bytes
 _ASKS_BEFORE_WORDS = 4
 _PLACES_LOOKED_AT = 32  # substring places of one name checked one by one; past them, the regex
 
@@ -207,14 +211,18 @@ def spelled_among(names: Iterable[str], words: frozenset[bytes], data: Callable[
     """`spells` of the names, given the text's words (its maximal runs of word bytes): a name made of
     word bytes only is spelled as a whole word exactly when it is one of them; any other name is
     looked for in data() itself."""
-    odd = []
+    whole, odd = split_names(names)
+    return not words.isdisjoint(whole) or (bool(odd) and spells(odd, data()))
+
+
+def split_names(names: Iterable[str]) -> tuple[list[bytes], list[bytes]]:
+    """The names, encoded, as (those made of word bytes only, the others): a word-bytes name is
+    in a text exactly where one of the text's words holds it; for the others, the bytes decide."""
+    whole, odd = [], []
     for name in names:
         encoded = name.encode()
-        if _WORD_RUN.fullmatch(encoded) is None:
-            odd.append(encoded)  # no word run holds it whole: the byte search decides
-        elif encoded in words:
-            return True
-    return bool(odd) and spells(odd, data())
+        (whole if WORD_RUN.fullmatch(encoded) is not None else odd).append(encoded)
+    return whole, odd
 
 
 def spells(names: Iterable[bytes], data: bytes) -> bool:
@@ -290,14 +298,8 @@ class SideChanges:
         if self._spelling_asks <= _ASKS_BEFORE_WORDS:
             return [file for file in self._parsed_files if file.spells_any(names)]
         index = self._word_index
-        found: set[int] = set()
-        odd = []
-        for name in names:
-            encoded = name.encode()
-            if _WORD_RUN.fullmatch(encoded) is None:
-                odd.append(encoded)  # no word holds it whole: the byte search decides
-            else:
-                found.update(index.get(encoded, ()))
+        whole, odd = split_names(names)
+        found = {position for word in whole for position in index.get(word, ())}
         parsed = self._parsed_files
         if odd:
             found.update(position for position, file in enumerate(parsed)
