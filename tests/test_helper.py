@@ -99,8 +99,12 @@ def test_an_error_here_stops_the_helper_and_is_raised():
     def broken(item):
         raise RuntimeError("here")
 
+    def slow(item):
+        time.sleep(0.05)  # or a helper scheduled first could take every item before this process takes one
+        return b"%d" % item
+
     with pytest.raises(RuntimeError, match="here"):
-        share(list(range(300)), broken, lambda item: b"%d" % item, lambda record: None)
+        share(list(range(300)), broken, slow, lambda record: None)
     assert _no_children_left()
 
 
