@@ -7,6 +7,8 @@ import subprocess
 
 import pygit2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from settle.errors import NotARepositoryError, UnknownRefError
 from settle.repo import ChangeStatus, EntryKind, LineRange, Repository
@@ -176,3 +178,30 @@ def test_a_submodule_both_sides_moved_is_a_conflict_not_a_crash(settle, build):
     conflicts = [f for f in json.loads(result.stdout)["findings"] if f["kind"] == "text_conflict"]
     assert [f["path"] for f in conflicts] == ["vendor/dep"]
     assert conflicts[0]["message"] == "a and b both change the submodule vendor/dep; pick one version"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shape=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.booleans()), min_size=1, max_size=90),
+       pairs=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1, max_size=12))
+def test_merge_bases_are_libgit2s_on_any_history(tmp_path_factory, shape, pairs):
+    """The shortcut for a commit that is the other's ancestor (a few parents away) answers what
+    libgit2 answers, on histories with merges, criss-crosses and chains longer than it walks."""
+    path = tmp_path_factory.mktemp("dag")
+    handle = pygit2.init_repository(str(path), bare=True)
+    tree = handle.TreeBuilder().write()
+    signature = pygit2.Signature("t", "t@t", 1_700_000_000, 0)
+    commits = [handle.create_commit(None, signature, signature, "root", tree, [])]
+    chain = [commits[0]]
+    for index, (first, second, merge) in enumerate(shape):
+        parents = [commits[first % len(commits)]]
+        if merge and len(commits) > 1:
+            parents.append(commits[second % len(commits)])
+        commits.append(handle.create_commit(None, signature, signature, f"c{index}", tree, list(dict.fromkeys(parents))))
+    for _ in range(70):  # past the walk: libgit2 decides
+        chain.append(handle.create_commit(None, signature, signature, "chain", tree, [chain[-1]]))
+    commits += chain[1:]
+    repository = Repository.open(path)
+    for first, second in [*pairs, (len(commits) - 1, 0), (0, len(commits) - 1)]:
+        a, b = commits[first % len(commits)], commits[second % len(commits)]
+        expected = handle.merge_base(a, b)
+        assert repository.merge_base(str(a), str(b)) == (str(expected) if expected is not None else None)
