@@ -51,6 +51,23 @@ def _guarded(command: Callable) -> Callable:
     return run
 
 
+def _reads_git(command: Callable) -> Callable:
+    """A command that reads a repository's objects reads them as git does: libgit2 by default
+    hashes every object it inflates again to check its id, which git leaves to `git fsck`, and
+    that is about a tenth of reading a pack of deltas. Only the command's own process is set so:
+    the library leaves its host's libgit2 as it is. Here, not in `main`, so that the commands
+    that never touch git (`ledger log`, `schema`) do not import pygit2 for it."""
+
+    @wraps(command)
+    def run(*args, **kwargs):
+        from settle.repo import read_objects_as_git_does
+
+        read_objects_as_git_does()
+        return command(*args, **kwargs)
+
+    return run
+
+
 def _write(text: str, output: str | None) -> None:
     if output:
         try:
@@ -170,6 +187,7 @@ def cache_clear_command():
 @MAX_SIZE_OPTION
 @NO_CACHE_OPTION
 @_guarded
+@_reads_git
 def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str, output: str | None, max_file_size: int) -> None:
     """Print the symbol tables of a revision (every supported file, or the PATHs given).
 
@@ -203,6 +221,7 @@ def symbols(repo_path: str, rev: str, paths: tuple[str, ...], output_format: str
 @click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=600, show_default=True,
               help="Seconds each --verify run may take before it is killed and reported.")
 @_guarded
+@_reads_git
 def check(repo_path, base, candidates, claims, plan, branch_template, policy, output_format, output, strict, max_file_size,
           ledger_path, verify_command, verify_when, verify_timeout):
     """Settle CANDIDATE branches (default: HEAD) against the target; exit 0 merge, 1 reject."""
@@ -256,6 +275,7 @@ def plan():
 @LEDGER_OPTION
 @NO_CACHE_OPTION
 @_guarded
+@_reads_git
 def plan_lint(plan_path, repo_path, base, branch_template, output_format, output, ledger_path):
     """Refute a plan before work starts: cycles, unresolved claims, parallel tasks that collide."""
     from settle.bind.lint import lint_plan
@@ -279,6 +299,7 @@ def claims():
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @NO_CACHE_OPTION
 @_guarded
+@_reads_git
 def claims_infer(candidate, repo_path, base, output):
     """Print the smallest claims file that covers what CANDIDATE touched."""
     from settle.bind.infer import infer_claims
@@ -302,6 +323,7 @@ def claims_infer(candidate, repo_path, base, output):
               help="The interference pass: off; on the files the other passes parse anyway (parsed); or also "
                    "parsing the changed files only interference can need (wide: slower, sees more).")
 @_guarded
+@_reads_git
 def replay(repo_path, last, revision_range, jobs, output, syntax, max_file_size, ledger_path, interference):
     """Re-settle every merge commit: its parents are the sides. One JSON verdict per line, in history order."""
     from settle.errors import SettleError
@@ -463,6 +485,7 @@ def ledger_log(ledger_path, since, candidate, event_type, output_format):
               help="At most this many symbols or paths, the best ranked (0: all).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @_guarded
+@_reads_git
 def memory(candidate, ledger_path, repo_path, base, claims, plan, task, branch_template, symbols, paths, output_format,
            limit, output):
     """What earlier verdicts found on what an attempt touches: a brief for the next agent's prompt (md) or JSON."""
@@ -504,6 +527,7 @@ LEASE_FORMAT_OPTION = click.option("--format", "output_format", type=click.Choic
 @REPO_OPTION
 @LEASE_FORMAT_OPTION
 @_guarded
+@_reads_git
 def lease(patterns, holder, ttl, steal, ledger_path, repo_path, output_format):
     """Lease symbols or paths (claim patterns) for CANDIDATE; exit 1 when another holder has one of them."""
     from settle.ledger.agents import lease_command
@@ -521,6 +545,7 @@ def lease(patterns, holder, ttl, steal, ledger_path, repo_path, output_format):
 @REPO_OPTION
 @LEASE_FORMAT_OPTION
 @_guarded
+@_reads_git
 def release(patterns, holder, every, ledger_path, repo_path, output_format):
     """End leases: the holder's on the PATTERNs given, or all of them with --all."""
     from settle.ledger.agents import release_command
@@ -547,6 +572,7 @@ def leases(ledger_path, holder, output_format):
 @click.option("--ledger", type=click.Path(dir_okay=False), envvar="SETTLE_LEDGER",
               help="Ledger for the tools that take one (check, memory, lease, release, leases) when a call names none. [env: SETTLE_LEDGER]")
 @_guarded
+@_reads_git
 def serve(ledger):
     """Serve settle's commands as Model Context Protocol tools on stdio.
 
