@@ -33,17 +33,24 @@ ROLES = (
 
 @dataclass(frozen=True, eq=False)  # one per language, told apart by identity (its query subsets are a dict)
 class Grammar:
-    """A grammar and its queries. The full query is compiled on load (its patterns' roles come
-    from it); the others, each a subset of its patterns, on first use: a process that never asks
-    for one (most use two or three of them) does not compile it."""
+    """A grammar and its queries, each compiled on first use: a process that never asks for one
+    does not compile it (compiling Python's full query takes 16 ms, and a check that builds
+    tables without references never runs it). The patterns' roles come from the query's text,
+    split into patterns as tree-sitter splits it (`pattern_spans`)."""
 
     language: tree_sitter.Language
-    query: tree_sitter.Query
+    name: str  # the profile's, for the error a broken query file raises
+    source: str  # the full query: every pattern of the profile's query files
     roles: tuple[str, ...]  # role of each pattern, by pattern index
     definition_kinds: tuple[str | None, ...]  # the <kind> of @definition.<kind>, by pattern index
     symbol_roles: tuple[str, ...]
     symbol_kinds: tuple[str | None, ...]
     subsets: dict[str, str]  # name of a subset query (the properties below) → its patterns' text
+
+    @cached_property
+    def query(self) -> tree_sitter.Query:
+        """Every pattern: a table with its references."""
+        return self._compiled(self.source)
 
     @cached_property
     def outline(self) -> tree_sitter.Query:
@@ -70,7 +77,13 @@ class Grammar:
 
     def _subset(self, name: str) -> tree_sitter.Query | None:
         text = self.subsets.get(name)
-        return tree_sitter.Query(self.language, text) if text else None
+        return self._compiled(text) if text else None
+
+    def _compiled(self, text: str) -> tree_sitter.Query:
+        try:
+            return tree_sitter.Query(self.language, text)
+        except tree_sitter.QueryError as error:  # a broken query file is our bug, not the user's input
+            raise RuntimeError(f"query files of {self.name} do not compile: {error}") from error
 
     def parser(self) -> tree_sitter.Parser:
         return tree_sitter.Parser(self.language)
@@ -84,6 +97,8 @@ _LOADED: dict[str, Grammar] = {}
 _CAPTURE = re.compile(rb"@([\w.]+)")
 # Comments and string literals of the query language, which may contain "@".
 _COMMENT = re.compile(rb';[^\n]*|"(?:[^"\\]|\\.)*"')
+# A query's tokens: spacing, a comment, a string, a capture, a bracket, anything else up to one of those.
+_TOKEN = re.compile(rb'\s+|;[^\n]*|"(?:[^"\\]|\\.)*"|@[^\s()\[\]"@;]+|[()\[\]]|[^\s()\[\]";@]+')
 
 
 def query_source(profile: LanguageProfile) -> str:
@@ -105,18 +120,34 @@ def grammar_for(profile: LanguageProfile) -> Grammar:
     return grammar
 
 
+def pattern_spans(source: bytes) -> list[tuple[int, int]]:
+    """(start, end) bytes of each pattern of a query, in order, as tree-sitter numbers them and
+    reports them (`Query.start_byte_for_pattern`, `end_byte_for_pattern`): a pattern starts with
+    a bracket, a string or a wildcard at the top level (its quantifier and captures follow it)
+    and ends where the next one starts. Found without compiling the query."""
+    starts, depth = [], 0
+    for match in _TOKEN.finditer(source):
+        first = match.group()[:1]
+        if first.isspace() or first in (b";", b"@"):
+            continue
+        if depth == 0 and first not in (b")", b"]") and match.group() not in (b"?", b"*", b"+"):
+            starts.append(match.start())
+        if first in (b"(", b"["):
+            depth += 1
+        elif first in (b")", b"]"):
+            depth -= 1
+    return list(zip(starts, [*starts[1:], len(source)]))
+
+
 def _load(profile: LanguageProfile) -> Grammar:
     module = importlib.import_module(profile.grammar_module)
     language = tree_sitter.Language(getattr(module, profile.grammar_function)())
-    try:
-        query = tree_sitter.Query(language, query_source(profile))
-    except tree_sitter.QueryError as error:  # a broken query file is our bug, not the user's input
-        raise RuntimeError(f"query files of {profile.name} do not compile: {error}") from error
-    source = query_source(profile).encode("utf-8")
+    full = query_source(profile)
+    source = full.encode("utf-8")
     roles, kinds, placing, symbols = [], [], [], []
     by_role: dict[str, list[bytes]] = {role: [] for role in _REFERENCE_ROLES}
-    for pattern in range(query.pattern_count):
-        text = source[query.start_byte_for_pattern(pattern) : query.end_byte_for_pattern(pattern)]
+    for start, end in pattern_spans(source):
+        text = source[start:end]
         names = [name.decode() for name in _CAPTURE.findall(_COMMENT.sub(b"", text))]
         kind = next((name.split(".", 1)[1] for name in names if name.startswith("definition.")), None)
         role = "definition" if kind else next((role for role in ROLES if role in names), None)
@@ -132,5 +163,5 @@ def _load(profile: LanguageProfile) -> Grammar:
             by_role[role].append(text)
     subsets = {"outline": b"\n".join(placing), "symbols": b"\n".join(text for text, _, _ in symbols),
                **{role: b"\n".join(texts) for role, texts in by_role.items()}}
-    return Grammar(language, query, tuple(roles), tuple(kinds), tuple(role for _, role, _ in symbols),
+    return Grammar(language, profile.name, full, tuple(roles), tuple(kinds), tuple(role for _, role, _ in symbols),
                    tuple(kind for _, _, kind in symbols), {name: text.decode("utf-8") for name, text in subsets.items()})
