@@ -275,6 +275,18 @@ def test_the_sweep_removes_the_least_recently_used_entries(tmp_path):
     assert 3 in left and 19 in left and 0 not in left and 4 not in left
 
 
+def test_writing_ahead_leaves_the_entries_in_the_file_for_any_reader(tmp_path):
+    cache = DiskCache(tmp_path)
+    for number in range(30):
+        cache.store("tables", f"key{number}", "x" * 5000)
+    cache.write_ahead()  # what a command does while its helper finishes
+    with sqlite3.connect(cache.path) as other:
+        assert other.execute("SELECT count(*) FROM entries").fetchone()[0] == 30
+    cache.store("tables", "later", "y")
+    cache.close()
+    assert DiskCache(tmp_path).load("tables", "later") == "y" and DiskCache(tmp_path).load("tables", "key29") == "x" * 5000
+
+
 # -- the command -------------------------------------------------------------------------------
 
 

@@ -45,6 +45,32 @@ def test_an_item_the_helper_sends_nothing_for_is_not_sent():
     assert all(int(record) % 2 == 0 for record in sent_back)
 
 
+@pytest.mark.skipif(helpers_available() == 0, reason="one CPU: no helper is forked")
+def test_idle_work_runs_once_after_the_last_item_is_taken_while_the_helper_finishes():
+    events = []
+
+    def slow_there(item):
+        time.sleep(0.2)  # the helper's one item outlasts everything done here
+        return b"%d" % item
+
+    def here(item):
+        events.append(("here", item))
+        time.sleep(0.05)  # long enough for the helper to take the other item
+
+    share([0, 1], here, slow_there, lambda record: events.append(("sent", record)), idle=lambda: events.append(("idle",)))
+    assert events.count(("idle",)) == 1
+    assert events.index(("idle",)) > max(i for i, event in enumerate(events) if event[0] == "here")
+    assert events[-1][0] == "sent"  # what the helper sent after it is still adopted
+    assert _no_children_left()
+
+
+def test_without_a_helper_there_is_no_idle_work(monkeypatch):
+    monkeypatch.setenv("SETTLE_HELPERS", "0")
+    called = []
+    share(list(range(5)), lambda item: None, lambda item: b"", lambda record: None, idle=lambda: called.append(1))
+    assert called == []
+
+
 def test_with_helpers_turned_off_everything_is_done_here(monkeypatch):
     monkeypatch.setenv("SETTLE_HELPERS", "0")
     assert helpers_available() == 0
@@ -175,9 +201,9 @@ def test_a_search_of_blobs_held_in_memory_is_not_shared(build, monkeypatch):
     shared_sizes = []
     real_share = cache.share
 
-    def counting(items, *rest):
+    def counting(items, *rest, **options):
         shared_sizes.append(len(items))
-        return real_share(items, *rest)
+        return real_share(items, *rest, **options)
 
     monkeypatch.setattr(cache, "share", counting)
     repo = build(_wide_scenario())

@@ -235,7 +235,7 @@ class SymbolTables:
                 break  # more would push out the first before they are read: the rest is made when asked for
         if len(todo) < 2 or size < _SHARED_BYTES:
             return
-        share(todo, partial(self._make_all, names), partial(self._made_all, names), self._received_all)
+        share(todo, partial(self._make_all, names), partial(self._made_all, names), self._received_all, idle=self._write_ahead)
 
     def _size(self, blob_id: str) -> int:
         known = self._sizes.get(blob_id)
@@ -315,6 +315,12 @@ class SymbolTables:
         if self.disk is not None:
             self.disk.flush()
 
+    def _write_ahead(self) -> None:
+        """While the helper finishes: the disk entries made so far written (the command's end
+        would write them, with nothing else to do meanwhile)."""
+        if self.disk is not None:
+            self.disk.write_ahead()
+
     def mentioning(self, name: str, files: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """The (path, blob id) of `files` whose bytes contain the name: the byte search before a parse.
         With the disk cache, each blob's answer is kept (per name), so a repository searched before
@@ -356,7 +362,7 @@ class SymbolTables:
             if len(unread) >= _SHARED_SEARCH:
                 needle = name.encode()
                 share(unknown, partial(self._search_making, needle, known, names), partial(self._searched_made, needle, names),
-                      partial(self._received, known=known))
+                      partial(self._received, known=known), idle=self._write_ahead)
                 self._keep_mentions(name, known)
         found = self.mentioning(name, files)
         self.prepare(found, names)

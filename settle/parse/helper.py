@@ -46,12 +46,14 @@ def helpers_available() -> int:
 
 
 def share(items: Sequence, here: Callable[[object], None], there: Callable[[object], bytes | None],
-          adopt: Callable[[bytes], None]) -> None:
+          adopt: Callable[[bytes], None], idle: Callable[[], None] | None = None) -> None:
     """Do `here(item)` in this process and `there(item)` (bytes, or None for nothing to send) in a
     forked helper, the items shared out as each process gets free. What the helper sends is given
     to `adopt` as it comes, between the items done here: a record at a time, in no particular
-    order. Without a helper (none available, or the fork failed) every item is done here. An
-    exception of `here` propagates, after the helper is stopped."""
+    order. `idle`, when given, is called once when no item is left to take and the helper is still
+    at its last ones: work that would otherwise wait for this process to be free. Without a
+    helper (none available, or the fork failed) every item is done here. An exception of `here`
+    propagates, after the helper is stopped."""
     groups = [items[start::_GROUPS] for start in range(min(len(items), _GROUPS))]
     queue_out, queue_in = os.pipe()
     try:
@@ -84,6 +86,8 @@ def share(items: Sequence, here: Callable[[object], None], there: Callable[[obje
                     _adopt_complete(received, adopt)
         if pid is None:
             return
+        if idle is not None:
+            idle()
         os.set_blocking(results_out, True)
         while chunk := os.read(results_out, 1 << 20):
             received += chunk

@@ -267,6 +267,17 @@ class DiskCache:
             self._since_sweep = 0
             self.sweep()
 
+    def write_ahead(self) -> None:
+        """`flush`, and the write-ahead log folded into the file as far as no reader holds it back
+        (a passive checkpoint): what closing the database would do at the command's end, done
+        while the command waits for something else."""
+        self.flush()
+        if self.usable and not self.read_only and self._database is not None and self._opened_by == os.getpid():
+            try:
+                self._database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.DatabaseError:
+                pass  # busy or not in WAL mode: closing folds it in
+
     def _hook_exit(self) -> None:
         if not self._exit_hook:
             self._exit_hook = True
