@@ -52,8 +52,11 @@ def _opened(repo: Path, disk: DiskCache | None) -> Repository:
 
 
 def _rows(cache: Path) -> dict[str, list]:
-    """The git facts in the cache, by key: (kind, stored value)."""
-    with sqlite3.connect(next(cache.glob("*.sqlite"))) as database:
+    """The git facts in the cache, by key: (kind, stored value); none before anything is written."""
+    database = next(cache.glob("*.sqlite"), None)
+    if database is None:
+        return {}
+    with sqlite3.connect(database) as database:
         rows = database.execute("SELECT value FROM entries WHERE kind = 'git'").fetchall()
     return {entry[1]: entry[2] for entry in (json.loads(raw) for (raw,) in rows)}
 
@@ -75,6 +78,37 @@ def test_warm_answers_are_gits_and_come_from_the_cache(build, tmp_path):
     warm._tree_changes = lambda *pair: asked.append(pair)  # a warm run does not diff trees again
     warm._diff = lambda *pair: asked.append(pair)
     assert _answers(warm) == expected and not asked
+
+
+def test_the_hunks_a_parse_asks_for_stay_in_memory_until_a_diff_asks_for_them(build, tmp_path):
+    """A parse from an earlier version asks for pairs no later run asks for (`edit_hunks`): they are
+    git's hunks, but only written to the disk cache once `hunks` asks for the same pair."""
+    repo = build(HISTORY)
+    pairs = [(c.old_id, c.new_id) for c in _changed_files(_opened(repo, None))]
+    assert pairs
+    expected = {pair: _opened(repo, None).hunks(*pair) for pair in pairs}
+    repository = _opened(repo, DiskCache(tmp_path / "cache"))
+    assert {pair: repository.edit_hunks(*pair) for pair in pairs} == expected
+    repository._disk.flush()
+    assert not any(_fact_name(key) == "hunks" for key in _rows(tmp_path / "cache"))
+    asked = []
+    repository._diff = lambda *pair: asked.append(pair)  # the diffs are made already
+    assert repository.hunks(*pairs[0]) == expected[pairs[0]] and not asked
+    repository._disk.flush()
+    assert [key for key in _rows(tmp_path / "cache") if _fact_name(key) == "hunks"] == [f"{repository._facts}|hunks|{pairs[0][0]}|{pairs[0][1]}"]
+    assert repository.edit_hunks(*pairs[0]) == expected[pairs[0]] and not asked
+
+
+def _changed_files(repository: Repository) -> list:
+    """The changes of modified files over the history's merges (both sides' versions present)."""
+    found = {}
+    for merge in repository.merges(repository.resolve("HEAD")):
+        first, *others = repository.parents(merge)
+        for other in others:
+            base = repository.merge_base(first, other)
+            for tip in (first, other):
+                found.update(((c.old_id, c.new_id), c) for c in repository.changes(base, tip) if c.old_id and c.new_id)
+    return list(found.values())
 
 
 @pytest.mark.parametrize("bad", ["not json", "cut short", "another format", "wrong shape", "wrong types", "null"])

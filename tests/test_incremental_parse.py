@@ -112,6 +112,26 @@ def test_mismatched_hunks_mean_a_fresh_parse():
     assert str(tree.root_node) == str(grammar.parser().parse(texts["b"]).root_node)
 
 
+def test_the_latest_version_is_parsed_from_when_it_is_near_and_the_others_only_when_it_is_not():
+    """Each held version looked at costs a diff: the latest first, the others only when it
+    differs from the new version by more than a tenth of it."""
+    body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(40))
+    base, far = body, body.replace(b"return", b"yield")  # every function changed
+    near_far = far.replace(b"yield 3\n", b"yield 33\n")
+    near_base = base.replace(b"return 3\n", b"return 33\n")
+    grammar = grammar_for(profile_for_path("m.py"))
+    for versions, latest_only in (((base, far, near_far), True), ((base, far, near_base), False)):
+        blobs = _Blobs()
+        asked = []
+        trees = Trees(lambda old, new: asked.append(old) or blobs.hunks(old, new))
+        for version in versions[:-1]:
+            trees.parse(grammar, version, "m.py", blobs.add(version))
+        asked.clear()
+        tree = trees.parse(grammar, versions[-1], "m.py", blobs.add(versions[-1]))
+        assert asked == (["blob1"] if latest_only else ["blob1", "blob0"])
+        assert trees.incremental == 2 and str(tree.root_node) == str(grammar.parser().parse(versions[-1]).root_node)
+
+
 def _line_edits(draw, lines: list[bytes], pool: list[bytes]) -> list[bytes]:
     edited = list(lines)
     for _ in range(draw(st.integers(1, 6))):

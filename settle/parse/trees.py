@@ -19,6 +19,7 @@ from itertools import accumulate
 # trees of a few dozen recent files, around 100 MiB.
 TREE_SOURCE_BYTES = 4 * 1024 * 1024
 _VERSIONS_PER_PATH = 3  # a file's base and the tips of two sides
+_NEAR_ENOUGH = 10  # a version that differs by at most 1/10 of the file is parsed from without looking further
 
 
 class Trees:
@@ -61,11 +62,15 @@ class Trees:
 
     def _incremental(self, parser, source: bytes, lines: _Lines, path: str, blob_id: str):
         best = None
-        for held_blob in self._versions.get(path, ()):
+        # The latest version first: in a replay it is nearly always the nearest, and each one
+        # looked at costs a diff. The others are looked at when it differs by more than a tenth.
+        for held_blob in reversed(self._versions.get(path, ())):
             old_source, old_lines, old_tree = self._recent[(path, held_blob)]
             edits = edits_between(old_source, source, self._hunks(held_blob, blob_id), old_lines, lines)
             if edits is not None and (best is None or _edited_bytes(edits) < _edited_bytes(best[1])):
                 best = (old_tree, edits)
+            if best is not None and _edited_bytes(best[1]) * _NEAR_ENOUGH <= len(source):
+                break
         if best is None:
             return None
         tree = best[0].copy()  # held trees stay as they are: others may start from them
