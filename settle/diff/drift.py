@@ -439,9 +439,11 @@ def _resolve(merged, reference: Reference, table: SymbolTable, definition: Defin
         # unique in the merged tree and the using file can see the class's module at all
         # (`recorder.unregister()` in a file that never reaches PluginManager is someone else's);
         # a changed signature is otherwise at most a warning, a removal nothing.
-        same_named = merged.definitions_named(definition.name, profile.module_resolver)
+        # Only a file that sees the module needs the repository-wide search (its tables are built).
+        sees = _sees_module(table, path, profile)
+        same_named = merged.definitions_named(definition.name, profile.module_resolver) if sees else ()
         others = [d for d in same_named if d.id not in (definition.id, change.new.id if change.new else None)]
-        certain = not others and _sees_module(table, path, profile)
+        certain = sees and not others
         if change.kind is SymbolChangeKind.SIGNATURE_CHANGED:
             return _Resolution(certain, True)
         return _Resolution(True, True) if certain and not [d for d in same_named if d.id != definition.id] else None
