@@ -39,12 +39,12 @@ def module_source(index: int, variant: int = 0) -> str:
     lines = [f'"""Module {index}."""', "import os", ""]
     for number in range(6):
         lines += [f"def func_{index}_{number}(value, scale=1):", f"    result = value * scale + {number + variant}",
-                  f"    return os.path.join(str(result), 'x')", ""]
+                  "    return os.path.join(str(result), 'x')", ""]
     lines += [f"class Model{index}:", "    def __init__(self, name):", "        self.name = name", "",
               "    def describe(self, verbose=False):", f"        return self.name + '{variant}'", ""]
     if index > 0:
         lines += [f"from pkg.m{index - 1:04d} import func_{index - 1}_0", "",
-                  f"def uses_previous():", f"    return func_{index - 1}_0({index})", ""]
+                  "def uses_previous():", f"    return func_{index - 1}_0({index})", ""]
     return "\n".join(lines) + "\n"
 
 

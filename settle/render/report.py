@@ -290,7 +290,7 @@ def render_markdown(taxonomy: dict) -> str:
 def _held_markdown(held: dict | None) -> list[str]:
     if not held or not held["held"]:
         return []
-    lines = [f"## Held candidates", "", f"{held['held']} time(s) a candidate was held."]
+    lines = ["## Held candidates", "", f"{held['held']} time(s) a candidate was held."]
     for title, column, rows in (("Held most", "candidate", held["candidates"]), ("Held by", "kind / subkind", held["by_kind"]),
                                 ("Held on", "symbol", held["symbols"])):
         if rows:
