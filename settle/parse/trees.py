@@ -67,9 +67,12 @@ class Trees:
         for held_blob in reversed(self._versions.get(path, ())):
             old_source, old_lines, old_tree = self._recent[(path, held_blob)]
             edits = edits_between(old_source, source, self._hunks(held_blob, blob_id), old_lines, lines)
-            if edits is not None and (best is None or _edited_bytes(edits) < _edited_bytes(best[1])):
-                best = (old_tree, edits)
-            if best is not None and _edited_bytes(best[1]) * _NEAR_ENOUGH <= len(source):
+            if edits is None:
+                continue
+            edited = _edited_bytes(edits)
+            if best is None or edited < best[2]:
+                best = (old_tree, edits, edited)
+            if best[2] * _NEAR_ENOUGH <= len(source):
                 break
         if best is None:
             return None
