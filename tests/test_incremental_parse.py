@@ -132,6 +132,29 @@ def test_the_latest_version_is_parsed_from_when_it_is_near_and_the_others_only_w
         assert trees.incremental == 2 and str(tree.root_node) == str(grammar.parser().parse(versions[-1]).root_node)
 
 
+def test_over_budget_a_paths_older_versions_go_before_any_paths_latest():
+    """The next version of a file is nearly always parsed from its latest: under a tight
+    budget each path keeps its latest tree, and older versions are dropped first, however
+    recently they were parsed."""
+    grammar = grammar_for(profile_for_path("m.py"))
+    sources = {name: b"".join(b"def %s%d():\n    return %d\n\n" % (name.encode(), i, i) for i in range(20)) for name in "abc"}
+    blobs = _Blobs()
+    trees = Trees(blobs.hunks, budget=3 * len(sources["a"]) + 10)
+    latest = {}
+    for name in "abc":
+        latest[name] = blobs.add(sources[name])
+        trees.parse(grammar, sources[name], f"{name}.py", latest[name])
+    older = latest["c"]
+    latest["c"] = blobs.add(sources["c"].replace(b"return 3\n", b"return 33\n"))  # over the budget now
+    trees.parse(grammar, blobs.texts[latest["c"]], "c.py", latest["c"])
+    assert trees.incremental == 1
+    assert all((f"{name}.py", blob) in trees._recent for name, blob in latest.items())
+    assert ("c.py", older) not in trees._recent
+    for name in "ab":  # each later version starts from its path's latest tree
+        trees.parse(grammar, sources[name] + b"x = 1\n", f"{name}.py", blobs.add(sources[name] + b"x = 1\n"))
+    assert (trees.fresh, trees.incremental) == (3, 3)
+
+
 def _line_edits(draw, lines: list[bytes], pool: list[bytes]) -> list[bytes]:
     edited = list(lines)
     for _ in range(draw(st.integers(1, 6))):
