@@ -51,11 +51,11 @@ Parse = Callable[[Grammar, bytes], "tree_sitter.Tree"]
 
 _WHITESPACE = re.compile(rb"\s+")
 # After collapsing whitespace, a space survives only between two word characters
-# (`return x`), so `f(a, b)` and `f(a,b)` normalize alike. Marking the spaces that stay and
-# dropping the rest with bytes.replace is twice as fast as a regex removing the others (its
-# look-behind was tried at every space).
-_ESSENTIAL_SPACE = re.compile(rb"(?<=\w) (?=\w)")
-_KEPT_SPACE = b"\xfe"  # never in UTF-8 text: it stands for an essential space meanwhile
+# (`return x`), so `f(a, b)` and `f(a,b)` normalize alike. The pattern dropped is a space with
+# a non-word byte on either side; it starts with the space itself, a literal the regex engine
+# skips to. Lookarounds first tried at every byte cost twice as much, and marking the kept
+# spaces to drop the rest with bytes.replace 1.8 times as much.
+_SPARE_SPACE = re.compile(rb" (?:(?!\w)|(?<!\w ))")
 _TEXT_WHITESPACE = re.compile(r"\s+")
 _IDENTIFIER = rb"[A-Za-z_$][\w$]*"
 _HEAD = re.compile(r"[A-Za-z_$][\w$]*")
@@ -904,7 +904,7 @@ class _NormalizedTexts:
 
 def _without_spacing(text: bytes) -> bytes:
     """Text whose whitespace is single spaces, without the spaces that are not between two word bytes."""
-    return _ESSENTIAL_SPACE.sub(_KEPT_SPACE, text).replace(b" ", b"").replace(_KEPT_SPACE, b" ")
+    return _SPARE_SPACE.sub(b"", text)
 
 
 class _Enclosing:
