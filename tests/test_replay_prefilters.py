@@ -383,6 +383,15 @@ def test_the_added_text_on_byte_offsets_is_the_line_by_line_one(lines, trailing,
     assert reach.widened_hunks(data, hunks) == _widened_by_lines(data, hunks)
 
 
+@settings(max_examples=400, deadline=None)
+@given(lines=_LINES, window=st.integers(1, 64))
+def test_the_top_level_line_before_a_position_is_found_whatever_the_window(lines, window):
+    data = "\n".join(lines).encode()
+    tops = [match.start() for match in reach._TOP_LEVEL_LINE.finditer(data)]
+    for position in range(len(data) + 1):
+        assert reach._top_line_at_or_before(data, position, window) == max((top for top in tops if top <= position), default=0)
+
+
 _WORDS = st.sampled_from([b"get", b"x", b"", b"$el", b"_", b"name2", b"a.b", b"\xc3\xa9"])
 
 
