@@ -387,7 +387,7 @@ def test_the_added_text_on_byte_offsets_is_the_line_by_line_one(lines, trailing,
 @given(lines=_LINES, window=st.integers(1, 64))
 def test_the_top_level_line_before_a_position_is_found_whatever_the_window(lines, window):
     data = "\n".join(lines).encode()
-    tops = [match.start() for match in reach._TOP_LEVEL_LINE.finditer(data)]
+    tops = [match.start() for match in re.finditer(rb"^[^ \t)\]}\n]", data, re.MULTILINE)]
     for position in range(len(data) + 1):
         assert reach._top_line_at_or_before(data, position, window) == max((top for top in tops if top <= position), default=0)
 

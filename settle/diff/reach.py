@@ -111,9 +111,10 @@ def meets(other: tuple[PathChange, ...], repository: Repository, tables: SymbolT
 
 
 _IDENTIFIER = re.compile(rb"[A-Za-z_$][\w$]*")
-# A line that can start a top-level statement: not empty, and not starting with a blank or by
-# closing a bracket (that continues a statement).
-_TOP_LEVEL_LINE = re.compile(rb"^[^ \t)\]}\n]", re.MULTILINE)
+# The newline before a line that can start a top-level statement: one not empty, and not
+# starting with a blank or by closing a bracket (that continues a statement). The newline is a
+# literal the regex engine skips to; `^` in multiline mode was tried at every byte, four times slower.
+_BEFORE_TOP_LEVEL_LINE = re.compile(rb"\n[^ \t)\]}\n]")
 
 
 @_by_blob
@@ -168,8 +169,8 @@ def widened_hunks(data: bytes, hunks) -> bytes:
         low, high = hunk.new.start - 1, hunk.new.end - 1  # 0-based lines
         if high < low:  # lines only removed: the lines on both sides of the gap
             low, high = high, low
-        after = _TOP_LEVEL_LINE.search(data, starts[min(max(high, low, 0), last_line)] + 1)
-        pieces.append(data[_top_line_at_or_before(data, starts[min(max(low, 0), last_line)]) : after.start() - 1 if after else len(data)])
+        after = _BEFORE_TOP_LEVEL_LINE.search(data, starts[min(max(high, low, 0), last_line)])
+        pieces.append(data[_top_line_at_or_before(data, starts[min(max(low, 0), last_line)]) : after.start() if after else len(data)])
     return b"\n".join(pieces)
 
 
@@ -179,10 +180,10 @@ def _top_line_at_or_before(data: bytes, position: int, window: int = 4096) -> in
     while True:
         start = max(0, position - window)
         last = None
-        for last in _TOP_LEVEL_LINE.finditer(data, start, position + 1):  # `^` still needs a newline before
+        for last in _BEFORE_TOP_LEVEL_LINE.finditer(data, max(0, start - 1), position + 1):
             pass
         if last is not None:
-            return last.start()
+            return last.end() - 1
         if start == 0:
             return 0
         window *= 8
