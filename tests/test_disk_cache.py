@@ -96,6 +96,26 @@ def test_many_names_asked_at_once_are_the_full_tables_references_to_them(index, 
     assert tables.references_to(path, "blob0000", few) == tuple(r for r in full.references if r.name in set(few))
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(min_value=0, max_value=len(FILES) - 1))
+def test_whether_a_file_defines_a_name_is_the_same_from_its_names_its_disk_entry_and_its_table(index, tmp_path_factory):
+    path, source = FILES[index]
+    full = extract(source, path, profile_for_path(path))
+    defined = {d.name for d in full.definitions}
+    asked = sorted(defined | {r.name for r in full.references} | {"absent_name"})
+    directory = tmp_path_factory.mktemp("cache")
+    answers = []
+    for _ in range(2):  # worked out and stored, then read from the disk
+        tables = SymbolTables(_Blobs([(path, source)]).read, disk=DiskCache(directory))
+        answers.append({name for name in asked if tables.defines(path, "blob0000", name)})
+        tables.flush()
+    tables.get(path, "blob0000")  # held: the table answers
+    answers.append({name for name in asked if tables.defines(path, "blob0000", name)})
+    assert answers[0] == answers[1] >= defined
+    assert answers[2] == (defined if full.parsed else set())
+    assert "absent_name" not in answers[0]
+
+
 @given(spans=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)).map(lambda s: (s[0], s[0] + s[1])), max_size=12),
        position=st.integers(0, 100))
 def test_a_position_is_covered_where_a_span_holds_it(spans, position):

@@ -12,7 +12,7 @@ from conftest import FIXTURES, fixture_files
 from settle.diff import reach
 from settle import scenario as scenarios
 from settle.languages import profile_for_path
-from settle.parse.extract import definition_spans, extract
+from settle.parse.extract import definition_names, definition_spans, extract
 from settle.repo import Repository
 from settle.settlement import Session
 
@@ -33,6 +33,23 @@ def test_definition_spans_place_every_definition_the_full_extraction_finds(sourc
         assert spans is None
         return
     assert {(d.span.start_line, d.span.end_line) for d in table.definitions} <= set(spans)
+
+
+@pytest.mark.parametrize("source, path, data", FILES, ids=[f"{s}:{p}" for s, p, _ in FILES])
+def test_definition_names_hold_every_name_the_full_extraction_defines(source, path, data):
+    """`SymbolTables.defines` builds a table for a name only where these hold it."""
+    profile = profile_for_path(path)
+    table = extract(data, path, profile)
+    names = definition_names(data, profile)
+    if not table.parsed:
+        assert names is None
+        return
+    assert {d.name for d in table.definitions} <= names
+
+
+def test_a_name_a_file_only_calls_or_reads_is_not_among_its_definition_names():
+    data = b"import pytest\n\n@pytest.mark.parametrize('x', [1])\ndef test_it(x):\n    total = x.count(x)\n    return total\n"
+    assert definition_names(data, profile_for_path("t.py")) == {"test_it"}
 
 
 @pytest.mark.parametrize("source, path, data", FILES, ids=[f"{s}:{p}" for s, p, _ in FILES])

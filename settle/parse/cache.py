@@ -16,6 +16,7 @@ from settle.parse.helper import framed, records, share
 from settle.parse.extract import (
     DEFAULT_MAX_BYTES,
     classify_bytes,
+    definition_names,
     definition_spans,
     extract,
     extraction,
@@ -59,7 +60,8 @@ def _mentions_key(name: str) -> str:
 
 
 def _valid_fact(kind: str, stored: list) -> bool:
-    """A stored `_fact`: [None], or [lines] of syntax errors, or [[first, last], …] of definition spans."""
+    """A stored `_fact`: [None], or [lines] of syntax errors, or [[first, last], …] of definition
+    spans, or [names] of definitions."""
     if len(stored) != 1 or stored[0] is None:
         return len(stored) == 1
     value = stored[0]
@@ -67,6 +69,8 @@ def _valid_fact(kind: str, stored: list) -> bool:
         return False
     if kind == "syntax":
         return all(type(line) is int for line in value)
+    if kind == "names":
+        return all(isinstance(name, str) for name in value)
     return all(isinstance(span, list) and len(span) == 2 and type(span[0]) is int and type(span[1]) is int for span in value)
 
 
@@ -96,6 +100,7 @@ class SymbolTables:
         self._cached = 0
         self._tables: OrderedDict[tuple[str, str], SymbolTable] = OrderedDict()
         self._spans: OrderedDict[tuple[str, str], tuple[tuple[int, int], ...] | None] = OrderedDict()
+        self._names: OrderedDict[tuple[str, str], frozenset[str] | None] = OrderedDict()  # `defines`'s
         # References by name of tables whose whole reference list is not worked out.
         self._by_name: dict[tuple[str, str], dict[str, tuple[Reference, ...]]] = {}
         self._structures: OrderedDict[tuple[str, str], object] = OrderedDict()
@@ -464,6 +469,27 @@ class SymbolTables:
             self._spans.popitem(last=False)
         return spans
 
+    def defines(self, path: str, blob_id: str, name: str) -> bool:
+        """Whether the blob's table may have a definition of that name: from the table when it is
+        held, else from the names its definitions-only query captures (`definition_names`), which
+        cost a fraction of the table. A file that only spells a method's name, calling it, is then
+        never built for the question."""
+        key = (blob_id, path)
+        table = self._tables.get(key)
+        if table is not None:
+            return table.parsed and any(d.name == name for d in table.definitions)
+        if key in self._names:
+            self._names.move_to_end(key)
+        else:
+            profile = profile_for_path(path)
+            self._names[key] = self._fact(
+                "names", path, blob_id,
+                lambda data: definition_names(data, profile, self._max_bytes, self._parse(path, blob_id))) if profile else None
+            if len(self._names) > _CACHED_SPANS:
+                self._names.popitem(last=False)
+        names = self._names[key]
+        return names is not None and name in names
+
     # -- building, holding, the disk -----------------------------------------------------------
 
     def _build(self, key: tuple[str, str], profile: LanguageProfile | None, references: bool, save: bool = True) -> SymbolTable:
@@ -512,16 +538,19 @@ class SymbolTables:
         object.__setattr__(table, "load_references", load)
 
     def _fact(self, kind: str, path: str, blob_id: str, compute):
-        """A blob's syntax error lines or definition spans (tuples of ints, or None), through the disk
-        cache (`blob_fact`): the cheap parses replay makes instead of tables, kept like tables are."""
+        """A blob's syntax error lines, definition spans or definition names (tuples of ints, a set of
+        strings, or None), through the disk cache (`blob_fact`): the cheap parses replay makes
+        instead of tables, kept like tables are."""
 
         def listed(data: bytes) -> list:
             value = compute(data)
-            return [None if value is None else [list(item) if isinstance(item, tuple) else item for item in value]]
+            return [None if value is None else [list(item) if isinstance(item, tuple) else item for item in (sorted(value) if isinstance(value, frozenset) else value)]]
 
         value = self.blob_fact(kind, path, blob_id, listed, partial(_valid_fact, kind))[0]
         if value is None:
             return None
+        if kind == "names":
+            return frozenset(value)
         return tuple(value) if kind == "syntax" else tuple((first, last) for first, last in value)
 
     def blob(self, blob_id: str) -> bytes:

@@ -810,6 +810,22 @@ def definition_spans(source: bytes, profile: LanguageProfile, max_bytes: int = D
     return tuple(sorted(spans))
 
 
+def definition_names(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES,
+                     parse: Parse | None = None) -> frozenset[str] | None:
+    """The names the file's definition patterns capture, from a parse and the definitions-only
+    query: every name its table's definitions have (and maybe a few more), for a fraction of
+    the table's cost. None when the bytes are not parseable text."""
+    import tree_sitter
+
+    if classify_bytes(source, max_bytes) is not TableStatus.PARSED:
+        return None
+    grammar = grammar_for(profile)
+    tree = (parse or _fresh)(grammar, source)
+    return frozenset(source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+                     for _, captures in tree_sitter.QueryCursor(grammar.outline).matches(tree.root_node)
+                     for node in captures.get("name", ()))
+
+
 def syntax_errors_only(source: bytes, profile: LanguageProfile, max_bytes: int = DEFAULT_MAX_BYTES,
                        parse: Parse | None = None) -> tuple[int, ...] | None:
     """Syntax error lines from a parse alone (no extraction); None when the bytes are not parseable text."""
