@@ -153,6 +153,26 @@ def test_over_budget_a_paths_older_versions_go_before_any_paths_latest():
     for name in "ab":  # each later version starts from its path's latest tree
         trees.parse(grammar, sources[name] + b"x = 1\n", f"{name}.py", blobs.add(sources[name] + b"x = 1\n"))
     assert (trees.fresh, trees.incremental) == (3, 3)
+    assert set(trees._older) == {key for key in trees._recent if trees._versions[key[0]][-1] != key[1]}
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 3)), max_size=30), budget=st.integers(0, 400))
+def test_held_trees_keep_their_books_whatever_is_parsed_under_any_budget(steps, budget):
+    """Whatever order versions come in: the bytes held are the held sources', within the budget
+    (one tree aside), and the versions first in line to go are exactly those not their path's latest."""
+    grammar = grammar_for(profile_for_path("m.py"))
+    blobs = _Blobs()
+    ids = {}
+    trees = Trees(blobs.hunks, budget=budget)
+    for name, version in steps:
+        data = b"".join(b"def %s%d():\n    return %d\n" % (name.encode(), i, i + version) for i in range(3))
+        blob = ids.setdefault(data, blobs.add(data))
+        trees.parse(grammar, data, f"{name}.py", blob)
+        assert trees._held == sum(len(held[0]) for held in trees._recent.values())
+        assert trees._held <= budget or len(trees._recent) == 1
+        assert set(trees._older) == {key for key in trees._recent if trees._versions[key[0]][-1] != key[1]}
+        assert all(len(versions) <= 3 for versions in trees._versions.values())
 
 
 def _line_edits(draw, lines: list[bytes], pool: list[bytes]) -> list[bytes]:

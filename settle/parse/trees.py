@@ -34,6 +34,11 @@ class Trees:
         # (path, blob) → (source, its line starts, tree)
         self._recent: OrderedDict[tuple[str, str], tuple[bytes, _Lines, object]] = OrderedDict()
         self._versions: dict[str, list[str]] = {}  # path → its held blobs, oldest first
+        # The held versions that are not their path's latest, least recently used first: the first
+        # to go over the budget (the next version of a file is nearly always parsed from its
+        # latest, and a path with none held is parsed afresh; plain least-recent eviction left
+        # pytest's replay parsing half its seen paths afresh).
+        self._older: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._parsers: dict[int, object] = {}
         self.fresh = 0
         self.incremental = 0
@@ -49,6 +54,8 @@ class Trees:
         held = self._recent.get((path, blob_id))
         if held is not None:
             self._recent.move_to_end((path, blob_id))
+            if (path, blob_id) in self._older:
+                self._older.move_to_end((path, blob_id))
             return held[2]
         lines = _Lines(source)  # kept for the edits to later versions
         tree = self._incremental(parser, source, lines, path, blob_id)
@@ -86,23 +93,22 @@ class Trees:
         versions = self._versions.setdefault(path, [])
         if len(versions) >= _VERSIONS_PER_PATH:
             self._drop(path, versions[0])
+        if versions:
+            self._older[(path, versions[-1])] = None  # just parsed from, as likely as not
         self._recent[(path, blob_id)] = (source, lines, tree)
         versions.append(blob_id)
         self._held += len(source)
         while self._held > self._budget and len(self._recent) > 1:
-            self._drop(*self._victim())
-
-    def _victim(self) -> tuple[str, str]:
-        # A path's older versions go before any path's latest: the next version of a file is
-        # nearly always parsed from its latest, and a path with none held is parsed afresh.
-        # Plain least-recent eviction left pytest's replay parsing half its seen paths afresh.
-        return next((key for key in self._recent if self._versions[key[0]][-1] != key[1]), None) or next(iter(self._recent))
+            self._drop(*(next(iter(self._older), None) or next(iter(self._recent))))
 
     def _drop(self, path: str, blob_id: str) -> None:
         self._held -= len(self._recent.pop((path, blob_id))[0])
+        self._older.pop((path, blob_id), None)
         versions = self._versions[path]
         versions.remove(blob_id)
-        if not versions:
+        if versions:
+            self._older.pop((path, versions[-1]), None)  # the latest now
+        else:
             del self._versions[path]
 
 
