@@ -11,7 +11,7 @@ from conftest import FIXTURES, fixture_files
 from settle.languages import profile_for_path
 from settle.parse.extract import extract, syntax_error_lines
 from settle.parse.grammar import grammar_for
-from settle.parse.trees import Trees, edits_between
+from settle.parse.trees import Trees, edits_between, trimmed_edit
 from settle.repo import Repository, line_hunks
 from settle.settlement import Session
 
@@ -102,19 +102,50 @@ def test_edits_that_do_not_match_the_bytes_are_refused():
     assert edits_between(old, new, ()) is None
 
 
-def test_mismatched_hunks_mean_a_fresh_parse():
-    texts = {"a": b"def f():\n    return 1\n", "b": b"def f():\n    return 2\n", "c": b"x = 1\n"}
-    trees = Trees(lambda old, new: line_hunks(texts[old], texts["c"]))  # the wrong diff
+def test_a_near_change_is_parsed_from_the_common_start_and_end_without_a_diff():
+    body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(40))
+    changed = body.replace(b"return 7\n", b"return 70\n")
+    asked = []
+    trees = Trees(lambda old, new: asked.append((old, new)) or line_hunks(body, changed))
     grammar = grammar_for(profile_for_path("m.py"))
-    trees.parse(grammar, texts["a"], "m.py", "a")
-    tree = trees.parse(grammar, texts["b"], "m.py", "b")
-    assert (trees.fresh, trees.incremental) == (2, 0)
-    assert str(tree.root_node) == str(grammar.parser().parse(texts["b"]).root_node)
+    trees.parse(grammar, body, "m.py", "a")
+    tree = trees.parse(grammar, changed, "m.py", "b")
+    assert (trees.fresh, trees.incremental, asked) == (1, 1, [])
+    assert str(tree.root_node) == str(grammar.parser().parse(changed).root_node)
+
+
+def test_hunks_that_do_not_match_the_bytes_leave_the_one_edit_from_start_to_end():
+    """Changes far apart make the common start and end most of the file, so the line diff is
+    asked for; a wrong one is refused, and the one edit still gives what a fresh parse gives."""
+    body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(40))
+    changed = body.replace(b"return 1\n", b"return 10\n").replace(b"return 38\n", b"return 380\n")
+    asked = []
+    trees = Trees(lambda old, new: asked.append((old, new)) or line_hunks(body, b"x = 1\n"))  # the wrong diff
+    grammar = grammar_for(profile_for_path("m.py"))
+    trees.parse(grammar, body, "m.py", "a")
+    tree = trees.parse(grammar, changed, "m.py", "b")
+    assert (trees.fresh, trees.incremental, asked) == (1, 1, [("a", "b")])
+    assert str(tree.root_node) == str(grammar.parser().parse(changed).root_node)
+
+
+@given(old=st.binary(max_size=40), new=st.binary(max_size=40), shared=st.binary(max_size=300), tail=st.binary(max_size=300))
+def test_the_one_edit_spans_exactly_what_lies_between_the_common_start_and_end(old, new, shared, tail):
+    old, new = shared + old + tail, shared + new + tail
+    start, old_end, new_end, start_point, old_end_point, new_end_point = trimmed_edit(old, new)
+    assert old[:start] == new[:start] and old[old_end:] == new[new_end:]
+    assert start <= old_end and start <= new_end
+    # Nothing more alike: the edit can't start later or end sooner.
+    assert start == min(len(old), len(new)) or old[start] != new[start] or start == old_end or start == new_end
+    assert old_end == start or new_end == start or old[old_end - 1] != new[new_end - 1]
+    for text, offset, point in ((old, start, start_point), (old, old_end, old_end_point), (new, new_end, new_end_point)):
+        lines = text[:offset].split(b"\n")
+        assert point == (len(lines) - 1, len(lines[-1]))
 
 
 def test_the_latest_version_is_parsed_from_when_it_is_near_and_the_others_only_when_it_is_not():
-    """Each held version looked at costs a diff: the latest first, the others only when it
-    differs from the new version by more than a tenth of it."""
+    """The latest first, the others only when it differs from the new version by more than a
+    tenth of it; a version's line diff is asked for only when its one edit from common start
+    to common end is that large."""
     body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(40))
     base, far = body, body.replace(b"return", b"yield")  # every function changed
     near_far = far.replace(b"yield 3\n", b"yield 33\n")
@@ -128,7 +159,7 @@ def test_the_latest_version_is_parsed_from_when_it_is_near_and_the_others_only_w
             trees.parse(grammar, version, "m.py", blobs.add(version))
         asked.clear()
         tree = trees.parse(grammar, versions[-1], "m.py", blobs.add(versions[-1]))
-        assert asked == (["blob1"] if latest_only else ["blob1", "blob0"])
+        assert asked == ([] if latest_only else ["blob1"])
         assert trees.incremental == 2 and str(tree.root_node) == str(grammar.parser().parse(versions[-1]).root_node)
 
 
