@@ -440,3 +440,44 @@ def test_eight_processes_making_a_fresh_cache_at_once_keep_every_entry(tmp_path)
     assert [out.strip() for out, _ in outputs] == ["True"] * 8 and all(err == "" for _, err in outputs)
     cache = DiskCache(root)
     assert cache.totals()[0] == 8 and all(cache.load("tables", f"key{number}") == "value" for number in range(8))
+
+
+def test_after_many_misses_the_entries_present_are_read_once_and_answer_alike(tmp_path, monkeypatch):
+    """A cold run's misses are answered from the digests the database holds, read once: what
+    was there, what this process writes and (once the snapshot is read again) what another
+    process wrote are all still found; what is in none of them is a miss."""
+    from settle.parse import store
+
+    first = DiskCache(tmp_path)
+    first.store("tables", "before", ["old"])
+    first.flush()
+    cache = DiskCache(tmp_path)
+    for number in range(store._MISSES_BEFORE_SNAPSHOT + 10):
+        assert cache.load("tables", f"absent {number}") is None
+    assert cache._present is not None and len(cache._present) == 1
+    assert cache.load("tables", "before") == ["old"] and cache.holds("tables", "before")
+    cache.store("tables", "mine", ["new"])
+    assert cache.load("tables", "mine") == ["new"]  # pending
+    cache.flush()
+    assert cache.load("tables", "mine") == ["new"] and cache.holds("tables", "mine")
+    other = DiskCache(tmp_path)
+    other.store("tables", "theirs", ["other"])
+    other.flush()
+    monkeypatch.setattr(store, "_SNAPSHOT_SECONDS", 0.0)  # read again at the next question
+    assert cache.load("tables", "theirs") == ["other"]
+    assert cache.load("tables", "absent 0") is None and not cache.holds("tables", "absent 1")
+
+
+def test_a_large_database_is_asked_entry_by_entry(tmp_path, monkeypatch):
+    from settle.parse import store
+
+    monkeypatch.setattr(store, "_SNAPSHOT_ENTRIES", 3)
+    writer = DiskCache(tmp_path)
+    for number in range(5):
+        writer.store("tables", f"entry {number}", [number])
+    writer.flush()
+    cache = DiskCache(tmp_path)
+    for number in range(store._MISSES_BEFORE_SNAPSHOT + 10):
+        assert cache.load("tables", f"absent {number}") is None
+    assert cache._present is None and cache._too_many
+    assert [cache.load("tables", f"entry {number}") for number in range(5)] == [[n] for n in range(5)]

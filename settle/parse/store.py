@@ -47,6 +47,12 @@ _SWEEP_AFTER_BYTES = 64 * 1024 * 1024  # written by one process: sweep then, wha
 _PENDING = 64  # entries written in one transaction (a transaction costs about as much as a row)
 _PENDING_BYTES = 4 * 1024 * 1024
 _USED_GRAIN = 60  # seconds: a hit rewrites its entry's last use no more often (reads stay reads)
+# Past this many misses a process reads which entries there are, once, and answers the next
+# misses from memory: a cold run asks for thousands of entries the database has none of (each
+# SELECT about 10 us; 7,000 of them in pytest's replay), a warm one for few it lacks.
+_MISSES_BEFORE_SNAPSHOT = 256
+_SNAPSHOT_ENTRIES = 50_000  # a larger database is asked entry by entry, as before
+_SNAPSHOT_SECONDS = 30.0  # then read again: other processes' entries written since count too
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _WARNED_INSIDE: set[Path] = set()
@@ -98,6 +104,12 @@ class DiskCache:
         self._exit_hook = False
         self._pending: dict[bytes, tuple[str, bytes]] = {}  # digest -> (kind, JSON): stored, not yet written
         self._pending_bytes = 0
+        self._misses = 0
+        # The digests the database held when last read (and those written since), or None;
+        # what is not among them is a miss without a query (`_surely_absent`).
+        self._present: set[bytes] | None = None
+        self._present_at = 0.0
+        self._too_many = False  # past _SNAPSHOT_ENTRIES: not read again by this process
 
     @classmethod
     def default(cls, avoid: tuple[str, ...] = ()) -> DiskCache | None:
@@ -203,9 +215,12 @@ class DiskCache:
         pending = self._pending.get(digest)
         if pending is not None:
             return decode_entry(pending[1], key)
+        if self._surely_absent(digest):
+            return None
         found = self._run("SELECT value, used FROM entries WHERE digest = ?", (digest,), create=False)
         row = found.fetchone() if found is not None else None
         if row is None:
+            self._misses += 1
             return None
         raw, used = row
         value = decode_entry(raw, key)
@@ -219,8 +234,30 @@ class DiskCache:
         digest = self._digest(kind, key)
         if digest in self._pending:
             return True
+        if self._surely_absent(digest):
+            return False
         found = self._run("SELECT 1 FROM entries WHERE digest = ?", (digest,), create=False)
-        return found is not None and found.fetchone() is not None
+        if found is None or found.fetchone() is None:
+            self._misses += 1
+            return False
+        return True
+
+    def _surely_absent(self, digest: bytes) -> bool:
+        """Not in the database, as far as the digests it held when last read say (read again every
+        _SNAPSHOT_SECONDS). An entry another process wrote since is a miss: worked out again."""
+        if self._too_many or self._misses < _MISSES_BEFORE_SNAPSHOT:
+            return False
+        if self._present is None or time.monotonic() - self._present_at > _SNAPSHOT_SECONDS:
+            self._present = None
+            counted = self._run("SELECT count(*) FROM entries", create=False)
+            if counted is None or counted.fetchone()[0] > _SNAPSHOT_ENTRIES:
+                self._too_many = counted is not None
+                return False
+            listed = self._run("SELECT digest FROM entries", create=False)
+            if listed is None:
+                return False
+            self._present, self._present_at = {row[0] for row in listed}, time.monotonic()
+        return digest not in self._present
 
     def store(self, kind: str, key: str, value) -> None:
         """Kept to be written with the next few (one transaction writes them all: `flush`, which a
@@ -260,6 +297,8 @@ class DiskCache:
         except sqlite3.DatabaseError as error:
             self._failed(database, error)
             return
+        if self._present is not None:
+            self._present.update(row[0] for row in rows)
         written = sum(row[3] for row in rows)
         self.written += written
         self._since_sweep += written
@@ -336,6 +375,7 @@ class DiskCache:
         """Remove every entry: (entries, bytes) removed. Only settle's own files are touched."""
         self._pending.clear()
         self._pending_bytes = 0
+        self._present = None
         entries, size = self.totals()
         legacy = _remove_legacy(self.root)
         self._run("DELETE FROM entries", create=False)
