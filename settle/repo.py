@@ -170,7 +170,6 @@ class Repository:
         self._blobs: OrderedDict[str, tuple[bytes, pygit2.Blob | None]] = OrderedDict()
         self._blob_bytes = 0
         self._hunks: dict[tuple[str | None, str | None], tuple[Hunk, ...]] = {}
-        self._unkept_hunks: set[tuple[str | None, str | None]] = set()  # computed by edit_hunks, not on disk
         self._merges: dict[tuple[str, str], _Merge] = {}
         self._started: dict[tuple[str, str], subprocess.Popen] = {}  # git merges running ahead (`start_merges`)
         self._changes: OrderedDict[tuple[str, str], tuple[PathChange, ...]] = OrderedDict()
@@ -560,32 +559,12 @@ class Repository:
         """Changed line ranges between two blobs (None for a side that lacks the file)."""
         key = (old_id, new_id)
         found = self._hunks.get(key)
-        if found is None or key in self._unkept_hunks:
-            self._unkept_hunks.discard(key)
-            compute = (lambda: found) if found is not None else (lambda: self._diff(old_id, new_id))
-            found = self._remember_hunks(key, self._from_disk("hunks", f"{old_id}|{new_id}", compute, _dump_hunks, _load_hunks))
-        return found
-
-    def edit_hunks(self, old_id: str, new_id: str) -> tuple[Hunk, ...]:
-        """`hunks`, kept in memory only until `hunks` asks for the same pair: what a parse from an
-        earlier version of a file asks for (settle.parse.trees). Replay parses a file from
-        whichever version it last parsed, a pair no later run asks for, so writing those to the
-        disk cache made two thirds of its diff entries, for nothing."""
-        key = (old_id, new_id)
-        found = self._hunks.get(key)
         if found is None:
-            found = self._remember_hunks(key, self._diff(old_id, new_id))
-            self._unkept_hunks.add(key)
+            found = self._hunks[key] = self._from_disk("hunks", f"{old_id}|{new_id}", lambda: self._diff(old_id, new_id),
+                                                       _dump_hunks, _load_hunks)
+            if len(self._hunks) > _CACHED_DIFFS:
+                del self._hunks[next(iter(self._hunks))]  # a diff is asked for by neighbouring stages
         return found
-
-    def _remember_hunks(self, key: tuple[str | None, str | None], hunks: tuple[Hunk, ...]) -> tuple[Hunk, ...]:
-        self._hunks.pop(key, None)  # the newest now, whatever it was
-        self._hunks[key] = hunks
-        if len(self._hunks) > _CACHED_DIFFS:
-            oldest = next(iter(self._hunks))  # a diff is asked for by neighbouring stages
-            del self._hunks[oldest]
-            self._unkept_hunks.discard(oldest)
-        return hunks
 
     def _diff(self, old_id: str | None, new_id: str | None) -> tuple[Hunk, ...]:
         # Held blob objects: looking them up again would inflate them again, and libgit2

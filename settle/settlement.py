@@ -49,7 +49,7 @@ class Session:
         repository = Repository.open(repo_path)
         disk = DiskCache.default(avoid=repository_places(repository))
         repository.remember_in(disk)
-        return cls(repository, SymbolTables(repository.blob, max_file_size, hunks=repository.edit_hunks, disk=disk,
+        return cls(repository, SymbolTables(repository.blob, max_file_size, incremental=True, disk=disk,
                                             share_builds=share_builds, blob_size=repository.blob_size,
                                             blob_held=repository.holds_blob))
 

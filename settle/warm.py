@@ -81,7 +81,7 @@ class WarmRepositories:
         warm = self._held.get(key)
         if warm is None:
             repository = WarmRepository.open(repo_path)
-            tables = SymbolTables(repository.blob, max_file_size, hunks=repository.edit_hunks)
+            tables = SymbolTables(repository.blob, max_file_size, incremental=True)
             warm = self._held[key] = Session(repository, tables)
             while len(self._held) > self.capacity:
                 self._held.popitem(last=False)

@@ -80,27 +80,6 @@ def test_warm_answers_are_gits_and_come_from_the_cache(build, tmp_path):
     assert _answers(warm) == expected and not asked
 
 
-def test_the_hunks_a_parse_asks_for_stay_in_memory_until_a_diff_asks_for_them(build, tmp_path):
-    """A parse from an earlier version asks for pairs no later run asks for (`edit_hunks`): they are
-    git's hunks, but only written to the disk cache once `hunks` asks for the same pair."""
-    repo = build(HISTORY)
-    answers = _answers(_opened(repo, None))
-    expected = {tuple(key.split()[1:]): hunks for key, hunks in answers.items()
-                if key.startswith("hunks ") and "None" not in key.split()}  # files both versions have
-    pairs = list(expected)
-    assert pairs
-    repository = _opened(repo, DiskCache(tmp_path / "cache"))
-    assert {pair: repository.edit_hunks(*pair) for pair in pairs} == expected
-    repository._disk.flush()
-    assert not any(_fact_name(key) == "hunks" for key in _rows(tmp_path / "cache"))
-    asked = []
-    repository._diff = lambda *pair: asked.append(pair)  # the diffs are made already
-    assert repository.hunks(*pairs[0]) == expected[pairs[0]] and not asked
-    repository._disk.flush()
-    assert [key for key in _rows(tmp_path / "cache") if _fact_name(key) == "hunks"] == [f"{repository._facts}|hunks|{pairs[0][0]}|{pairs[0][1]}"]
-    assert repository.edit_hunks(*pairs[0]) == expected[pairs[0]] and not asked
-
-
 @pytest.mark.parametrize("bad", ["not json", "cut short", "another format", "wrong shape", "wrong types", "null"])
 def test_a_bad_fact_is_ignored_and_rewritten(build, tmp_path, bad):
     repo = build(HISTORY)

@@ -11,8 +11,9 @@ from conftest import FIXTURES, fixture_files
 from settle.languages import profile_for_path
 from settle.parse.extract import extract, syntax_error_lines
 from settle.parse.grammar import grammar_for
-from settle.parse.trees import Trees, edits_between, trimmed_edit
-from settle.repo import Repository, line_hunks
+from settle.parse import trees as trees_module
+from settle.parse.trees import Trees, edits_between
+from settle.repo import Repository
 from settle.settlement import Session
 
 
@@ -30,7 +31,7 @@ SOURCES = sorted({(path, data) for (_, path), versions in VERSIONS.items() for d
 
 
 class _Blobs:
-    """Texts by made-up blob id, and git's line diff between them."""
+    """Texts by made-up blob id."""
 
     def __init__(self):
         self.texts: dict[str, bytes] = {}
@@ -40,15 +41,12 @@ class _Blobs:
         self.texts[blob] = data
         return blob
 
-    def hunks(self, old: str, new: str):
-        return line_hunks(self.texts[old], self.texts[new])
-
 
 def _parse_after(path: str, *versions: bytes):
     """The last version's tree and table from Trees that parsed the versions before it, in
     order, and how many incremental parses the last version took (0: parsed afresh)."""
     blobs = _Blobs()
-    trees = Trees(blobs.hunks)
+    trees = Trees()
     grammar = grammar_for(profile_for_path(path))
     for version in versions[:-1]:
         trees.parse(grammar, version, path, blobs.add(version))
@@ -86,7 +84,7 @@ def test_a_version_parsed_from_another_is_what_a_fresh_parse_gives(key, old, new
 def test_the_held_tree_is_not_changed_by_parsing_from_it():
     (_, path), old, new = next(p for p in PAIRS if p[0][1].endswith(".py"))
     blobs = _Blobs()
-    trees = Trees(blobs.hunks)
+    trees = Trees()
     grammar = grammar_for(profile_for_path(path))
     held = trees.parse(grammar, old, path, blobs.add(old))
     before = str(held.root_node), held.root_node.end_byte
@@ -95,71 +93,86 @@ def test_the_held_tree_is_not_changed_by_parsing_from_it():
     assert trees.parse(grammar, old, path, "blob0") is held  # a version already held is not parsed again
 
 
-def test_edits_that_do_not_match_the_bytes_are_refused():
-    old, new = b"a = 1\nb = 2\nc = 3\n", b"a = 1\nb = 20\nc = 3\n"
-    assert edits_between(old, new, line_hunks(old, new)) is not None
-    assert edits_between(old, new, line_hunks(old, b"a = 1\nb = 2\nc = 30\n")) is None
-    assert edits_between(old, new, ()) is None
+def _applied(old: bytes, new: bytes, edits: list[tuple]) -> bytes:
+    """old with each edit's stretch replaced by new's text there; asserts the points are where
+    the offsets are (an edit's offsets and points are old ones: tree-sitter takes them from the end)."""
+    pieces, unchanged_from, shift = [], 0, 0  # shift: how far new's text runs ahead of old's
+    for start, old_end, new_end, start_point, old_end_point, new_end_point in edits:
+        inserted = new[start + shift : new_end + shift]
+        for offset, point in ((start, start_point), (old_end, old_end_point)):
+            lines = old[:offset].split(b"\n")
+            assert point == (len(lines) - 1, len(lines[-1]))
+        lines = (old[:start] + inserted).split(b"\n")
+        assert new_end_point == (len(lines) - 1, len(lines[-1]))
+        pieces += [old[unchanged_from:start], inserted]
+        unchanged_from, shift = old_end, shift + new_end - old_end
+    return b"".join(pieces) + old[unchanged_from:]
 
 
-def test_a_near_change_is_parsed_from_the_common_start_and_end_without_a_diff():
-    body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(40))
-    changed = body.replace(b"return 7\n", b"return 70\n")
-    asked = []
-    trees = Trees(lambda old, new: asked.append((old, new)) or line_hunks(body, changed))
+_LINES = st.sampled_from([b"def f():\n", b"    return 1\n", b"\n", b"x = 1\n", b"class A:\n", b"    pass\n", b"# note\n",
+                          b"import os\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=st.lists(_LINES | st.binary(max_size=60), max_size=80), data=st.data())
+def test_the_edits_turn_the_old_text_into_the_new_one_exactly(old, data):
+    """Whatever the two texts: the edits are in order, apart, and applied to the old text
+    (from the end, as tree-sitter is given them) they give the new one, points included."""
+    changed = list(old)
+    for _ in range(data.draw(st.integers(0, 8))):
+        at = data.draw(st.integers(0, len(changed)))
+        changed[at:at + data.draw(st.integers(0, 3))] = data.draw(st.lists(_LINES | st.binary(max_size=60), max_size=3))
+    old, new = b"".join(old), b"".join(changed)
+    edits = edits_between(old, new)
+    assert all(first[1] < second[0] for first, second in zip(edits, edits[1:]))  # in order, never touching
+    assert all(start <= old_end and start <= new_end for start, old_end, new_end, *_ in edits)
+    assert _applied(old, new, edits) == new
+    assert (edits == []) == (old == new)
+
+
+def test_changes_far_apart_are_edits_of_their_own():
+    """Two changes at either end of a file are two small edits, not one spanning the file:
+    tree-sitter re-lexes all an edit spans."""
+    body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(200))
+    changed = body.replace(b"return 1\n", b"return 10\n").replace(b"return 180\n", b"return 1800\n")
+    edits = edits_between(body, changed)
+    assert len(edits) == 2 and all(max(old_end, new_end) - start < 10 for start, old_end, new_end, *_ in edits)
+    assert _applied(body, changed, edits) == changed
+    trees = Trees()
     grammar = grammar_for(profile_for_path("m.py"))
     trees.parse(grammar, body, "m.py", "a")
     tree = trees.parse(grammar, changed, "m.py", "b")
-    assert (trees.fresh, trees.incremental, asked) == (1, 1, [])
+    assert (trees.fresh, trees.incremental) == (1, 1)
     assert str(tree.root_node) == str(grammar.parser().parse(changed).root_node)
 
 
-def test_hunks_that_do_not_match_the_bytes_leave_the_one_edit_from_start_to_end():
-    """Changes far apart make the common start and end most of the file, so the line diff is
-    asked for; a wrong one is refused, and the one edit still gives what a fresh parse gives."""
-    body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(40))
-    changed = body.replace(b"return 1\n", b"return 10\n").replace(b"return 38\n", b"return 380\n")
-    asked = []
-    trees = Trees(lambda old, new: asked.append((old, new)) or line_hunks(body, b"x = 1\n"))  # the wrong diff
-    grammar = grammar_for(profile_for_path("m.py"))
-    trees.parse(grammar, body, "m.py", "a")
-    tree = trees.parse(grammar, changed, "m.py", "b")
-    assert (trees.fresh, trees.incremental, asked) == (1, 1, [("a", "b")])
-    assert str(tree.root_node) == str(grammar.parser().parse(changed).root_node)
+def test_a_text_that_repeats_itself_still_gets_exact_edits():
+    """A piece found more than once is no place to split at; the edits stay exact."""
+    block = b"def f():\n    return 1\n\n" * 40
+    for old, new in ((block, block.replace(b"return 1", b"return 2", 3)), (block, block[:300] + block),
+                     (block + b"tail\n", b"head\n" + block), (block, b""), (b"", block)):
+        assert _applied(old, new, edits_between(old, new)) == new
 
 
-@given(old=st.binary(max_size=40), new=st.binary(max_size=40), shared=st.binary(max_size=300), tail=st.binary(max_size=300))
-def test_the_one_edit_spans_exactly_what_lies_between_the_common_start_and_end(old, new, shared, tail):
-    old, new = shared + old + tail, shared + new + tail
-    start, old_end, new_end, start_point, old_end_point, new_end_point = trimmed_edit(old, new)
-    assert old[:start] == new[:start] and old[old_end:] == new[new_end:]
-    assert start <= old_end and start <= new_end
-    # Nothing more alike: the edit can't start later or end sooner.
-    assert start == min(len(old), len(new)) or old[start] != new[start] or start == old_end or start == new_end
-    assert old_end == start or new_end == start or old[old_end - 1] != new[new_end - 1]
-    for text, offset, point in ((old, start, start_point), (old, old_end, old_end_point), (new, new_end, new_end_point)):
-        lines = text[:offset].split(b"\n")
-        assert point == (len(lines) - 1, len(lines[-1]))
-
-
-def test_the_latest_version_is_parsed_from_when_it_is_near_and_the_others_only_when_it_is_not():
+def test_the_latest_version_is_parsed_from_when_it_is_near_and_the_others_only_when_it_is_not(monkeypatch):
     """The latest first, the others only when it differs from the new version by more than a
-    tenth of it; a version's line diff is asked for only when its one edit from common start
-    to common end is that large."""
+    tenth of it."""
     body = b"".join(b"def f%d():\n    return %d\n\n" % (i, i) for i in range(40))
     base, far = body, body.replace(b"return", b"yield")  # every function changed
     near_far = far.replace(b"yield 3\n", b"yield 33\n")
     near_base = base.replace(b"return 3\n", b"return 33\n")
     grammar = grammar_for(profile_for_path("m.py"))
+    asked = []
+    edits = trees_module.edits_between
+    monkeypatch.setattr(trees_module, "edits_between", lambda old, new: asked.append(old) or edits(old, new))
     for versions, latest_only in (((base, far, near_far), True), ((base, far, near_base), False)):
         blobs = _Blobs()
-        asked = []
-        trees = Trees(lambda old, new: asked.append(old) or blobs.hunks(old, new))
+        trees = Trees()
         for version in versions[:-1]:
             trees.parse(grammar, version, "m.py", blobs.add(version))
         asked.clear()
         tree = trees.parse(grammar, versions[-1], "m.py", blobs.add(versions[-1]))
-        assert asked == ([] if latest_only else ["blob1"])
+        assert asked == ([far] if latest_only else [far, base])
         assert trees.incremental == 2 and str(tree.root_node) == str(grammar.parser().parse(versions[-1]).root_node)
 
 
@@ -170,7 +183,7 @@ def test_over_budget_a_paths_older_versions_go_before_any_paths_latest():
     grammar = grammar_for(profile_for_path("m.py"))
     sources = {name: b"".join(b"def %s%d():\n    return %d\n\n" % (name.encode(), i, i) for i in range(20)) for name in "abc"}
     blobs = _Blobs()
-    trees = Trees(blobs.hunks, budget=3 * len(sources["a"]) + 10)
+    trees = Trees(budget=3 * len(sources["a"]) + 10)
     latest = {}
     for name in "abc":
         latest[name] = blobs.add(sources[name])
@@ -195,7 +208,7 @@ def test_held_trees_keep_their_books_whatever_is_parsed_under_any_budget(steps, 
     grammar = grammar_for(profile_for_path("m.py"))
     blobs = _Blobs()
     ids = {}
-    trees = Trees(blobs.hunks, budget=budget)
+    trees = Trees(budget=budget)
     for name, version in steps:
         data = b"".join(b"def %s%d():\n    return %d\n" % (name.encode(), i, i + version) for i in range(3))
         blob = ids.setdefault(data, blobs.add(data))
@@ -246,7 +259,7 @@ def test_replay_verdicts_are_the_same_with_and_without_incremental_parsing(build
     history = str(build(FIXTURES / "replay" / "history.toml"))
     incremental = Session.open(history)
     repository = Repository.open(history)
-    fresh = Session(repository, SymbolTables(repository.blob))  # no diff: every version parsed afresh
+    fresh = Session(repository, SymbolTables(repository.blob))  # not incremental: every version parsed afresh
     for merge in merge_commits(incremental.repository):
         assert settle_merge(incremental, merge).to_json() == settle_merge(fresh, merge).to_json()
     assert incremental.tables.trees.incremental > 0 and fresh.tables.trees.incremental == 0

@@ -76,7 +76,7 @@ class _Reader:
         repository = _repository(repo)
         disk = DiskCache.default(avoid=repository_places(repository))
         repository.remember_in(disk)
-        return cls(repository, SymbolTables(repository.blob, DEFAULT_MAX_BYTES, hunks=repository.edit_hunks, disk=disk))
+        return cls(repository, SymbolTables(repository.blob, DEFAULT_MAX_BYTES, incremental=True, disk=disk))
 
 
 def _one_query(candidate, claims, plan, task, symbols, paths) -> None:

@@ -80,21 +80,21 @@ def _sort_key(reference: Reference) -> tuple:
 
 class SymbolTables:
     """Parses on demand; the key includes the path because symbol ids do. The least recently
-    used tables are dropped once the sources they were built from pass `cache_bytes`. With
-    `hunks(old_blob, new_blob)` (the line diff of two blobs), a new version of a file is
-    parsed from the tree of a recent one (see settle.parse.trees). With `disk`, tables are
+    used tables are dropped once the sources they were built from pass `cache_bytes`. When
+    `incremental`, a new version of a file is parsed from the tree of a recent one (see
+    settle.parse.trees). With `disk`, tables are
     read from and written to the disk cache: definitions always, references once worked out
     (all of them, or those of the names `references_to` was asked for)."""
 
     def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
-                 cache_bytes: int = CACHE_SOURCE_BYTES, hunks: Callable[[str, str], Sequence] | None = None,
+                 cache_bytes: int = CACHE_SOURCE_BYTES, incremental: bool = False,
                  disk: DiskCache | None = None, share_builds: bool = False,
                  blob_size: Callable[[str], int | None] | None = None, blob_held: Callable[[str], bool] | None = None):
         self._read_blob = read_blob
         self._blob_size = blob_size  # a blob's size without reading it: what `prepare` weighs
         self._blob_held = blob_held  # whether reading a blob is a memory lookup: a search of those isn't shared
         self.share_builds = share_builds  # `prepare` may fork a helper (settle.parse.helper)
-        self.trees = Trees(hunks)
+        self.trees = Trees(incremental)
         self._max_bytes = max_bytes
         self._cache_bytes = cache_bytes
         self._cached = 0
