@@ -137,15 +137,23 @@ def edits_between(old: bytes, new: bytes) -> list[tuple]:
         pending.append((old_at, old_end, new_at, new_end, depth + 1))
         pending.append((old_start, old_at, new_start, new_at, depth + 1))
     edits = []
-    row = counted = 0  # rows counted once through the old text, not from its start per point
+    # Points found in one pass through the old text, not from its start per point (a minified
+    # file of one long line would be searched back to its start for every edit).
+    row = counted = line_start = 0
+
+    def point(offset: int) -> tuple[int, int]:
+        nonlocal row, counted, line_start
+        row += old.count(b"\n", counted, offset)
+        last = old.rfind(b"\n", counted, offset)
+        if last >= 0:
+            line_start = last + 1
+        counted = offset
+        return row, offset - line_start
+
     for old_start, old_end, new_start, new_end in parts:
-        row += old.count(b"\n", counted, old_start)
-        start_point = (row, old_start - old.rfind(b"\n", 0, old_start) - 1)
-        row += old.count(b"\n", old_start, old_end)
-        counted = old_end
-        old_end_point = (row, old_end - old.rfind(b"\n", 0, old_end) - 1)
+        start_point = point(old_start)
         edits.append((old_start, old_end, old_start + new_end - new_start,
-                      start_point, old_end_point, _shifted(start_point, new[new_start:new_end])))
+                      start_point, point(old_end), _shifted(start_point, new[new_start:new_end])))
     return edits
 
 
