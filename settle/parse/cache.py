@@ -82,9 +82,9 @@ class SymbolTables:
     """Parses on demand; the key includes the path because symbol ids do. The least recently
     used tables are dropped once the sources they were built from pass `cache_bytes`. When
     `incremental`, a new version of a file is parsed from the tree of a recent one (see
-    settle.parse.trees). With `disk`, tables are
-    read from and written to the disk cache: definitions always, references once worked out
-    (all of them, or those of the names `references_to` was asked for)."""
+    settle.parse.trees). With `disk`, tables are read from and written to the disk cache:
+    definitions always, references once worked out (all of them, or those of the names
+    `references_to` was asked for)."""
 
     def __init__(self, read_blob: Callable[[str], bytes], max_bytes: int = DEFAULT_MAX_BYTES,
                  cache_bytes: int = CACHE_SOURCE_BYTES, incremental: bool = False,
