@@ -26,11 +26,11 @@ _DEEPEST_SPLIT = 16
 
 
 class Trees:
-    """Recent trees by path. Unless `incremental`, nothing is held: every parse is fresh
+    """Recent trees by path. Unless `hold`, nothing is held: every parse is fresh
     (`settle symbols` reads each blob once)."""
 
-    def __init__(self, incremental: bool = True, budget: int = TREE_SOURCE_BYTES):
-        self._holds = incremental
+    def __init__(self, hold: bool = True, budget: int = TREE_SOURCE_BYTES):
+        self._holds = hold
         self._budget = budget
         self._held = 0
         self._recent: OrderedDict[tuple[str, str], tuple[bytes, object]] = OrderedDict()  # (path, blob) → (source, tree)
