@@ -295,6 +295,43 @@ def test_the_sweep_removes_the_least_recently_used_entries(tmp_path):
     assert 3 in left and 19 in left and 0 not in left and 4 not in left
 
 
+def _plans(database: Path) -> list[str]:
+    """How SQLite reads the rows for the sweep and for `totals` (EXPLAIN QUERY PLAN)."""
+    with sqlite3.connect(database) as other:
+        return [" ".join(str(part) for part in row[3:]) for statement in
+                ("SELECT count(*), total(size) FROM entries", "SELECT digest, size FROM entries ORDER BY used, digest")
+                for row in other.execute(f"EXPLAIN QUERY PLAN {statement}")]
+
+
+def test_the_sweep_and_the_totals_read_an_index_not_the_values(tmp_path):
+    cache = DiskCache(tmp_path)
+    cache.store("tables", "key", "x" * 20_000)  # a value over several pages
+    cache.flush()
+    assert _plans(cache.path) == ["SCAN entries USING COVERING INDEX entries_lru"] * 2
+    entries, size = cache.totals()
+    assert entries == 1 and size > 20_000
+
+
+def test_an_earlier_settles_cache_file_gets_the_sweeps_index_and_keeps_its_entries(tmp_path):
+    cache = DiskCache(tmp_path, limit=10_000)
+    for number in range(20):
+        cache.store("tables", f"key{number}", "x" * 1000)
+    cache.close()
+    with sqlite3.connect(cache.path) as earlier:  # the index the file had before
+        earlier.execute("DROP INDEX entries_lru")
+        earlier.execute("CREATE INDEX entries_used ON entries (used)")
+    for number in range(20):
+        _Entry(cache, "tables", f"key{number}").use_at(1_000_000 + number)
+    reopened = DiskCache(tmp_path, limit=10_000)
+    assert reopened.load("tables", "key3") == "x" * 1000
+    assert _plans(cache.path) == ["SCAN entries USING COVERING INDEX entries_lru"] * 2
+    with sqlite3.connect(cache.path) as other:
+        assert {name for (name,) in other.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")} == {"entries_lru"}
+    reopened.sweep()
+    left = {number for number in range(20) if _Entry(cache, "tables", f"key{number}").exists()}
+    assert 3 in left and 19 in left and 0 not in left and reopened.totals()[1] <= 9_000
+
+
 def test_writing_ahead_leaves_the_entries_in_the_file_for_any_reader(tmp_path):
     cache = DiskCache(tmp_path)
     for number in range(30):
