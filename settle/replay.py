@@ -178,36 +178,61 @@ def replay_lines(repo: str, merges: list[str], jobs: int, max_file_size: int, sy
 
 
 class Segments:
-    """Which merge each worker replays next. History is cut into stretches of at most
-    `longest_stretch` merges; a worker goes forward through one, then takes the next
-    stretch nobody has started, and once none is left, the back half of the longest
-    stretch still in progress. Neighbouring merges share most blobs, so a worker that
-    stays in one stretch finds them in its caches (handing out merges round-robin costs a
-    third more work in all); stretches are bounded so that lines, which come out in
-    history order, keep flowing on long replays."""
+    """Which merge each worker replays next. History is cut into blocks of at most
+    `longest_block` merges, and a block is replayed from both ends at once: one worker goes
+    forward from its first merge, another back from its last, until they meet. Neighbouring
+    merges share most blobs, so a worker that moves one merge at a time finds them in its
+    caches (handing out merges round-robin costs a third more work in all), while each place a
+    worker starts at costs it a cold start: its first merges read and parse afresh what they
+    need. Two ends per block make two cold starts a block, and the two workers finish it
+    together instead of one waiting on the other's last stretch. A free worker takes the free
+    end of the earliest block that has one; when every block left has both taken, it takes the
+    back half of the block with the most merges left, going forward from its middle. Blocks are
+    bounded so that lines, which come out in history order, keep flowing on long replays."""
 
-    longest_stretch = 100
-    least_taken = 8  # a worker starting on a new stretch re-reads and re-parses what its first merges need
+    longest_block = 500
+    least_taken = 8  # a worker starting cold on fewer merges than this costs more than it saves
 
     def __init__(self, count: int, workers: int):
-        size = max(1, min(-(-count // workers), self.longest_stretch))
-        self._unstarted = [[start, min(start + size, count)] for start in range(count - 1 - (count - 1) % size, -1, -size)]
-        self._left = [[0, 0] for _ in range(workers)]  # each worker's [next, end)
+        size = max(1, min(count, self.longest_block))
+        # Each block: [next at the front, end (exclusive) at the back, front worker, back worker].
+        self._blocks = [[start, min(start + size, count), None, None] for start in range(0, count, size)]
+        self._place: dict[int, tuple[list, bool]] = {}  # worker -> (its block, whether it goes forward)
 
     def next_for(self, worker: int) -> int | None:
-        stretch = self._left[worker]
-        if stretch[0] >= stretch[1]:
-            if self._unstarted:
-                stretch[:] = self._unstarted.pop()  # the earliest: lines come out in history order
-            else:
-                longest = max(self._left, key=lambda other: other[1] - other[0])
-                if longest[1] - longest[0] < 2 * self.least_taken:
-                    return None  # too little left to be worth starting cold on
-                middle = (longest[0] + longest[1] + 1) // 2
-                stretch[:] = [middle, longest[1]]
-                longest[1] = middle
-        stretch[0] += 1
-        return stretch[0] - 1
+        place = self._place.get(worker)
+        if place is None or place[0][0] >= place[0][1]:
+            if place is not None:
+                place[0][2 if place[1] else 3] = None
+            place = self._place[worker] = self._start(worker)
+            if place is None:
+                del self._place[worker]
+                return None
+        block, forward = place
+        if forward:
+            block[0] += 1
+            return block[0] - 1
+        block[1] -= 1
+        return block[1]
+
+    def _start(self, worker: int) -> tuple[list, bool] | None:
+        left = [block for block in self._blocks if block[0] < block[1]]
+        for block in left:  # the earliest first: lines come out in history order
+            for end, forward in ((2, True), (3, False)):
+                if block[end] is None:
+                    block[end] = worker
+                    return block, forward
+        if not left:
+            return None
+        longest = max(left, key=lambda block: block[1] - block[0])
+        if longest[1] - longest[0] < 2 * self.least_taken:
+            return None
+        middle = (longest[0] + longest[1] + 1) // 2
+        back = [middle, longest[1], worker, longest[3]]
+        self._blocks.insert(self._blocks.index(longest) + 1, back)
+        self._place[longest[3]] = (back, False)
+        longest[1], longest[3] = middle, None
+        return back, True
 
 
 def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, options: tuple[bool, str],

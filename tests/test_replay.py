@@ -62,20 +62,22 @@ def test_replay_finds_the_same_text_conflicts_as_git_merge_tree(settle, history)
 def test_jobs_do_not_change_the_output(settle, history):
     serial = settle("replay", repo=history).stdout
     assert settle("replay", "--jobs", "2", repo=history).stdout == serial
-    assert settle("replay", "--jobs", "4", repo=history).stdout == serial  # more workers than stretches: one gets none
+    assert settle("replay", "--jobs", "4", repo=history).stdout == serial  # more workers than block ends: two get none
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 120), st.integers(1, 5), st.integers(1, 30), st.randoms(use_true_random=False))
-def test_segments_hand_out_every_merge_once_each_worker_going_forward(count, workers, longest, random):
-    """Whatever order workers finish in: each merge is handed out once, and a worker moves forward
-    through history except when it starts a stretch or takes over the back half of another's."""
+def test_segments_hand_out_every_merge_once_each_worker_moving_a_merge_at_a_time(count, workers, longest, random):
+    """Whatever order workers finish in: each merge is handed out once; a worker moves to the
+    neighbouring merge (forward or back) except when it starts at a block's end or takes over
+    half of another's; and a worker is sent away only when little is left."""
     from settle.replay import Segments
 
-    segments = type("Short", (Segments,), {"longest_stretch": longest})(count, workers)
+    segments = type("Short", (Segments,), {"longest_block": longest})(count, workers)
     handed: list[int] = []
     jumps = 0
     last: dict[int, int] = {}
+    left_when_refused = None
     working = {worker: index for worker in range(workers) if (index := segments.next_for(worker)) is not None}
     last.update(working)
     handed.extend(working.values())
@@ -84,15 +86,28 @@ def test_segments_hand_out_every_merge_once_each_worker_going_forward(count, wor
         del working[worker]
         index = segments.next_for(worker)
         if index is None:
+            if left_when_refused is None:
+                left_when_refused = count - len(handed)
             continue
-        jumps += index != last[worker] + 1
+        jumps += abs(index - last[worker]) != 1
         last[worker] = index
         working[worker] = index
         handed.append(index)
     assert sorted(handed) == list(range(count))
-    size = max(1, min(-(-count // workers), longest))
-    takeovers = max(0, count - 1).bit_length() * workers  # each halves what is left of a stretch
-    assert jumps <= -(-count // size) + takeovers
+    blocks = -(-count // max(1, min(count, longest)))
+    takeovers = max(0, count - 1).bit_length() * workers  # each halves what is left of a block
+    assert jumps <= 2 * blocks + takeovers
+    if left_when_refused is not None:
+        assert left_when_refused < workers * 2 * Segments.least_taken
+
+
+def test_two_workers_replay_a_block_from_both_ends_and_meet():
+    from settle.replay import Segments
+
+    segments = Segments(10, 2)
+    order = [(worker, segments.next_for(worker)) for worker in (0, 1, 0, 1, 1, 1, 0, 0, 1, 0)]
+    assert order == [(0, 0), (1, 9), (0, 1), (1, 8), (1, 7), (1, 6), (0, 2), (0, 3), (1, 5), (0, 4)]
+    assert segments.next_for(1) is None and segments.next_for(0) is None
 
 
 def test_a_failing_merge_fails_the_replay_as_it_would_serially(history):
@@ -100,9 +115,9 @@ def test_a_failing_merge_fails_the_replay_as_it_would_serially(history):
     from settle.repo import Repository
 
     real = merge_commits(Repository.open(str(history)))
-    # No such commits. With two workers the second one starts its stretch on the later
-    # one and fails first; the replay must still give every line before the earlier one
-    # and then fail on it, as a serial run does.
+    # No such commits. With two workers the second one starts from the far end and fails
+    # on the later one first; the replay must still give every line before the earlier
+    # one and then fail on it, as a serial run does.
     merges = real[:4] + ["0" * 40] + real[4:5] + ["1" * 40] + real[5:]
 
     def run(jobs: int):
