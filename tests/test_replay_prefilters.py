@@ -349,6 +349,43 @@ def _assert_fast_form_agrees(data: bytes) -> None:
             compiled = re.compile((f"({source})" if groups else source).encode(), re.MULTILINE)
             assert [_without_newline(m) for m in reach.line_matches(source, data, groups)] == [
                 _without_newline(m) for m in compiled.findall(data)], source
+        # The profiles write their runs possessive (`[ \t]*+`) for speed: they must mean what the
+        # plain runs mean.
+        plain = _POSSESSIVE.sub("", source)
+        assert re.findall(source.encode(), data, re.MULTILINE) == re.findall(plain.encode(), data, re.MULTILINE), source
+
+
+_POSSESSIVE = re.compile(r"(?<=[*+?}])\+")  # the `+` that makes the run before it possessive
+
+# Python's header pattern as its three forms read, each from the line's start (the profile reads
+# the indentation once, before them): both must find the same headers with the same groups.
+_PYTHON_HEADERS_ONE_BY_ONE = (
+    r"^(?:[ \t]*@[^\n]*\n)*[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)[ \t]*"
+    r"(?:\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?(?:[ \t]*->[^:\n]*)?"
+    r"|^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=(?!=)"
+    r"|^[ \t]*(\w+)[ \t]*:[ \t]*[^=\s][^=\n]*$"
+)
+_PYTHON_PIECES = st.sampled_from(["def", "class", "async", "@", "@decorator(x)", "x", "name", "(", ")", "((", "))", "=",
+                                  "==", ":", "->", "int", " ", "    ", "\t", ",", "\\", "é", "return"])
+_PYTHON_TEXTS = st.lists(st.lists(_PYTHON_PIECES, max_size=8).map("".join), max_size=12).map("\n".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_PYTHON_TEXTS)
+def test_pythons_header_pattern_finds_what_its_three_forms_find(text):
+    _assert_python_headers_agree(text.encode())
+
+
+@pytest.mark.parametrize("source, path, data", [f for f in FILES if f[1].endswith(".py")],
+                         ids=[f"{s}:{p}" for s, p, _ in FILES if p.endswith(".py")])
+def test_pythons_header_pattern_finds_what_its_three_forms_find_on_every_fixture_file(source, path, data):
+    _assert_python_headers_agree(data)
+
+
+def _assert_python_headers_agree(data: bytes) -> None:
+    profile = next(p for p in PROFILES if p.name == "python")
+    assert (re.findall(f"({profile.header_lines})".encode(), data, re.MULTILINE)
+            == re.findall(f"({_PYTHON_HEADERS_ONE_BY_ONE})".encode(), data, re.MULTILINE))
 
 
 def _without_newline(match):
