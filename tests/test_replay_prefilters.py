@@ -437,6 +437,18 @@ def test_the_added_text_on_byte_offsets_is_the_line_by_line_one(lines, trailing,
     assert reach.widened_hunks(data, hunks) == _widened_by_lines(data, hunks)
 
 
+@settings(max_examples=300, deadline=None)
+@given(lengths=st.lists(st.integers(0, 3000), max_size=400), trailing=st.booleans(),
+       asked=st.lists(st.integers(0, 420), max_size=20))
+def test_line_starts_are_found_whatever_the_order_asked_and_the_lengths_of_lines(lengths, trailing, asked):
+    data = b"\n".join(b"x" * length for length in lengths) + (b"\n" if trailing else b"")
+    pieces = data.split(b"\n")
+    starts = [sum(len(piece) + 1 for piece in pieces[:line]) for line in range(len(pieces) + 1)]
+    start_of = reach._LineStarts(data)
+    for line in sorted(asked) + asked:  # rising, then in any order
+        assert start_of(line) == starts[min(line, len(pieces))]
+
+
 @settings(max_examples=400, deadline=None)
 @given(lines=_LINES, window=st.integers(1, 64))
 def test_the_top_level_line_before_a_position_is_found_whatever_the_window(lines, window):
