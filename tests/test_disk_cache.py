@@ -312,6 +312,15 @@ def test_the_sweep_and_the_totals_read_an_index_not_the_values(tmp_path):
     assert entries == 1 and size > 20_000
 
 
+def test_a_new_cache_file_has_large_pages_and_gives_freed_ones_back(tmp_path):
+    cache = DiskCache(tmp_path)
+    cache.store("tables", "key", "value")
+    cache.flush()
+    with sqlite3.connect(cache.path) as other:
+        assert [other.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_size", "auto_vacuum", "journal_mode")] == [
+            16384, 2, "wal"]  # 2: incremental
+
+
 def test_an_earlier_settles_cache_file_gets_the_sweeps_index_and_keeps_its_entries(tmp_path):
     cache = DiskCache(tmp_path, limit=10_000)
     for number in range(20):

@@ -411,7 +411,11 @@ def _prepare(database: sqlite3.Connection, migrate: bool = True) -> None:
     """Check (or make) the schema; _Foreign when the file is some other database. A newer cache
     format gets a new file name (DATABASE), so two settles never fight over one file. Unless
     `migrate` is false, an earlier settle's index is replaced (`_index_by_use`)."""
-    database.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes before the first table: a new file's
+    # A new file's settings, which only take before its first table (page size first: after the
+    # auto-vacuum setting it no longer takes). 16 KiB pages hold a table entry in fewer overflow
+    # pages than 4 KiB ones: writing pytest's 12 MB of entries 0.19 -> 0.15 s, reading them 0.085 -> 0.075 s.
+    database.execute("PRAGMA page_size = 16384")
+    database.execute("PRAGMA auto_vacuum = INCREMENTAL")
     if _schema(database) == (_APPLICATION_ID, _SCHEMA_VERSION):
         database.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last writes to a power cut is fine
         if migrate and not database.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'entries_lru'").fetchone():
