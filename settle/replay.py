@@ -193,46 +193,67 @@ class Segments:
     longest_block = 500
     least_taken = 8  # a worker starting cold on fewer merges than this costs more than it saves
 
-    def __init__(self, count: int, workers: int):
+    def __init__(self, count: int):
         size = max(1, min(count, self.longest_block))
-        # Each block: [next at the front, end (exclusive) at the back, front worker, back worker].
-        self._blocks = [[start, min(start + size, count), None, None] for start in range(0, count, size)]
-        self._place: dict[int, tuple[list, bool]] = {}  # worker -> (its block, whether it goes forward)
+        self._blocks = [_Block(start, min(start + size, count)) for start in range(0, count, size)]
+        self._place: dict[int, tuple[_Block, bool]] = {}  # worker -> (its block, whether it goes forward)
 
     def next_for(self, worker: int) -> int | None:
         place = self._place.get(worker)
-        if place is None or place[0][0] >= place[0][1]:
+        if place is None or not place[0].left:
             if place is not None:
-                place[0][2 if place[1] else 3] = None
+                place[0].let_go(place[1])
             place = self._place[worker] = self._start(worker)
             if place is None:
                 del self._place[worker]
                 return None
         block, forward = place
         if forward:
-            block[0] += 1
-            return block[0] - 1
-        block[1] -= 1
-        return block[1]
+            block.front += 1
+            return block.front - 1
+        block.back -= 1
+        return block.back
 
-    def _start(self, worker: int) -> tuple[list, bool] | None:
-        left = [block for block in self._blocks if block[0] < block[1]]
-        for block in left:  # the earliest first: lines come out in history order
-            for end, forward in ((2, True), (3, False)):
-                if block[end] is None:
-                    block[end] = worker
-                    return block, forward
-        if not left:
+    def _start(self, worker: int) -> tuple[_Block, bool] | None:
+        open_blocks = [block for block in self._blocks if block.left]
+        for block in open_blocks:  # the earliest first: lines come out in history order
+            if block.forward is None:
+                block.forward = worker
+                return block, True
+            if block.backward is None:
+                block.backward = worker
+                return block, False
+        if not open_blocks:
             return None
-        longest = max(left, key=lambda block: block[1] - block[0])
-        if longest[1] - longest[0] < 2 * self.least_taken:
+        longest = max(open_blocks, key=lambda block: block.left)
+        if longest.left < 2 * self.least_taken:
             return None
-        middle = (longest[0] + longest[1] + 1) // 2
-        back = [middle, longest[1], worker, longest[3]]
-        self._blocks.insert(self._blocks.index(longest) + 1, back)
-        self._place[longest[3]] = (back, False)
-        longest[1], longest[3] = middle, None
-        return back, True
+        middle = (longest.front + longest.back + 1) // 2
+        back_half = _Block(middle, longest.back, forward=worker, backward=longest.backward)
+        self._blocks.insert(self._blocks.index(longest) + 1, back_half)
+        self._place[longest.backward] = (back_half, False)
+        longest.back, longest.backward = middle, None
+        return back_half, True
+
+
+@dataclass(eq=False)
+class _Block:
+    """Merges [front, back) still to hand out, and the workers at each end (None: a free end)."""
+
+    front: int
+    back: int
+    forward: int | None = None
+    backward: int | None = None
+
+    @property
+    def left(self) -> int:
+        return self.back - self.front
+
+    def let_go(self, forward: bool) -> None:
+        if forward:
+            self.forward = None
+        else:
+            self.backward = None
 
 
 def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, options: tuple[bool, str],
@@ -249,7 +270,7 @@ def _parallel(repo: str, merges: list[str], jobs: int, max_file_size: int, optio
         process = context.Process(target=_work, args=(worker, repo, merges, max_file_size, options, selection, tasks, results), daemon=True)
         process.start()
         workers.append((process, tasks))
-    segments = Segments(len(merges), jobs)
+    segments = Segments(len(merges))
     busy: set[int] = set()  # workers with a merge in hand
 
     finished: dict[int, str] = {}

@@ -73,7 +73,7 @@ def test_segments_hand_out_every_merge_once_each_worker_moving_a_merge_at_a_time
     half of another's; and a worker is sent away only when little is left."""
     from settle.replay import Segments
 
-    segments = type("Short", (Segments,), {"longest_block": longest})(count, workers)
+    segments = type("Short", (Segments,), {"longest_block": longest})(count)
     handed: list[int] = []
     jumps = 0
     last: dict[int, int] = {}
@@ -104,7 +104,7 @@ def test_segments_hand_out_every_merge_once_each_worker_moving_a_merge_at_a_time
 def test_two_workers_replay_a_block_from_both_ends_and_meet():
     from settle.replay import Segments
 
-    segments = Segments(10, 2)
+    segments = Segments(10)
     order = [(worker, segments.next_for(worker)) for worker in (0, 1, 0, 1, 1, 1, 0, 0, 1, 0)]
     assert order == [(0, 0), (1, 9), (0, 1), (1, 8), (1, 7), (1, 6), (0, 2), (0, 3), (1, 5), (0, 4)]
     assert segments.next_for(1) is None and segments.next_for(0) is None
