@@ -155,6 +155,70 @@ def test_a_cache_hit_is_the_table_a_fresh_extraction_gives(tmp_path_factory, ind
     assert blobs.reads == reads, "the references came from the cache too"
 
 
+def _uses_of_full_table(full, names) -> tuple | None:
+    """What `SymbolTables.uses` must say, from the full table: None for a file that is not parseable code."""
+    if not full.parsed:
+        return None
+    return full.imports, {d.name for d in full.definitions}, {name: tuple(r for r in full.references if r.name == name) for name in names}
+
+
+def _said(uses) -> tuple | None:
+    return None if uses is None else (uses.imports, uses.defined, uses.named)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(index=st.integers(min_value=0, max_value=len(FILES) - 1), data=st.data())
+def test_a_files_uses_of_names_are_what_its_full_table_says_made_loaded_grown_or_from_the_table(tmp_path_factory, index, data):
+    directory = tmp_path_factory.mktemp("cache")
+    path, source = FILES[index]
+    blobs = _Blobs([(path, source)])
+    full = extract(source, path, profile_for_path(path))
+    names, others = _names(full, source, data.draw), _names(full, source, data.draw)
+    writer = SymbolTables(blobs.read, disk=DiskCache(directory))
+    assert _said(writer.uses(path, "blob0000", names)) == _uses_of_full_table(full, names)
+    # Asked again for more names, its structure still at hand: grown, not rebuilt.
+    both = sorted(set(names) | set(others))
+    assert _said(writer.uses(path, "blob0000", both)) == _uses_of_full_table(full, both)
+    assert writer.built == (1 if full.parsed else 0)
+    writer.flush()
+    reader = SymbolTables(blobs.read, disk=DiskCache(directory))
+    reads = blobs.reads
+    assert _said(reader.uses(path, "blob0000", both)) == _uses_of_full_table(full, both)
+    assert blobs.reads == reads and reader.built == 0, "the answer came from the entry"
+    # A name the entry lacks, with no tree at hand: the whole table is built, once, and answers.
+    extra = sorted(set(both) | {"absent_name"})
+    assert _said(reader.uses(path, "blob0000", extra)) == _uses_of_full_table(full, extra)
+    assert reader.defines(path, "blob0000", "absent_name") is False
+    # A table held answers for itself.
+    held = SymbolTables(blobs.read)
+    held.get(path, "blob0000")
+    assert _said(held.uses(path, "blob0000", names)) == _uses_of_full_table(full, names)
+
+
+@pytest.mark.parametrize("stored", [b"\x00\xff not json", b"[1, 2", "wrong shape", "bad import", "bad reference"])
+def test_a_bad_uses_entry_is_ignored_and_rewritten(tmp_path, stored):
+    path, source = next((p, d) for p, d in FILES if p.endswith(".py") and b"import " in d and b"def " in d)
+    blobs = _Blobs([(path, source)])
+    full = extract(source, path, profile_for_path(path))
+    name = next(r.name for r in full.references)
+    cache = DiskCache(tmp_path)
+    SymbolTables(blobs.read, disk=cache).uses(path, "blob0000", [name])
+    cache.flush()
+    key = table_key("blob0000", path, profile_for_path(path), DEFAULT_MAX_BYTES) + "|uses"
+    entry = _Entry(cache, "tables", key)
+    good = json.loads(entry.read_bytes())
+    value = good[2]
+    bad = {"wrong shape": json.dumps([FORMAT, key, {"imports": []}]).encode(),
+           "bad import": json.dumps([FORMAT, key, [[[1, "m", None, 1]], *value[1:]]]).encode(),
+           "bad reference": json.dumps([FORMAT, key, [*value[:2], {name: [["call"]]}]]).encode()}
+    entry.write_bytes(bad.get(stored, stored))
+    tables = SymbolTables(blobs.read, disk=DiskCache(tmp_path))
+    assert _said(tables.uses(path, "blob0000", [name])) == _uses_of_full_table(full, [name])
+    assert tables.loaded == 0 and tables.built == 1
+    tables.flush()
+    assert json.loads(entry.read_bytes()) == good
+
+
 def _bad_entries(key: str, good: bytes) -> dict[str, bytes]:
     value = json.loads(good)[2]
     return {

@@ -33,7 +33,11 @@ def test_the_query_files_split_into_the_patterns_tree_sitter_numbers(profile):
 def test_every_query_compiles_when_first_asked_for(profile):
     grammar = grammar_for(profile)
     assert grammar.query.pattern_count == len(grammar.roles)
-    assert grammar.symbols.pattern_count == len(grammar.symbol_roles)
+    for layout in ("symbols", "structure"):
+        query, roles, kinds = grammar.layout(layout)
+        assert query.pattern_count == len(roles) == len(kinds)
+    # The structure is the symbols without what only hashes and docstrings read.
+    assert grammar.layout("structure")[1] == tuple(role for role in grammar.layout("symbols")[1] if role not in ("block", "docstring"))
     for name in ("outline", "calls", "arguments", "strings"):
         getattr(grammar, name)  # None where the language has no such pattern
 

@@ -183,15 +183,16 @@ def test_tables_a_helper_made_are_the_tables_made_here(build):
     assert shared.tables.disk is not None
     repository = shared.repository
     files = [(entry.path, entry.id) for entry in repository.files(repository.resolve("HEAD"))]
-    found = shared.tables.mentioning_made("price", files, ("price",))
+    found = shared.tables.mentioning_uses("price", files)
     assert len(found) == _CALLERS + 1
     assert shared.tables.shared > 0  # the helper made some, and they came back
     alone = SymbolTables(repository.blob)
-    for path, blob_id in found:
-        mine, fresh = shared.tables.get(path, blob_id), alone.get(path, blob_id)
-        assert mine == fresh and mine.imports == fresh.imports
-        assert shared.tables.references_to(path, blob_id, ("price",)) == tuple(
-            r for r in fresh.references if r.name == "price")
+    blobs = dict(files)
+    for uses in found:
+        fresh = alone.get(uses.path, blobs[uses.path])
+        assert uses.imports == fresh.imports
+        assert uses.defined == {d.name for d in fresh.definitions}
+        assert uses.named == {"price": tuple(r for r in fresh.references if r.name == "price")}
 
 
 def test_a_search_of_blobs_held_in_memory_is_not_shared(build, monkeypatch):
@@ -211,7 +212,7 @@ def test_a_search_of_blobs_held_in_memory_is_not_shared(build, monkeypatch):
     files = [(entry.path, entry.id) for entry in repository.files(repository.resolve("HEAD"))]
     held = SymbolTables(repository.blob, share_builds=True, blob_held=lambda blob_id: True)
     unread = SymbolTables(repository.blob, share_builds=True, blob_held=lambda blob_id: False)
-    assert held.mentioning_made("price", files, ("price",)) == unread.mentioning_made("price", files, ("price",))
+    assert held.mentioning_uses("price", files) == unread.mentioning_uses("price", files)
     assert shared_sizes[-1] == len(files) and all(size < len(files) for size in shared_sizes[:-1])
 
 
@@ -222,13 +223,12 @@ def test_a_helper_never_writes_the_cache_and_the_parent_writes_what_it_made(buil
     session = Session.open(str(repo), share_builds=True)
     repository = session.repository
     files = [(entry.path, entry.id) for entry in repository.files(repository.resolve("HEAD"))]
-    found = session.tables.mentioning_made("price", files, ("price",))
+    found = session.tables.mentioning_uses("price", files)
     session.tables.flush()
     assert session.tables.shared > 0
-    # A second session reads every table from the disk: the helper's came back and were written.
+    # A second session reads every file's uses from the disk: the helper's came back and were written.
     again = Session.open(str(repo), share_builds=True)
-    for path, blob_id in found:
-        again.tables.get(path, blob_id)
+    assert again.tables.mentioning_uses("price", files) == found
     assert again.tables.built == 0 and again.tables.loaded == len(found)
 
 

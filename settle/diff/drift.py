@@ -20,7 +20,7 @@ from settle.diff.merged import BASE, MergedResult
 from settle.languages import LanguageProfile, profile_for_path
 from settle.languages.resolve import module_names_file, qualifier_names_file
 from settle.parse.cache import SymbolTables
-from settle.parse.model import CALLABLE_KINDS, Definition, Reference, ReferenceKind, Span, SymbolKind, SymbolTable
+from settle.parse.model import CALLABLE_KINDS, Definition, NameUses, Reference, ReferenceKind, Span, SymbolKind, SymbolTable
 from settle.repo import Repository
 
 
@@ -47,9 +47,7 @@ class MergedTree:
         self.sides = (first, second)
         self.result = MergedResult(repository, tables, base, first, second)
         self._by_resolver: dict[str, list[tuple[str, str, bytes]]] = {}
-        self._mentions: dict[tuple[str, str], list[SymbolTable]] = {}
-        # (id of a table, name) → (the table, kept alive so the id stays its own; its references to name)
-        self._named: dict[tuple[int, str], tuple[SymbolTable, tuple[Reference, ...]]] = {}
+        self._mentions: dict[tuple[str, str], list[NameUses]] = {}  # `uses_of`'s answers
         self._packages: dict[str, list[tuple[str, str]]] = {}
         self.reexports: dict[tuple, bool] = {}  # `_reexported`'s answers
         self._asked: dict[str, set[str]] = {}  # side name → `drift_names` of it
@@ -90,45 +88,34 @@ class MergedTree:
             ]
         return self._by_resolver[resolver]
 
-    def tables_mentioning(self, name: str, resolver: str, references: bool = False) -> list[SymbolTable]:
-        """Parsed tables of merged files that contain the name's bytes: a byte search first, then parse only those.
-        With `references`, each table's references to the name are worked out too (see `references_in`)."""
+    def uses_of(self, name: str, resolver: str) -> list[NameUses]:
+        """What the merged files that contain the name's bytes say about it: a byte search first,
+        then only those files are read, for their imports and their references to the name."""
         key = (name, resolver)
         if key not in self._mentions:
-            found = []
-            for path, blob_id in self.tables.mentioning_made(name, self._sources(resolver), (name,) if references else ()):
-                # With references, asked first: the table is built, then answers from the same tree.
-                named = self.tables.references_to(path, blob_id, (name,)) if references else None
-                table = self.tables.get(path, blob_id)
-                if table is not None and table.parsed:
-                    found.append(table)
-                    if named is not None:
-                        self._named[(id(table), name)] = (table, named)
-            self._mentions[key] = found
-        elif references:
-            for table in self._mentions[key]:
-                if (id(table), name) not in self._named:
-                    self._named[(id(table), name)] = (table, self.tables.references_to(table.path, self.files.get(table.path), (name,)))
+            self._mentions[key] = self.tables.mentioning_uses(name, self._sources(resolver))
         return self._mentions[key]
 
-    def references_in(self, table: SymbolTable, name: str) -> tuple[Reference, ...]:
-        """The table's references named `name`: the targeted answer when `tables_mentioning` worked it out."""
-        known = self._named.get((id(table), name))
-        if known is not None:
-            return known[1]
-        return tuple(r for r in table.references if r.name == name)
+    def references_in(self, table: SymbolTable | NameUses, name: str) -> tuple[Reference, ...]:
+        """The references named `name` of a merged file's table, or of its uses (which are asked
+        again for a name they were not asked for: an import's alias)."""
+        if not isinstance(table, NameUses):
+            return tuple(r for r in table.references if r.name == name)
+        known = table.references_to(name)
+        if known is None:
+            uses = self.tables.uses(table.path, self.files.get(table.path), (name,))
+            known = uses.references_to(name) if uses is not None else ()
+        return known
 
     def definitions_named(self, name: str, resolver: str) -> list[Definition]:
         """Every definition of that name in the merged files (asked again for each use of a member)."""
         key = (name, resolver)
         if key not in self._same_named:
-            tables = self._mentions.get(key)
-            if tables is None:
-                # Only the files whose definitions capture the name are built: most files that spell
-                # a method's name call it (pytest's `parametrize`, in 74 files, is defined in one).
-                tables = [table for path, blob_id in self.tables.mentioning(name, self._sources(resolver))
-                          if self.tables.defines(path, blob_id, name)
-                          and (table := self.tables.get(path, blob_id)) is not None and table.parsed]
+            # Only the files whose definitions capture the name are built: most files that spell
+            # a method's name call it (pytest's `parametrize`, in 74 files, is defined in one).
+            tables = [table for path, blob_id in self.tables.mentioning(name, self._sources(resolver))
+                      if self.tables.defines(path, blob_id, name)
+                      and (table := self.tables.get(path, blob_id)) is not None and table.parsed]
             self._same_named[key] = [d for table in tables for d in table.definitions if d.name == name]
         return self._same_named[key]
 
@@ -324,8 +311,7 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
     if not stale_callers:
         return
     for name in sorted(names):
-        tables = [result.table(only)] if only is not None else merged.tables_mentioning(
-            name, profile.module_resolver, references=True)
+        tables = [result.table(only)] if only is not None else merged.uses_of(name, profile.module_resolver)
         for table in tables:
             if table is None or result.conflicted(table.path):
                 continue  # no merged text: only each side's own lines are judged there
@@ -334,9 +320,10 @@ def _candidate_references(merged, names, spelled, profile, changer, other, stale
                     yield BASE, table, reference
 
 
-def _references_spelling(merged: MergedTree, table: SymbolTable, name: str, spelled) -> Iterator[Reference]:
-    """The table's references that spell the name (or a local alias of it): by name, the targeted
-    answer of the byte search; through an import's first segment, the whole table."""
+def _references_spelling(merged: MergedTree, table: SymbolTable | NameUses, name: str, spelled) -> Iterator[Reference]:
+    """The references that spell the name (or a local alias of it): by name, from the file's uses
+    (or its table); through an import's first segment, from its whole table (only an import's own
+    file, whose table is read)."""
     if spelled is not _last_segment:
         return (r for r in table.references if spelled(r) == name)
     return (r for local in sorted(_local_names(table, {name})) for r in merged.references_in(table, local))
@@ -584,7 +571,7 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
                 site_line=_site_line(merged, table, reference.line, side_name), user=site_user, call=describe_call(reference) if reference.kind is ReferenceKind.CALL else reference.text)
     removed = change.kind in (SymbolChangeKind.REMOVED, SymbolChangeKind.RENAMED)
     if removed:
-        if reference.kind is not ReferenceKind.CALL and _called_there(table, reference):
+        if reference.kind is not ReferenceKind.CALL and _called_there(merged, table, reference):
             return  # the call at this very spot says it
         if reference.kind is ReferenceKind.CALL:
             overloads = _remaining_overloads(merged, change, changer, profile)
@@ -618,9 +605,12 @@ def _judge(merged, change, changer, side_name, table, reference, resolution: _Re
     yield Drift("call_incompatible", reason=reason, **base)
 
 
-def _called_there(table, reference) -> bool:
+def _called_there(merged: MergedTree, table, reference) -> bool:
+    # A call of the same text has the same name: its last segment.
     return any(r.kind is ReferenceKind.CALL and r.text == reference.text and r.scope == reference.scope
-               and r.line == reference.line for r in table.references)
+               and r.line == reference.line for r in merged.references_in(table, reference.name))
+
+
 def _another_overload_binds(merged, change, changer, profile, reference, resolution) -> bool:
     """A call the changed overload no longer takes may be (or become) a call of a sibling overload."""
     overloads = [d for d in _remaining_overloads(merged, change, changer, profile) if d.id != change.new.id]

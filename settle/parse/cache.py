@@ -8,13 +8,24 @@ import re
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 
 from settle.languages import LanguageProfile, profile_for_path
-from settle.parse.codec import CodecError, dump_references, dump_table, load_references, load_table, table_key
+from settle.parse.codec import (
+    CodecError,
+    dump_references,
+    dump_table,
+    dump_uses,
+    load_references,
+    load_table,
+    load_uses,
+    table_key,
+)
 from settle.parse.helper import framed, records, share
 from settle.parse.extract import (
     DEFAULT_MAX_BYTES,
+    _Extraction,
     classify_bytes,
     definition_names,
     definition_spans,
@@ -22,7 +33,7 @@ from settle.parse.extract import (
     extraction,
     syntax_errors_only,
 )
-from settle.parse.model import Reference, SymbolTable, TableStatus
+from settle.parse.model import NameUses, Reference, SymbolTable, TableStatus
 from settle.parse.store import DiskCache, decode_entry, encode_entry
 from settle.parse.trees import Trees
 
@@ -33,6 +44,7 @@ CACHE_SOURCE_BYTES = 32 * 1024 * 1024
 _CACHED_SPANS = 4096  # blobs whose definition spans are kept
 _STRUCTURES = 16  # recent extractions kept with their trees, for targeted queries soon after (4 re-parsed a third of zod's)
 _MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps
+_USES_KEPT = 8192  # blobs whose `NameUses` are held (small: a file's imports and a few names' references)
 # Below this much source to build, a helper's fork and the tables' trip back cost more than it saves.
 _SHARED_BYTES = 256 * 1024
 _GUESSED_BYTES = 32 * 1024  # a blob whose size is not known yet
@@ -104,6 +116,7 @@ class SymbolTables:
         # References by name of tables whose whole reference list is not worked out.
         self._by_name: dict[tuple[str, str], dict[str, tuple[Reference, ...]]] = {}
         self._structures: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._uses: OrderedDict[tuple[str, str], NameUses | None] = OrderedDict()  # None: not parseable code
         self._grouped: dict[tuple[str, str], tuple[tuple[Reference, ...], dict[str, list[Reference]]]] = {}
         self.disk = disk
         self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
@@ -118,7 +131,6 @@ class SymbolTables:
         self.built = 0  # of those, parsed here
         self.loaded = 0  # of those, read from the disk cache
         self.shared = 0  # of those built, made by a helper process (`prepare`)
-        self._sent = 0  # in a helper: bytes of source whose tables it made to send back
 
     def get(self, path: str, blob_id: str | None, references: bool = False) -> SymbolTable | None:
         """The blob's table; built with its calls and name uses when `references` says they will
@@ -173,8 +185,6 @@ class SymbolTables:
         if missing:
             work = self._structures.get(key)
             if work is None:
-                from settle.parse.extract import _Extraction
-
                 work = _Extraction(self._read_blob(blob_id), path, profile_for_path(path), False, self._parse(path, blob_id))
             found = work.references_named(frozenset(missing), work.found)
             for name in missing:
@@ -203,20 +213,12 @@ class SymbolTables:
             selected.sort(key=_sort_key)  # stable, and no two names share a key: the list's order
         return tuple(selected)
 
-    def prepare(self, files: Sequence[tuple[str, str]], names: Iterable[str] = ()) -> None:
-        """Make ahead the tables of `files` (path, blob id) and their references to `names`, as
-        `references_to` (or `get`, without names) would, sharing them with a helper process when
-        there is enough to build and `share_builds` allows it. Only a matter of time: a table the
-        helper did not send back is built here when first asked for."""
-        self._prepare([(file,) for file in files], tuple(sorted(set(names))))
-
     def prepare_versions(self, groups: Sequence[Sequence[tuple[str, str]]]) -> None:
-        """`prepare` of groups of files, each the versions of one path oldest first (a side's base
-        and tip): a group is made by one process in its order, so that a version is parsed from
-        the tree of the one before it, as it would be here."""
-        self._prepare(groups, ())
-
-    def _prepare(self, groups: Sequence[Sequence[tuple[str, str]]], names: tuple[str, ...]) -> None:
+        """Make ahead the tables of groups of files, each the versions of one path oldest first (a
+        side's base and tip), as `get` would, sharing them with a helper process when there is
+        enough to build and `share_builds` allows it: a group is made by one process in its order,
+        so that a version is parsed from the tree of the one before it, as it would be here. Only a
+        matter of time: a table the helper did not send back is built here when first asked for."""
         if not self.share_builds:
             return
         todo, held, size = [], 0, 0  # held: of the tables made ready here; size: of those to build
@@ -238,9 +240,19 @@ class SymbolTables:
                 todo.append(tuple(left))
             if held + size > self._cache_bytes // 2:
                 break  # more would push out the first before they are read: the rest is made when asked for
-        if len(todo) < 2 or size < _SHARED_BYTES:
+        if len(todo) >= 2 and size >= _SHARED_BYTES:
+            self._share(todo, self._make_table)
+
+    def _prepare_uses(self, files: Sequence[tuple[str, str]], names: frozenset[str]) -> None:
+        """`uses` of each of `files` made ahead, shared with a helper as `prepare_versions` shares tables."""
+        if not self.share_builds:
             return
-        share(todo, partial(self._make_all, names), partial(self._made_all, names), self._received_all, idle=self._write_ahead)
+        todo = [(item,) for item in files if not self._uses_ready((item[1], item[0]), names)]
+        if len(todo) >= 2 and sum(self._size(blob_id) for ((_, blob_id),) in todo) >= _SHARED_BYTES:
+            self._share(todo, partial(self._make_uses, names))
+
+    def _share(self, groups: Sequence[tuple[tuple[str, str], ...]], make: Callable[[tuple[str, str]], str]) -> None:
+        share(groups, partial(self._make_all, make), partial(self._made_all, make), self._received_all, idle=self._write_ahead)
 
     def _size(self, blob_id: str) -> int:
         known = self._sizes.get(blob_id)
@@ -248,52 +260,59 @@ class SymbolTables:
             known = self._blob_size(blob_id)
         return _GUESSED_BYTES if known is None else known
 
-    def _make_all(self, names: tuple[str, ...], group: tuple[tuple[str, str], ...]) -> None:
+    # What a helper makes of an item, and the kind of record that carries it back (`_record`).
+
+    def _make_table(self, item: tuple[str, str]) -> str:
+        self.get(*item)
+        return "table"
+
+    def _make_uses(self, names: frozenset[str], item: tuple[str, str]) -> str:
+        self.uses(*item, names)
+        return "uses"
+
+    def _make_all(self, make, group: tuple[tuple[str, str], ...]) -> None:
         for item in group:
-            self._make(names, item)
+            make(item)
 
-    def _made_all(self, names: tuple[str, ...], group: tuple[tuple[str, str], ...]) -> bytes:
+    def _made_all(self, make, group: tuple[tuple[str, str], ...]) -> bytes:
         """In the helper: the group made in order, one `_made` record each (`framed`)."""
-        return b"".join(framed(self._made(names, item)) for item in group)
+        return b"".join(framed(self._made(make, item)) for item in group)
 
-    def _make(self, names: tuple[str, ...], item: tuple[str, str]) -> None:
-        path, blob_id = item
-        if names:
-            self.references_to(path, blob_id, names)
-        else:
-            self.get(path, blob_id)
-
-    def _made(self, names: tuple[str, ...], item: tuple[str, str]) -> bytes:
-        """In the helper: the item made as `_make` makes it, as a record for `_received`."""
+    def _made(self, make, item: tuple[str, str]) -> bytes:
+        """In the helper: the item made, as a record for `_received`."""
         self._in_helper()
-        self._make(names, item)
-        return self._record(item, True, made=True)
+        return self._record(item, True, make(item))
 
     def _in_helper(self) -> None:
         if self.disk is not None:
             self.disk.read_only = True  # the helper's copy reads the cache; the parent writes what comes back
 
-    def _record(self, item: tuple[str, str], spells: bool, made: bool) -> bytes:
-        """In the helper: `[path, blob id, spells the name]`, a newline, and the disk entry of the
-        item's table when it made one: the bytes the parent writes to the cache as they are."""
+    def _record(self, item: tuple[str, str], spells: bool, kind: str | None) -> bytes:
+        """In the helper: `[path, blob id, spells the name, kind]`, a newline, and the disk entry of
+        the item's table (kind "table") or uses ("uses") when it made one: the bytes the parent
+        writes to the cache as they are."""
         path, blob_id = item
-        head = json.dumps([path, blob_id, spells]).encode("ascii") + b"\n"  # ASCII JSON: no newline inside
-        table = self._tables.get((blob_id, path)) if made else None
-        if table is None:
-            return head
-        by_name = {name: dump_references(items) for name, items in sorted(self._by_name.get((blob_id, path), {}).items())}
-        return head + encode_entry(self._key((blob_id, path), profile_for_path(path)), dump_table(table, None, by_name))
+        key = (blob_id, path)
+        entry = None
+        if kind == "table" and (table := self._tables.get(key)) is not None:
+            by_name = {name: dump_references(items) for name, items in sorted(self._by_name.get(key, {}).items())}
+            entry = encode_entry(self._key(key, profile_for_path(path)), dump_table(table, None, by_name))
+        elif kind == "uses" and key in self._uses:
+            entry = encode_entry(self._uses_key(key), dump_uses(self._uses[key]))
+        head = json.dumps([path, blob_id, spells, kind if entry is not None else None]).encode("ascii") + b"\n"  # ASCII: no newline inside
+        return head if entry is None else head + entry
 
     def _received_all(self, record: bytes) -> None:
         for part in records(record):
             self._received(part)
 
     def _received(self, record: bytes, known: dict[str, bool] | None = None) -> None:
-        """A helper's record: the name's mention learned (into `known`), the table held as if built
-        here and written to the disk cache. Anything malformed is dropped (made here when asked for)."""
+        """A helper's record: the name's mention learned (into `known`), the table or uses held as
+        if made here and written to the disk cache. Anything malformed is dropped (made here when
+        asked for)."""
         head, _, entry = record.partition(b"\n")
         try:
-            path, blob_id, spells = json.loads(head)
+            path, blob_id, spells, kind = json.loads(head)
         except (ValueError, TypeError):
             return
         if not (isinstance(path, str) and isinstance(blob_id, str) and type(spells) is bool):
@@ -301,8 +320,14 @@ class SymbolTables:
         if known is not None:
             known[blob_id] = spells
         key, profile = (blob_id, path), profile_for_path(path)
-        if not entry or key in self._tables or profile is None:
+        if not entry or profile is None:
             return
+        if kind == "uses":
+            self._received_uses(key, entry)
+        elif kind == "table" and key not in self._tables:
+            self._received_table(key, profile, entry)
+
+    def _received_table(self, key: tuple[str, str], profile: LanguageProfile, entry: bytes) -> None:
         entry_key = self._key(key, profile)
         value = decode_entry(entry, entry_key)
         table = self._loaded(key, profile, value) if value is not None else None
@@ -312,6 +337,25 @@ class SymbolTables:
         self.built += table.parsed
         self.shared += table.parsed
         self._hold(key, table)
+        if self.disk is not None:
+            self.disk.store_encoded("tables", entry_key, entry)
+
+    def _received_uses(self, key: tuple[str, str], entry: bytes) -> None:
+        if key in self._uses or key in self._tables:
+            return
+        entry_key = self._uses_key(key)
+        value = decode_entry(entry, entry_key)
+        try:
+            uses = load_uses(value, key[1]) if value is not None else None
+        except CodecError:
+            return
+        if value is None:
+            return
+        self._hold_uses(key, uses)
+        if uses is not None:
+            self.parsed += 1
+            self.built += 1
+            self.shared += 1
         if self.disk is not None:
             self.disk.store_encoded("tables", entry_key, entry)
 
@@ -352,12 +396,12 @@ class SymbolTables:
             self._keep_mentions(name, known)
         return found
 
-    def mentioning_made(self, name: str, files: Sequence[tuple[str, str]], names: Iterable[str] = ()) -> list[tuple[str, str]]:
-        """`mentioning`, the tables of the files found made ahead with their references to `names`
-        (`prepare`). With `share_builds`, a long byte search and the builds it leads to are shared
-        with a helper process: each process reads a blob and, when it spells the name, builds its
-        table, so the search and the parses run on two CPUs at once."""
-        names = tuple(sorted(set(names)))
+    def mentioning_uses(self, name: str, files: Sequence[tuple[str, str]]) -> list[NameUses]:
+        """The `uses` of the name in each of `files` (path, blob id) that spells it and is parseable
+        code, in their order: `mentioning`, then `uses`. With `share_builds`, a long byte search and
+        the builds it leads to are shared with a helper process: each process reads a blob and, when
+        it spells the name, makes its uses, so the search and the parses run on two CPUs at once."""
+        names = frozenset((name,))
         if self.share_builds:
             known = self._mentions(name)
             unknown = [(path, blob_id) for path, blob_id in files if blob_id not in known]
@@ -370,8 +414,8 @@ class SymbolTables:
                       partial(self._received, known=known), idle=self._write_ahead)
                 self._keep_mentions(name, known)
         found = self.mentioning(name, files)
-        self.prepare(found, names)
-        return found
+        self._prepare_uses(found, names)
+        return [uses for path, blob_id in found if (uses := self.uses(path, blob_id, names)) is not None]
 
     def _index_answers(self, needle: bytes, known: dict[str, bool], blob_ids: list[str]) -> None:
         """`_spells` of a word-bytes needle for each blob, from the words index."""
@@ -395,23 +439,20 @@ class SymbolTables:
             self._sizes[blob_id] = len(data)
         return answer
 
-    def _search_making(self, needle: bytes, known: dict[str, bool], names: tuple[str, ...], item: tuple[str, str]) -> None:
+    def _search_making(self, needle: bytes, known: dict[str, bool], names: frozenset[str], item: tuple[str, str]) -> None:
         if self._spells(needle, known, item[1]) and profile_for_path(item[0]) is not None:
-            self._make(names, item)
+            self.uses(*item, names)
 
-    def _searched_made(self, needle: bytes, names: tuple[str, ...], item: tuple[str, str]) -> bytes:
-        """In the helper: whether the blob spells the name and, if so, its table made (a record for
-        `_received`). A table the disk cache holds is left for the parent to read."""
+    def _searched_made(self, needle: bytes, names: frozenset[str], item: tuple[str, str]) -> bytes:
+        """In the helper: whether the blob spells the name and, if so, its uses made (a record for
+        `_received`). Uses the disk cache holds are left for the parent to read."""
         self._in_helper()
         path, blob_id = item
-        data = self._read_blob(blob_id)
-        spells = needle in data
-        profile = profile_for_path(path)
-        if not spells or profile is None or self._sent + len(data) > self._cache_bytes // 2 or (
-                self.disk is not None and self.disk.holds("tables", self._key((blob_id, path), profile))):
-            return self._record(item, spells, made=False)
-        self._sent += len(data)  # past half the parent's budget, what is sent back would push itself out
-        return self._made(names, item)
+        spells = needle in self._read_blob(blob_id)
+        if not spells or profile_for_path(path) is None or (
+                self.disk is not None and self.disk.holds("tables", self._uses_key((blob_id, path)))):
+            return self._record(item, spells, None)
+        return self._made(partial(self._make_uses, names), item)
 
     def _keep_mentions(self, name: str, known: dict[str, bool]) -> None:
         if self.disk is not None:
@@ -478,6 +519,9 @@ class SymbolTables:
         table = self._tables.get(key)
         if table is not None:
             return table.parsed and any(d.name == name for d in table.definitions)
+        if key in self._uses:
+            uses = self._uses[key]
+            return uses is not None and name in uses.defined
         if key in self._names:
             self._names.move_to_end(key)
         else:
@@ -490,6 +534,96 @@ class SymbolTables:
         names = self._names[key]
         return names is not None and name in names
 
+    def uses(self, path: str, blob_id: str | None, names: Iterable[str]) -> NameUses | None:
+        """What the blob says about `names` (`NameUses`), or None when it is not parseable code.
+        From its table when that is held; else from the structure query alone, which builds no
+        definition and hashes nothing (a third less than a table for a file that only calls a
+        name), kept in memory and in the disk cache, and answered again for more names."""
+        names = frozenset(names)
+        if blob_id is None:
+            return None
+        key = (blob_id, path)
+        if not self._uses_ready(key, names):
+            self._make_uses_here(key, names)  # or, asked once too often, the table
+        table = self._tables.get(key)
+        if table is not None:
+            return self._uses_of_table(key, table, names)
+        return self._uses.get(key)
+
+    def _uses_of_table(self, key: tuple[str, str], table: SymbolTable, names: frozenset[str]) -> NameUses | None:
+        if not table.parsed:
+            return None
+        named: dict[str, list[Reference]] = {name: [] for name in names}
+        for reference in self.references_to(key[1], key[0], names):
+            named[reference.name].append(reference)
+        return NameUses(key[1], table.imports, frozenset(d.name for d in table.definitions),
+                        {name: tuple(items) for name, items in named.items()})
+
+    def _uses_ready(self, key: tuple[str, str], names: frozenset[str]) -> bool:
+        """Are the blob's uses of every one of `names` held (its table, or uses answering them), read
+        from the disk cache if need be?"""
+        if key in self._tables:
+            return True
+        if key not in self._uses and self.disk is not None:
+            value = self.disk.load("tables", self._uses_key(key))
+            try:
+                uses = load_uses(value, key[1]) if value is not None else None
+            except CodecError:
+                value = None  # made again, and the entry rewritten
+            if value is not None:
+                self._hold_uses(key, uses)
+                self.loaded += uses is not None
+                self.parsed += uses is not None
+        if key not in self._uses:
+            return False
+        self._uses.move_to_end(key)
+        uses = self._uses[key]
+        return uses is None or names <= uses.named.keys()
+
+    def _make_uses_here(self, key: tuple[str, str], names: frozenset[str]) -> None:
+        blob_id, path = key
+        known = self._uses.get(key)
+        work = self._structures.get(key)
+        if known is not None and work is None:
+            # Asked again, for other names, with the tree gone: the whole table, once, answers
+            # every name after (each answer would otherwise cost a parse and a traversal).
+            self.get(path, blob_id)
+            self._uses.pop(key, None)
+            return
+        profile = profile_for_path(path)
+        source = self._read_blob(blob_id)
+        made: NameUses | None = None
+        if profile is not None and classify_bytes(source, self._max_bytes) is TableStatus.PARSED:
+            if work is None:
+                work = _Extraction(source, path, profile, False, self._parse(path, blob_id))
+                self._keep_structure(key, work)
+            if known is None:
+                made = work.name_uses(names)
+                self.parsed += 1
+                self.built += 1
+            else:
+                found: dict[str, list[Reference]] = {name: [] for name in names - known.named.keys()}
+                for reference in work.references_named(frozenset(found), work.found):
+                    found[reference.name].append(reference)
+                made = replace(known, named={**known.named, **{name: tuple(items) for name, items in found.items()}})
+        self._hold_uses(key, made)
+        if self.disk is not None:
+            self.disk.store("tables", self._uses_key(key), dump_uses(made))
+
+    def _hold_uses(self, key: tuple[str, str], uses: NameUses | None) -> None:
+        self._uses[key] = uses
+        self._uses.move_to_end(key)
+        while len(self._uses) > _USES_KEPT:
+            self._uses.popitem(last=False)
+
+    def _uses_key(self, key: tuple[str, str]) -> str:
+        return f"{self._key(key, profile_for_path(key[1]))}|uses"
+
+    def _keep_structure(self, key: tuple[str, str], work) -> None:
+        self._structures[key] = work
+        while len(self._structures) > _STRUCTURES:
+            self._structures.popitem(last=False)
+
     # -- building, holding, the disk -----------------------------------------------------------
 
     def _build(self, key: tuple[str, str], profile: LanguageProfile | None, references: bool, save: bool = True) -> SymbolTable:
@@ -500,9 +634,7 @@ class SymbolTables:
         else:
             # Most tables are only compared symbol by symbol; calls and uses come when asked for.
             table, work = extraction(source, path, profile, references=references, parse=self._parse(path, blob_id))
-            self._structures[key] = work
-            while len(self._structures) > _STRUCTURES:
-                self._structures.popitem(last=False)
+            self._keep_structure(key, work)
             self.parsed += 1
             self.built += 1
         self._watch(key, table)
@@ -601,8 +733,6 @@ class SymbolTables:
             return table
 
         def compute():
-            from settle.parse.extract import _Extraction
-
             return _Extraction(self._read_blob(blob_id), path, profile, parse=self._parse(path, blob_id)).references_only()
 
         if references:

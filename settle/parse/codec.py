@@ -17,6 +17,7 @@ from settle.languages import LanguageProfile
 from settle.parse.model import (
     Definition,
     ImportBinding,
+    NameUses,
     Parameter,
     ParameterKind,
     Reference,
@@ -150,6 +151,14 @@ def dump_references(references) -> list:
     return [[r.kind, r.text, r.name, r.line, r.scope, r.positional, r.keywords, r.spread] for r in references]
 
 
+def dump_uses(uses: NameUses | None) -> list:
+    """[imports, defined names, references by name], or [] for a blob that is not parseable code."""
+    if uses is None:
+        return []
+    return [[[i.local, i.module, i.name, i.line] for i in uses.imports], sorted(uses.defined),
+            {name: dump_references(items) for name, items in sorted(uses.named.items())}]
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -175,7 +184,7 @@ def _load_table(value, path: str):
             status=TableStatus(status),
             definitions=tuple(_load_definition(item, path) for item in definitions),
             _references=None,
-            imports=tuple(ImportBinding(local, module, name, line) for local, module, name, line in imports),
+            imports=_load_imports(imports),
             receivers=tuple((scope, name) for scope, name in receivers),
             syntax_errors=tuple(errors),
             size=size,
@@ -193,6 +202,29 @@ def _load_table(value, path: str):
 
 _new = object.__new__
 _set = object.__setattr__
+
+
+def load_uses(value, path: str) -> NameUses | None:
+    """`dump_uses`'s value back (None for a blob that is not parseable code); CodecError on any surprise."""
+    if value == []:
+        return None
+    try:
+        imports, defined, named = value
+        uses = NameUses(path, _load_imports(imports), frozenset(defined),
+                        {name: load_references(items) for name, items in named.items()})
+    except (TypeError, ValueError, AttributeError) as error:
+        raise CodecError(f"not a uses entry: {error}") from error
+    if not all(type(name) is str for name in (*uses.defined, *uses.named)):
+        raise CodecError("bad names")
+    return uses
+
+
+def _load_imports(items) -> tuple[ImportBinding, ...]:
+    imports = tuple(ImportBinding(local, module, name, line) for local, module, name, line in items)
+    if not all(type(i.local) is str and type(i.module) is str and (i.name is None or type(i.name) is str)
+               and type(i.line) is int for i in imports):
+        raise CodecError("bad import")
+    return imports
 
 
 def _load_definition(item, path: str) -> Definition:

@@ -33,6 +33,7 @@ from settle.parse.oracles import accepts
 from settle.parse.model import (
     Definition,
     ImportBinding,
+    NameUses,
     Parameter,
     ParameterKind,
     Reference,
@@ -199,6 +200,7 @@ class _Extraction:
         self.path = path
         self.profile = profile
         self.references = references
+        self.layout = "full" if references else "symbols"  # the query `_collect` runs (Grammar.layout)
         self.parse = parse or _fresh
         self.grammar = grammar_for(profile)
         self.tree = self.parse(self.grammar, source)
@@ -227,7 +229,7 @@ class _Extraction:
             definitions=definitions,
             _references=references,
             load_references=None if references is not None else lambda: _Extraction(source, path, profile, parse=parse).references_only(),
-            imports=tuple(sorted(set(found.imports), key=lambda i: (i.line, i.local, i.module, i.name or ""))),
+            imports=_sorted_imports(found.imports),
             receivers=self._receivers(found),
             syntax_errors=self._syntax_errors(),
             size=len(self.source),
@@ -259,9 +261,7 @@ class _Extraction:
         found = _Collected(import_spans=self.import_spans)
         pending: list[_PendingDefinition] = []
         decorations: dict[int, tuple[object, list[str]]] = {}
-        grammar = self.grammar
-        query, roles, kinds = (grammar.query, grammar.roles, grammar.definition_kinds) if self.references else (
-            grammar.symbols, grammar.symbol_roles, grammar.symbol_kinds)
+        query, roles, kinds = self.grammar.layout(self.layout)
         for pattern, captures in self.cursor(query).matches(self.tree.root_node):
             role = roles[pattern]
             if role == "call":
@@ -640,14 +640,27 @@ class _Extraction:
         if not hits:
             return ()
         if found is None:
-            self.references = False  # the structure only: the symbols query
-            found = self._collect()
+            self.layout = "structure"
+            found = self.found = self._collect()
         enclosing = found.enclosing()
         calls, argument_lists = self._calls_over(hits, names)
         references = self._calls(calls, argument_lists, enclosing)
         references += self._uses_named(found, hits, names)
         references.sort(key=lambda r: (r.line, r.kind, r.text, r.positional, r.keywords))
         return tuple(references)
+
+    def name_uses(self, names: frozenset[str]) -> NameUses:
+        """The file's `NameUses` of `names`, from one traversal of the structure query: no
+        definition is built, no hash worked out (or from the table's traversal, when one was made)."""
+        found = self.found
+        if found is None:
+            self.layout = "structure"
+            found = self.found = self._collect()
+        named: dict[str, list[Reference]] = {name: [] for name in names}
+        for reference in self.references_named(names, found):
+            named[reference.name].append(reference)
+        return NameUses(self.path, _sorted_imports(found.imports), frozenset(d.name for d in found.emitted),
+                        {name: tuple(items) for name, items in named.items()})
 
     def _ranged(self, query, start: int, end: int):
         cursor = self.cursor(query)
@@ -747,6 +760,10 @@ class _Extraction:
 
     def _syntax_errors(self) -> tuple[int, ...]:
         return syntax_error_lines(self.tree, self.source, self.profile)
+
+
+def _sorted_imports(imports: list[ImportBinding]) -> tuple[ImportBinding, ...]:
+    return tuple(sorted(set(imports), key=lambda i: (i.line, i.local, i.module, i.name or "")))
 
 
 def syntax_error_lines(tree, source: bytes, profile: LanguageProfile) -> tuple[int, ...]:

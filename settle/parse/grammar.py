@@ -43,9 +43,9 @@ class Grammar:
     source: str  # the full query: every pattern of the profile's query files
     roles: tuple[str, ...]  # role of each pattern, by pattern index
     definition_kinds: tuple[str | None, ...]  # the <kind> of @definition.<kind>, by pattern index
-    symbol_roles: tuple[str, ...]
-    symbol_kinds: tuple[str | None, ...]
     subsets: dict[str, str]  # name of a subset query (the properties below) → its patterns' text
+    # name of a subset a table can be collected with (`layout`) → (role, kind) of each of its patterns
+    layouts: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]]
 
     @cached_property
     def query(self) -> tree_sitter.Query:
@@ -61,6 +61,21 @@ class Grammar:
     def symbols(self) -> tree_sitter.Query:
         """Every pattern but calls, their arguments and string literals: a table without references."""
         return self._subset("symbols")
+
+    @cached_property
+    def structure(self) -> tree_sitter.Query:
+        """`symbols` without blocks and docstrings, which only the definitions' hashes and
+        docstrings read: where definitions are, their names and parameters, comments and imports,
+        what the references to a few names are placed and scoped by (a third of Python's
+        matches are blocks)."""
+        return self._subset("structure")
+
+    def layout(self, name: str) -> tuple[tree_sitter.Query, tuple[str, ...], tuple[str | None, ...]]:
+        """(query, role of each pattern, definition kind of each pattern) of `full`, `symbols` or `structure`."""
+        if name == "full":
+            return self.query, self.roles, self.definition_kinds
+        roles, kinds = self.layouts[name]
+        return getattr(self, name), roles, kinds
 
     # One role each, for targeted extraction: run over small byte ranges of a tree (None: no such pattern).
     @cached_property
@@ -92,6 +107,7 @@ class Grammar:
 # Patterns only references need: left out of the `symbols` query. A method's named receiver
 # (Go's `func (s *T)`) is structure, like its parameters: every table has it.
 _REFERENCE_ROLES = ("call", "write", "arguments", "string")
+_HASHING_ROLES = ("block", "docstring")  # read only by definitions' hashes and docstrings: not in `structure`
 
 _LOADED: dict[str, Grammar] = {}
 _CAPTURE = re.compile(rb"@([\w.]+)")
@@ -161,7 +177,11 @@ def _load(profile: LanguageProfile) -> Grammar:
             symbols.append((text, role, kind))
         else:
             by_role[role].append(text)
-    subsets = {"outline": b"\n".join(placing), "symbols": b"\n".join(text for text, _, _ in symbols),
+    structure = [(text, role, kind) for text, role, kind in symbols if role not in _HASHING_ROLES]
+    laid_out = {"symbols": symbols, "structure": structure}
+    subsets = {"outline": b"\n".join(placing), **{name: b"\n".join(text for text, _, _ in patterns) for name, patterns in laid_out.items()},
                **{role: b"\n".join(texts) for role, texts in by_role.items()}}
-    return Grammar(language, profile.name, full, tuple(roles), tuple(kinds), tuple(role for _, role, _ in symbols),
-                   tuple(kind for _, _, kind in symbols), {name: text.decode("utf-8") for name, text in subsets.items()})
+    layouts = {name: (tuple(role for _, role, _ in patterns), tuple(kind for _, _, kind in patterns))
+               for name, patterns in laid_out.items()}
+    return Grammar(language, profile.name, full, tuple(roles), tuple(kinds),
+                   {name: text.decode("utf-8") for name, text in subsets.items()}, layouts)

@@ -230,3 +230,20 @@ class SymbolTable:
             ):
                 best = definition
         return best
+
+
+@dataclass(frozen=True, slots=True)
+class NameUses:
+    """What a file says about a few names, short of its whole table: the imports that bind names
+    in it, the names its definitions have, and its references to each name asked, exactly as its
+    table's references filtered by that name. What the search for a symbol's users reads of the
+    many files that only spell its name (settle.parse.cache.SymbolTables.uses)."""
+
+    path: str
+    imports: tuple[ImportBinding, ...]
+    defined: frozenset[str]
+    named: dict[str, tuple[Reference, ...]]  # name asked → its references, in the table's order
+
+    def references_to(self, name: str) -> tuple[Reference, ...] | None:
+        """The references named `name`, or None when it was not asked for."""
+        return self.named.get(name)
