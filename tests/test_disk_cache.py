@@ -195,7 +195,7 @@ def test_a_files_uses_of_names_are_what_its_full_table_says_made_loaded_grown_or
     assert _said(held.uses(path, "blob0000", names)) == _uses_of_full_table(full, names)
 
 
-@pytest.mark.parametrize("stored", [b"\x00\xff not json", b"[1, 2", "wrong shape", "bad import", "bad reference"])
+@pytest.mark.parametrize("stored", [b"\x00\xff not json", b"[1, 2", "wrong shape", "names as a string", "bad import", "bad reference"])
 def test_a_bad_uses_entry_is_ignored_and_rewritten(tmp_path, stored):
     path, source = next((p, d) for p, d in FILES if p.endswith(".py") and b"import " in d and b"def " in d)
     blobs = _Blobs([(path, source)])
@@ -209,6 +209,7 @@ def test_a_bad_uses_entry_is_ignored_and_rewritten(tmp_path, stored):
     good = json.loads(entry.read_bytes())
     value = good[2]
     bad = {"wrong shape": json.dumps([FORMAT, key, {"imports": []}]).encode(),
+           "names as a string": json.dumps([FORMAT, key, [value[0], "".join(value[1]), value[2]]]).encode(),
            "bad import": json.dumps([FORMAT, key, [[[1, "m", None, 1]], *value[1:]]]).encode(),
            "bad reference": json.dumps([FORMAT, key, [*value[:2], {name: [["call"]]}]]).encode()}
     entry.write_bytes(bad.get(stored, stored))

@@ -210,6 +210,8 @@ def load_uses(value, path: str) -> NameUses | None:
         return None
     try:
         imports, defined, named = value
+        if type(defined) is not list or type(named) is not dict:
+            raise CodecError("bad uses fields")
         uses = NameUses(path, _load_imports(imports), frozenset(defined),
                         {name: load_references(items) for name, items in named.items()})
     except (TypeError, ValueError, AttributeError) as error:
