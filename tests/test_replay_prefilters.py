@@ -403,7 +403,7 @@ def test_alternatives_split_only_at_the_top_level():
 # -- the fast forms of the added text and the whole-word test -----------------------------------
 
 from settle.diff.changes import _whole_words, spelled_among, spells
-from settle.parse.cache import WORD_RUN
+from settle.parse.mentions import WORD_RUN
 from settle.repo import Hunk, LineRange
 
 _CONTINUING = frozenset((b"", b" ", b"\t", b")", b"]", b"}"))
@@ -545,13 +545,12 @@ def test_a_sides_files_spelling_a_name_are_those_whose_text_spells_it(spelling_s
 def test_the_blobs_mentioning_a_name_are_those_whose_bytes_hold_it(texts, names):
     """The byte search, name after name: the first ones read each blob, later ones of word bytes
     look the name up in the blobs' words. Both say which blobs hold the name's bytes."""
+    import settle.parse.mentions as mentions
     from settle.parse.cache import SymbolTables
-
-    import settle.parse.cache as cache
 
     blobs = {f"{index:040x}": text for index, text in enumerate(texts)}
     tables = SymbolTables(blobs.__getitem__)
-    tables._mention_asks = cache._ASKS_BEFORE_INDEX - 4  # four names searched, then the index
+    tables.mentions.asks = mentions._ASKS_BEFORE_INDEX - 4  # four names searched, then the index
     files = [(f"m{index}.py", blob_id) for index, blob_id in enumerate(blobs)]
     for name in names:
         assert tables.mentioning(name, files) == [(path, blob_id) for path, blob_id in files if name.encode() in blobs[blob_id]]
@@ -559,9 +558,10 @@ def test_the_blobs_mentioning_a_name_are_those_whose_bytes_hold_it(texts, names)
 
 def test_the_words_index_starts_over_past_its_bound(monkeypatch):
     import settle.parse.cache as cache
+    import settle.parse.mentions as mentions
 
-    monkeypatch.setattr(cache, "_INDEXED_BLOBS", 5)
-    monkeypatch.setattr(cache, "_ASKS_BEFORE_INDEX", 2)
+    monkeypatch.setattr(mentions, "_INDEXED_BLOBS", 5)
+    monkeypatch.setattr(mentions, "_ASKS_BEFORE_INDEX", 2)
     blobs = {f"{index:040x}": f"def f{index}(): return g{index % 3}\n".encode() for index in range(8)}
     tables = cache.SymbolTables(blobs.__getitem__)
     files = [(f"m{index}.py", blob_id) for index, blob_id in enumerate(blobs)]
@@ -569,5 +569,5 @@ def test_the_words_index_starts_over_past_its_bound(monkeypatch):
     for name in ["x", "y", "z", "w", "g1", "f2", "return", "g", "f1", "d", "g2", "def"]:
         group = files[:4] if name.startswith("f") or name.startswith("g") else files[4:] if name == "d" else files
         assert tables.mentioning(name, group) == [(p, b) for p, b in group if name.encode() in blobs[b]]
-        counts.append(tables._blob_words.count)
+        counts.append(tables.mentions.indexed)
     assert max(counts) <= 5 and 4 in counts  # eight blobs at once are searched; four fit, and start it over

@@ -14,7 +14,8 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 
 from settle.languages import profile_for_path
-from settle.parse.cache import WORD_RUN, SymbolTables
+from settle.parse.cache import SymbolTables
+from settle.parse.mentions import WORD_RUN
 from settle.parse.model import Definition, ReferenceKind, SymbolTable
 from settle.repo import ChangeStatus, EntryKind, Hunk, PathChange, Repository
 

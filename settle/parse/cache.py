@@ -4,8 +4,6 @@ once per machine while its entry stays in the disk cache (settle.parse.store).""
 from __future__ import annotations
 
 import json
-import re
-from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -23,6 +21,7 @@ from settle.parse.codec import (
     table_key,
 )
 from settle.parse.helper import framed, records, share
+from settle.parse.mentions import Mentions
 from settle.parse.extract import (
     DEFAULT_MAX_BYTES,
     _Extraction,
@@ -43,18 +42,12 @@ from settle.parse.trees import Trees
 CACHE_SOURCE_BYTES = 32 * 1024 * 1024
 _CACHED_SPANS = 4096  # blobs whose definition spans are kept
 _STRUCTURES = 16  # recent extractions kept with their trees, for targeted queries soon after (4 re-parsed a third of zod's)
-_MENTIONS_KEPT = 200_000  # blob answers one name's mention entry keeps
 _USES_KEPT = 8192  # blobs whose `NameUses` are held (small: a file's imports and a few names' references)
 # Below this much source to build, a helper's fork and the tables' trip back cost more than it saves.
 _SHARED_BYTES = 256 * 1024
 _GUESSED_BYTES = 32 * 1024  # a blob whose size is not known yet
 _TARGETED_NAMES = 32  # names asked of a file at once past which its whole reference list is cheaper
 _SHARED_SEARCH = 200  # blobs to read (about 50 ms) before a byte search is worth sharing
-# Names searched for byte by byte before the blobs' words are indexed: indexing a blob costs about
-# sixty searches of it (mypy's 1,315 files in memory: 238 ms against 3.8 ms a name).
-_ASKS_BEFORE_INDEX = 64
-_INDEXED_BLOBS = 4096  # blobs whose words the index holds (a few MiB)
-WORD_RUN = re.compile(rb"[A-Za-z0-9_$]+")  # the bytes of words (as the extractor's [\w$], ASCII)
 
 
 _STATUS_ONLY_BYTES = 1024  # what a table of a file settle can't parse is counted as
@@ -65,10 +58,6 @@ def _held_bytes(table: SymbolTable) -> int:
     only says "no grammar" or "binary" holds nothing of its blob; counted at its size, a
     replay's changelog versions would push out the code tables it is about to reuse."""
     return table.size if table.parsed else _STATUS_ONLY_BYTES
-
-
-def _mentions_key(name: str) -> str:
-    return f"mentions/1|{name}"  # a fact about bytes: no settle or grammar version in it
 
 
 def _valid_fact(kind: str, stored: list) -> bool:
@@ -119,10 +108,7 @@ class SymbolTables:
         self._uses: OrderedDict[tuple[str, str], NameUses | None] = OrderedDict()  # None: not parseable code
         self._grouped: dict[tuple[str, str], tuple[tuple[Reference, ...], dict[str, list[Reference]]]] = {}
         self.disk = disk
-        self._mentioned: dict[str, dict[str, bool]] = {}  # name → blob id → spells it
-        self._sizes: dict[str, int] = {}  # blob id → bytes, of blobs the byte search found a name in
-        self._mention_asks = 0  # `mentioning` calls; past a few, word-bytes names are looked up in _blob_words
-        self._blob_words = _BlobWords()
+        self.mentions = Mentions(read_blob, disk)
         self._stored_references: set[tuple[str, str]] = set()  # loaded tables whose entry holds their references
         self._unsaved: set[tuple[str, str]] = set()  # built by references_to, written when it has answered
         # Parseable blobs whose tables were made, built or loaded: what the verdict's stats count,
@@ -255,7 +241,7 @@ class SymbolTables:
         share(groups, partial(self._make_all, make), partial(self._made_all, make), self._received_all, idle=self._write_ahead)
 
     def _size(self, blob_id: str) -> int:
-        known = self._sizes.get(blob_id)
+        known = self.mentions.sizes.get(blob_id)
         if known is None and self._blob_size is not None:
             known = self._blob_size(blob_id)
         return _GUESSED_BYTES if known is None else known
@@ -371,30 +357,9 @@ class SymbolTables:
             self.disk.write_ahead()
 
     def mentioning(self, name: str, files: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The (path, blob id) of `files` whose bytes contain the name: the byte search before a parse.
-        With the disk cache, each blob's answer is kept (per name), so a repository searched before
-        is searched again without reading the blobs that did not change. Past a few names, a name
-        made of word bytes is looked up in an index of the blobs' words instead (`_BlobWords`):
-        a branch that changes hundreds of symbols asks this for each of them, of every file."""
-        needle = name.encode()
-        known = self._mentions(name)
-        self._mention_asks += 1
-        if self._mention_asks > _ASKS_BEFORE_INDEX and WORD_RUN.fullmatch(needle):
-            files = list(files)
-            unknown = [blob_id for _, blob_id in files if blob_id not in known]
-            if unknown and len(set(unknown)) <= _INDEXED_BLOBS:  # more: rebuilt for every name, slower than searching
-                self._index_answers(needle, known, unknown)
-        found, learned = [], False
-        for path, blob_id in files:
-            answer = known.get(blob_id)
-            if answer is None:
-                answer = self._spells(needle, known, blob_id)
-                learned = True
-            if answer:
-                found.append((path, blob_id))
-        if learned:
-            self._keep_mentions(name, known)
-        return found
+        """The (path, blob id) of `files` whose bytes contain the name: the byte search before a
+        parse (settle.parse.mentions), each blob's answer kept per name in the disk cache."""
+        return self.mentions.mentioning(name, files)
 
     def mentioning_uses(self, name: str, files: Sequence[tuple[str, str]]) -> list[NameUses]:
         """The `uses` of the name in each of `files` (path, blob id) that spells it and is parseable
@@ -403,7 +368,7 @@ class SymbolTables:
         it spells the name, makes its uses, so the search and the parses run on two CPUs at once."""
         names = frozenset((name,))
         if self.share_builds:
-            known = self._mentions(name)
+            known = self.mentions.known(name)
             unknown = [(path, blob_id) for path, blob_id in files if blob_id not in known]
             # Worth a fork when the search reads blobs: once an earlier name's search read them,
             # they are in memory, and a search for the next name costs less than the fork.
@@ -412,35 +377,13 @@ class SymbolTables:
                 needle = name.encode()
                 share(unknown, partial(self._search_making, needle, known, names), partial(self._searched_made, needle, names),
                       partial(self._received, known=known), idle=self._write_ahead)
-                self._keep_mentions(name, known)
+                self.mentions.keep(name, known)
         found = self.mentioning(name, files)
         self._prepare_uses(found, names)
         return [uses for path, blob_id in found if (uses := self.uses(path, blob_id, names)) is not None]
 
-    def _index_answers(self, needle: bytes, known: dict[str, bool], blob_ids: list[str]) -> None:
-        """`_spells` of a word-bytes needle for each blob, from the words index."""
-        index = self._blob_words
-        new = [blob_id for blob_id in dict.fromkeys(blob_ids) if blob_id not in index.sizes]
-        if index.count + len(new) > _INDEXED_BLOBS:
-            index = self._blob_words = _BlobWords()  # start over rather than grow without bound
-            new = list(dict.fromkeys(blob_ids))
-        for blob_id in new:
-            index.add(blob_id, self._read_blob(blob_id))
-        holding = index.holding(needle)
-        for blob_id in blob_ids:
-            answer = known[blob_id] = blob_id in holding
-            if answer and len(self._sizes) < _MENTIONS_KEPT:
-                self._sizes[blob_id] = index.sizes[blob_id]
-
-    def _spells(self, needle: bytes, known: dict[str, bool], blob_id: str) -> bool:
-        data = self._read_blob(blob_id)
-        answer = known[blob_id] = needle in data
-        if answer and len(self._sizes) < _MENTIONS_KEPT:
-            self._sizes[blob_id] = len(data)
-        return answer
-
     def _search_making(self, needle: bytes, known: dict[str, bool], names: frozenset[str], item: tuple[str, str]) -> None:
-        if self._spells(needle, known, item[1]) and profile_for_path(item[0]) is not None:
+        if self.mentions.spells(needle, known, item[1]) and profile_for_path(item[0]) is not None:
             self.uses(*item, names)
 
     def _searched_made(self, needle: bytes, names: frozenset[str], item: tuple[str, str]) -> bytes:
@@ -453,25 +396,6 @@ class SymbolTables:
                 self.disk is not None and self.disk.holds("tables", self._uses_key((blob_id, path)))):
             return self._record(item, spells, None)
         return self._made(partial(self._make_uses, names), item)
-
-    def _keep_mentions(self, name: str, known: dict[str, bool]) -> None:
-        if self.disk is not None:
-            self.disk.store("mentions", _mentions_key(name), [sorted(b for b, yes in known.items() if yes),
-                                                             sorted(b for b, yes in known.items() if not yes)])
-
-    def _mentions(self, name: str) -> dict[str, bool]:
-        known = self._mentioned.get(name)
-        if known is None:
-            known = self._mentioned[name] = {}
-            value = self.disk.load("mentions", _mentions_key(name)) if self.disk is not None else None
-            if isinstance(value, list) and len(value) == 2 and all(isinstance(part, list) for part in value):
-                yes, no = value
-                if all(isinstance(b, str) for b in yes) and all(isinstance(b, str) for b in no):
-                    known.update(dict.fromkeys(no, False))
-                    known.update(dict.fromkeys(yes, True))
-            if len(known) > _MENTIONS_KEPT:
-                known.clear()  # start over rather than let one entry grow without bound
-        return known
 
     def syntax_errors(self, path: str, blob_id: str | None) -> tuple[int, ...] | None:
         """Syntax error lines without building a table (cheaper), or None when not parseable."""
@@ -778,48 +702,3 @@ class SymbolTables:
 
     def _parse(self, path: str, blob_id: str):
         return partial(self.trees.parse, path=path, blob_id=blob_id)
-
-
-class _BlobWords:
-    """Which blobs hold a needle made of word bytes, for many needles over the same blobs.
-
-    Such a needle is in a text exactly when it is inside one of the text's words (its maximal runs
-    of word bytes): every byte of a place that spells it is a word byte, so one run holds the
-    place whole. Each blob's distinct words are collected once; a needle's blobs are those of the
-    words that contain it, found by `bytes.find` in one text of every word, newline-separated.
-    """
-
-    def __init__(self):
-        self.sizes: dict[str, int] = {}  # blob id → its length in bytes
-        self._blobs: dict[bytes, list[str]] = {}  # word → the blobs that have it
-        self._text: bytes | None = None
-        self._words: list[bytes] = []
-        self._starts: list[int] = []
-
-    @property
-    def count(self) -> int:
-        return len(self.sizes)
-
-    def add(self, blob_id: str, data: bytes) -> None:
-        self.sizes[blob_id] = len(data)
-        for word in set(WORD_RUN.findall(data)):
-            self._blobs.setdefault(word, []).append(blob_id)
-        self._text = None
-
-    def holding(self, needle: bytes) -> set[str]:
-        if self._text is None:
-            self._words = list(self._blobs)
-            self._text = b"\n".join(self._words)
-            self._starts, start = [], 0
-            for word in self._words:
-                self._starts.append(start)
-                start += len(word) + 1
-        found: set[str] = set()
-        text, starts = self._text, self._starts
-        place = text.find(needle)
-        while place >= 0:
-            word = bisect_right(starts, place) - 1
-            found.update(self._blobs[self._words[word]])
-            following = word + 1
-            place = text.find(needle, starts[following]) if following < len(starts) else -1
-        return found
