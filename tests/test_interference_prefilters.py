@@ -10,11 +10,12 @@ import re
 import pytest
 
 from conftest import fixture_files
-from settle.diff.interference import _after_separator, _may_read, _state_key, _targets, written_text
+from settle.diff.drift import _split_head
+from settle.diff.interference import _after_separator, _may_read, _state_key, _targets
+from settle.diff.written import written_text
 from settle.languages import profile_for_path
 from settle.parse.extract import extract
 from settle.parse.model import ReferenceKind
-from settle.diff.drift import _split_head
 
 FILES = fixture_files()
 _WORD = re.compile(rb"(?<![\w$])[A-Za-z_$][\w$]*")
@@ -130,6 +131,23 @@ def test_the_written_text_of_a_line_spells_the_name_of_every_call_and_write_on_i
             continue
         text = written_text(data, {reference.line}, profile.reference_separators)
         assert re.search(rb"(?<![\w$])" + re.escape(reference.name.encode()) + rb"(?![\w$])", text), (reference, text)
+
+
+@pytest.mark.parametrize("case, path, data", CASES, ids=[c for c, _, _ in CASES])
+def test_the_written_text_of_a_line_holds_the_first_and_last_segments_of_every_reference_on_it(case, path, data):
+    """What drift's look at a side's lines rests on: a reference's name (its last segment) and its
+    first segment (the name an import binds) are in its line's written text, whitespace taken out
+    (a reference's text is compacted: in broken code, `New(1\n\treturn s.Size()` calls `1returns.Size`)."""
+    profile = profile_for_path(path)
+    table = extract(data, path, profile)
+    if not table.parsed:
+        return
+    for reference in table.references:
+        text = "".join(written_text(data, {reference.line}, profile.reference_separators).decode("utf-8", "replace").split())
+        assert reference.name in text, reference
+        head = _split_head(reference.text, profile.reference_separators)[0]
+        if re.fullmatch(r"[\w$]+", head):  # not an expression (`"".join`, `(&T{}).m`), which no import binds
+            assert head in text, (reference, head)
 
 
 @pytest.mark.parametrize("case, path, data", CASES, ids=[c for c, _, _ in CASES])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from settle.diff.binding import Binding, bind, describe_call
 from settle.diff.changes import SideChanges, SymbolChange, SymbolChangeKind
 from settle.diff.merged import BASE, MergedResult
+from settle.diff.written import written_text
 from settle.languages import LanguageProfile, profile_for_path
 from settle.languages.resolve import module_names_file, qualifier_names_file
 from settle.parse.cache import SymbolTables
@@ -54,6 +55,7 @@ class MergedTree:
         self._same_named: dict[tuple[str, str], list[Definition]] = {}  # `definitions_named`'s answers
         # (side name, path, blob id) → (names asked, the last segments of the side's references on the lines it wrote)
         self._written: dict[tuple[str, str, str], tuple[frozenset[str], frozenset[str]]] = {}
+        self._written_texts: dict[tuple, str] = {}  # `written_text`'s answers
 
     def drift_names(self, changer: SideChanges) -> set[str]:
         """The last segments drift looks for in the other side's code, for all of `changer`'s changes
@@ -127,11 +129,24 @@ class MergedTree:
         asked, found = self._written.get(key, (None, frozenset()))
         if asked is None or not local <= asked:
             asked = frozenset(local | (asked or _local_names(file.new_table, self.drift_names(changer))))
-            lines = file.changed_new_lines
-            references = self.tables.references_to(file.change.new_path, file.change.new_id, asked)
+            lines, written = file.changed_new_lines, self.written_text(file)
+            spelled = [name for name in asked if name in written]
+            references = self.tables.references_to(file.change.new_path, file.change.new_id, spelled) if spelled else ()
             found = frozenset(r.name for r in references if r.line in lines)
             self._written[key] = (asked, found)
         return found
+
+    def written_text(self, file) -> str:
+        """The text of the lines a side's file changed, carried on where their expressions run on
+        (`written_text`), whitespace taken out as it is of a reference's text: the name and the
+        first segment of every reference on those lines are in it (a property test over every
+        fixture), so a name it lacks has no reference there, and no extraction is asked."""
+        key = (file.change.old_id, file.change.new_path, file.change.new_id)
+        if key not in self._written_texts:
+            profile = profile_for_path(file.change.new_path)
+            text = written_text(self.repository.blob(file.change.new_id), file.changed_new_lines, profile.reference_separators)
+            self._written_texts[key] = "".join(text.decode("utf-8", "replace").split())
+        return self._written_texts[key]
 
 
 def signature_drift(merged: MergedTree, changer: SideChanges, other: SideChanges, stale_callers: bool) -> Iterator[Drift]:
@@ -336,6 +351,9 @@ def _writes_any(merged: MergedTree, changer: SideChanges, file, local: set[str],
     segment, from the whole table."""
     if spelled is _last_segment:
         return not merged.written_names(changer, file, local).isdisjoint(local)
+    written = merged.written_text(file)
+    if not any(name in written for name in local):
+        return False  # replay met twenty such dropped imports in pytest's 300 merges
     lines = file.changed_new_lines
     return any(spelled(r) in local for r in file.new_table.references if r.line in lines)
 

@@ -39,6 +39,7 @@ from functools import cached_property, lru_cache
 
 from settle.diff.changes import _WORD_BYTE, FileChange, SideChanges, SymbolChange, SymbolChangeKind, _whole_words, spells
 from settle.diff.drift import MergedTree, _is_member, _resolve, _split_head, _use_names
+from settle.diff.written import NOT_BRACKETS, OPERATORS, written_text
 from settle.languages import LanguageProfile, profile_for_path
 from settle.languages.resolve import module_names_file
 from settle.parse.grammar import query_source
@@ -190,64 +191,6 @@ def written_files(merged: MergedTree, side: SideChanges) -> list[Written]:
         if path is not None:
             found.append(Written(merged, side, file, path))
     return found
-
-
-_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"()[]{}")
-
-
-def written_text(data: bytes, lines: Iterable[int], separators: tuple[str, ...]) -> bytes:
-    """The text of the lines, each run of them carried on over the lines its expression continues
-    on: while a bracket opened on them is open, after a line that ends in a separator (or `\\`,
-    `,`, `<`) and onto a line that starts with a separator or an operator. A reference sits on
-    the line its expression starts on and spells its name at the end (`a\\n  .b(x)\\n  .c()`,
-    `f(function () {…}).g()`): so this text spells the name of every reference on the lines,
-    and a byte test of it is a test of their names (tests/test_interference_prefilters.py)."""
-    wanted = set(lines)
-    if not wanted:
-        return b""
-    text = data.split(b"\n")
-    count = len(text)
-    if len(wanted) >= count - 1 and wanted.issuperset(range(1, count)):
-        return data  # every line (a new file)
-    starts = tuple(separator.encode() for separator in separators) + _OPERATORS
-    ends = tuple(separator.encode() for separator in separators) + (b"\\", b",", b"<")
-    taken: list[bytes] = []
-    last = 0  # the last line taken
-    for line in sorted(wanted):
-        if line <= last or line > count:
-            continue
-        depth = 0
-        while True:
-            current = text[line - 1]
-            taken.append(current)
-            last = line
-            depth = _depth(current, depth)
-            if line >= count:
-                break
-            if depth or line + 1 in wanted or current.rstrip().endswith(ends) or text[line].lstrip().startswith(starts):
-                line += 1
-                continue
-            break
-    return b"\n".join(taken)
-
-
-_OPERATORS = tuple(bytes([byte]) for byte in b"=+-*/%&|^<>!?:")
-
-
-def _depth(line: bytes, depth: int) -> int:
-    """Brackets open after the line, from `depth` open before it; a closing one with none open
-    counts as none (so the count is at least that of any expression starting on the line)."""
-    brackets = line.translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return depth
-    if not depth and b")" not in brackets and b"]" not in brackets and b"}" not in brackets:
-        return len(brackets)
-    for byte in brackets:
-        if byte in b"([{":
-            depth += 1
-        elif depth:
-            depth -= 1
-    return depth
 
 
 def _word_places(data: bytes, names: tuple[bytes, ...]) -> list[int]:
@@ -772,7 +715,7 @@ def _targets(text: bytes, profile: LanguageProfile) -> list[bytes]:
     list after), and whole lines that update (`++`, `--`) or write names (Python's `global`)."""
     lexicon = _Lexicon.of(profile)
     separators = profile.reference_separators
-    starts = tuple(separator.encode() for separator in separators) + _OPERATORS
+    starts = tuple(separator.encode() for separator in separators) + OPERATORS
     ends = tuple(separator.encode() for separator in separators) + (b"\\",) + lexicon.continues
     raw = text.split(b"\n")
     codes: dict[int, bytes] = {}
@@ -820,7 +763,7 @@ def _declared_cut(stretch: bytes, declaration: re.Pattern[bytes] | None) -> byte
 
 def _closing(text: bytes) -> int:
     """Closing brackets less opening ones: above zero, the text closes what opened before it."""
-    brackets = text.translate(None, _NOT_BRACKETS)
+    brackets = text.translate(None, NOT_BRACKETS)
     return brackets.count(b")") + brackets.count(b"]") + brackets.count(b"}") - (
         brackets.count(b"(") + brackets.count(b"[") + brackets.count(b"{"))
 
@@ -974,4 +917,4 @@ class _Receivers:
         return name in self.facts.named_receivers(self.method.qualname)
 
 
-__all__ = ["Interference", "Tally", "Written", "behaviour_changes", "interference", "written_files", "written_text"]
+__all__ = ["Interference", "Tally", "Written", "behaviour_changes", "interference", "written_files"]
