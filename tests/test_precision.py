@@ -85,3 +85,22 @@ def test_a_stale_caller_in_the_changed_file_is_still_found(build, settle):
     assert result.returncode == 1, result.stderr
     found = [(f["kind"], f["subkind"], f["symbols"]) for f in json.loads(result.stdout)["findings"]]
     assert found == [("signature_drift", "call_incompatible", ["app.py::total"])]
+
+
+def test_a_stale_caller_through_an_import_alias_is_found_and_a_same_named_local_is_not(build, settle):
+    # The scan reads the caller's uses of `total`; the alias `cost` is asked of it afterwards.
+    lib = "def total(items):\n    return sum(items)\n"
+    repo = build({
+        "base": {"files": {
+            "shop/__init__.py": "",
+            "shop/lib.py": lib,
+            "shop/use.py": "from shop.lib import total as cost\n\n\ndef report(items):\n    return cost(items)\n",
+            "shop/near.py": "# total is ours here\ndef cost(items):\n    return len(items)\n\n\ndef report(items):\n    return cost(items)\n",
+        }},
+        "branches": {"agent/tax": {"files": {"shop/lib.py": lib.replace("(items)", "(items, tax)")}}},
+    })
+    result = settle("check", "agent/tax", "--base", "main", "--format", "json", repo=repo)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["kind"], f["subkind"], f["symbols"]) for f in findings] == [("signature_drift", "call_incompatible", ["shop/lib.py::total"])]
+    assert "shop/use.py:5" in findings[0]["message"], findings[0]["message"]
