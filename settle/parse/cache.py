@@ -32,7 +32,7 @@ from settle.parse.extract import (
     extraction,
     syntax_errors_only,
 )
-from settle.parse.model import NameUses, Reference, SymbolTable, TableStatus
+from settle.parse.model import NameUses, Reference, SymbolTable, TableStatus, references_by_name
 from settle.parse.store import DiskCache, decode_entry, encode_entry
 from settle.parse.trees import Trees
 
@@ -477,11 +477,8 @@ class SymbolTables:
     def _uses_of_table(self, key: tuple[str, str], table: SymbolTable, names: frozenset[str]) -> NameUses | None:
         if not table.parsed:
             return None
-        named: dict[str, list[Reference]] = {name: [] for name in names}
-        for reference in self.references_to(key[1], key[0], names):
-            named[reference.name].append(reference)
         return NameUses(key[1], table.imports, frozenset(d.name for d in table.definitions),
-                        {name: tuple(items) for name, items in named.items()})
+                        references_by_name(self.references_to(key[1], key[0], names), names))
 
     def _uses_ready(self, key: tuple[str, str], names: frozenset[str]) -> bool:
         """Are the blob's uses of every one of `names` held (its table, or uses answering them), read
@@ -526,10 +523,8 @@ class SymbolTables:
                 self.parsed += 1
                 self.built += 1
             else:
-                found: dict[str, list[Reference]] = {name: [] for name in names - known.named.keys()}
-                for reference in work.references_named(frozenset(found), work.found):
-                    found[reference.name].append(reference)
-                made = replace(known, named={**known.named, **{name: tuple(items) for name, items in found.items()}})
+                missing = names - known.named.keys()
+                made = replace(known, named={**known.named, **references_by_name(work.references_named(missing, work.found), missing)})
         self._hold_uses(key, made)
         if self.disk is not None:
             self.disk.store("tables", self._uses_key(key), dump_uses(made))

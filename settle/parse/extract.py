@@ -43,6 +43,7 @@ from settle.parse.model import (
     SymbolKind,
     SymbolTable,
     TableStatus,
+    references_by_name,
 )
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -656,11 +657,8 @@ class _Extraction:
         if found is None:
             self.layout = "structure"
             found = self.found = self._collect()
-        named: dict[str, list[Reference]] = {name: [] for name in names}
-        for reference in self.references_named(names, found):
-            named[reference.name].append(reference)
         return NameUses(self.path, _sorted_imports(found.imports), frozenset(d.name for d in found.emitted),
-                        {name: tuple(items) for name, items in named.items()})
+                        references_by_name(self.references_named(names, found), names))
 
     def _ranged(self, query, start: int, end: int):
         cursor = self.cursor(query)

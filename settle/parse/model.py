@@ -247,3 +247,11 @@ class NameUses:
     def references_to(self, name: str) -> tuple[Reference, ...] | None:
         """The references named `name`, or None when it was not asked for."""
         return self.named.get(name)
+
+
+def references_by_name(references, names) -> dict[str, tuple[Reference, ...]]:
+    """Each of `names` → its references among `references` (in their order), for a `NameUses`."""
+    grouped: dict[str, list[Reference]] = {name: [] for name in names}
+    for reference in references:
+        grouped[reference.name].append(reference)
+    return {name: tuple(items) for name, items in grouped.items()}
